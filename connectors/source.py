@@ -1,0 +1,154 @@
+"""A source: one department's extract described declaratively in a YAML file.
+
+The YAML maps the department's own headers (usually Chinese), formats, units, codes and grid
+scheme onto a contract. Adding a department means adding a YAML file, not code::
+
+    name: civil_affairs_elderly_care      # unique source name
+    department: civil_affairs
+    dataset: elderly_care                  # contract name
+    format: csv                            # csv | xlsx | json | jsonl | parquet | sql | http
+    encoding: auto                         # csv: auto | utf-8 | utf-8-sig | gbk | gb18030
+    grid_scheme: civil_affairs_community   # scheme of the grid_code column (crosswalk key)
+    columns:                               # contract column -> department header (or a mapping)
+      resident_id: 身份证号
+      gender: {from: 性别, codes: {男: M, 女: F}}
+      amount: {from: 补贴金额（分）, unit: fen}
+      period_start: {from: 开始日期, formats: ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]}
+      as_of: {value: "2026-10-31"}         # a constant when the extract has no such column
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from connectors.errors import SourceInvalid
+
+DEFAULT_DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日"]
+SOURCES_DIR = Path(__file__).parent / "sources"
+
+
+class SourceFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    JSON = "json"
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+    SQL = "sql"
+    HTTP = "http"
+
+
+FILE_FORMATS = {SourceFormat.CSV, SourceFormat.XLSX, SourceFormat.JSON, SourceFormat.JSONL,
+                SourceFormat.PARQUET}
+
+
+class ColumnMapping(BaseModel):
+    """How one contract column is read from the department's extract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: Annotated[str | None, Field(alias="from")] = None  # department header
+    value: str | None = None  # constant for every row, when the extract lacks the column
+    codes: dict[str, str] | None = None  # department code -> contract value (男 -> M)
+    unit: Literal["yuan", "fen"] | None = None  # money columns
+    formats: list[str] | None = None  # date columns, strptime formats tried in order
+    separator: str | None = None  # tags columns: the department's separator (default ';')
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ColumnMapping:
+        if (self.from_ is None) == (self.value is None):
+            raise ValueError("give exactly one of `from` (a header) or `value` (a constant)")
+        return self
+
+
+class SqlOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str  # SQLAlchemy URL; `${ENV_VAR}` references are expanded at connect time
+    query: str  # a SELECT; the hub never writes to a department's database
+
+
+class HttpPaging(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    style: Literal["page", "offset", "cursor", "none"] = "page"
+    page_param: str = "page"  # style=page
+    first_page: int = 1
+    size_param: str = "page_size"  # style=page / offset: the page-size query parameter
+    size: int = 500
+    offset_param: str = "offset"  # style=offset
+    cursor_param: str = "cursor"  # style=cursor: query parameter carrying the cursor
+    cursor_path: str = "next_cursor"  # style=cursor: where the next cursor is in the body
+    max_pages: int = 100_000  # a safety bound against a server that never ends
+
+
+class HttpOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    records_path: str = "data"  # dotted path to the list of records in each page's body
+    paging: HttpPaging = HttpPaging()
+    headers: dict[str, str] = {}  # values may reference `${ENV_VAR}` (tokens stay out of YAML)
+    timeout_seconds: float = 30.0
+    retries: int = 3
+
+
+class SourceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    department: str
+    dataset: str
+    description: str = ""
+    format: SourceFormat
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"  # csv
+    delimiter: str = ","  # csv
+    sheet: str | int = 0  # xlsx: sheet name or index
+    header_row: int = 1  # csv / xlsx: 1-based line of the header
+    records_path: str | None = None  # json: dotted path to the list of records
+    grid_scheme: str = "standard"
+    columns: dict[str, str | ColumnMapping]
+    sql: SqlOptions | None = None
+    http: HttpOptions | None = None
+
+    @model_validator(mode="after")
+    def _options_match_format(self) -> SourceSpec:
+        if self.format == SourceFormat.SQL and self.sql is None:
+            raise ValueError("format sql needs a `sql` section")
+        if self.format == SourceFormat.HTTP and self.http is None:
+            raise ValueError("format http needs an `http` section")
+        return self
+
+    def mapping(self, column: str) -> ColumnMapping | None:
+        raw = self.columns.get(column)
+        if raw is None:
+            return None
+        return ColumnMapping(**{"from": raw}) if isinstance(raw, str) else raw
+
+
+def load_source(path: Path | str) -> SourceSpec:
+    path = Path(path)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SourceInvalid(str(path), "file not found") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SourceInvalid(str(path), f"not a UTF-8 YAML file ({exc.__class__.__name__})") from exc
+    if not isinstance(raw, dict):
+        raise SourceInvalid(str(path), "top level must be a mapping")
+    try:
+        return SourceSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise SourceInvalid(str(path), problems) from exc
+
+
+def shipped_sources() -> dict[str, Path]:
+    """The source YAMLs shipped with the hub, by dataset."""
+    return {load_source(p).dataset: p for p in sorted(SOURCES_DIR.glob("*.yaml"))}

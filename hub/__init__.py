@@ -1,0 +1,1 @@
+"""The community data hub: the composition root (settings, pipeline, views, API, CLI, audit)."""
