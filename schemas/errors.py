@@ -35,7 +35,9 @@ class ContractInvalid(SchemaError):
 class ContractViolation(SchemaError):
     """An extract cannot be read against the contract at all (not a row-level problem)."""
 
-    def __init__(self, dataset: str, version: str, column: str, rule: str, detail: str = "") -> None:
+    def __init__(
+        self, dataset: str, version: str, column: str, rule: str, detail: str = ""
+    ) -> None:
         self.dataset = dataset
         self.version = version
         self.column = column

@@ -1,0 +1,273 @@
+"""CSV extracts: UTF-8, UTF-8 with BOM, GBK, GB18030, or detected (`encoding: auto`).
+
+The file is read as blocks of whole lines. Each block is parsed by pyarrow (every column as
+text); its rows get their physical line numbers by arithmetic, so the normal case has no
+Python loop per row. Only a block that pyarrow cannot account for line by line (rows with the
+wrong field count, blank lines next to quoted line breaks, bytes not in the encoding) is
+parsed again with Python's csv module, which tracks lines exactly. Splitting on b"\\n" is safe
+because no byte of a multibyte character in these encodings is 0x0A.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from connectors.base import RawChunk
+from connectors.cells import check_header_names, frame_from_arrow, malformed
+from connectors.errors import EncodingMismatch, ExtractUnreadable
+from connectors.sniff import (
+    check_file,
+    detect_encoding,
+    read_sample,
+    refuse_binary,
+    suggest_encoding,
+)
+from connectors.source import SourceSpec
+
+BLOCK_BYTES = 4 << 20
+csv.field_size_limit(sys.maxsize // 2)  # a long address is data, not an attack
+
+# A parsed block: the rows, their line numbers, the lines that were not rows, lines consumed.
+Parsed = tuple[pa.Table, np.ndarray, list[int], int]
+
+
+def _is_cut_character(tail: bytes, codec: str) -> bool:
+    """True when `tail` is valid text except for a character cut off at its very end."""
+    try:
+        tail.decode(codec)
+        return False
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder(codec)().decode(tail, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class CsvReader:
+    def __init__(self, path: Path, spec: SourceSpec, max_bytes: int,
+                 block_bytes: int = BLOCK_BYTES) -> None:
+        self.path = path
+        self.location = str(path)
+        self._block_bytes = block_bytes
+        self._delimiter = spec.delimiter
+        self._header_row = spec.header_row
+        self._declared = spec.encoding
+        check_file(path, max_bytes)
+        sample = read_sample(path)
+        refuse_binary(self.location, sample)
+        self.encoding = detect_encoding(self.location, sample, spec.encoding)
+        # The BOM only exists before line 1; every later block is plain UTF-8.
+        self._codec = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        self._headers, self._data_offset = self._read_header()
+        check_header_names(self.location, self._headers)
+        self._names = [f"c{i}" for i in range(len(self._headers))]  # pyarrow needs unique names
+
+    def headers(self) -> list[str]:
+        return list(self._headers)
+
+    def _mismatch(self, block: bytes, first_line: int, pos: int) -> EncodingMismatch:
+        line_start = block.rfind(b"\n", 0, pos) + 1
+        line_end = block.find(b"\n", pos)
+        line = block[line_start:] if line_end < 0 else block[line_start:line_end]
+        other = suggest_encoding(line, self._codec)
+        detected = " (detected from the start of the file)" if self._declared == "auto" else ""
+        hint = (f"the line reads as {other}; set `encoding: {other}` in the source YAML"
+                if other else "the line is not text in any supported encoding; check the file")
+        return EncodingMismatch(self.location, self._codec + detected,
+                                first_line + block.count(b"\n", 0, pos), hint)
+
+    def _read_header(self) -> tuple[list[str], int]:
+        with self.path.open("rb") as fh:
+            raw = b""
+            for _ in range(self._header_row):
+                raw = fh.readline()
+                if not raw:
+                    raise ExtractUnreadable(
+                        self.location, f"the file ends before the header line {self._header_row}",
+                        "check `header_row` in the source YAML")
+            offset = fh.tell()
+        codec = self.encoding if self._header_row == 1 else self._codec
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise self._mismatch(raw, self._header_row, exc.start) from exc
+        fields = next(csv.reader([text.rstrip("\r\n")], delimiter=self._delimiter), [])
+        if not any(f.strip() for f in fields):
+            raise ExtractUnreadable(self.location, f"line {self._header_row} (the header) is empty",
+                                    "check `header_row` in the source YAML")
+        return fields, offset
+
+    def _blocks(self) -> Iterator[tuple[bytes, bool]]:
+        """(whole lines, is the end of the file)."""
+        carry = b""
+        with self.path.open("rb") as fh:
+            fh.seek(self._data_offset)
+            while True:
+                data = fh.read(self._block_bytes)
+                buf = carry + data if carry else data
+                if not data:
+                    if buf:
+                        yield buf, True
+                    return
+                cut = self._cut(buf)
+                if cut <= 0:
+                    carry = buf
+                    continue
+                block, carry = buf[:cut], buf[cut:]
+                yield block, False
+
+    @staticmethod
+    def _cut(buf: bytes) -> int:
+        """End of the last whole line, keeping a quoted field with line breaks in one block."""
+        last = buf.rfind(b"\n")
+        if last < 0 or b'"' not in buf or buf.count(b'"', 0, last + 1) % 2 == 0:
+            return last + 1
+        arr = np.frombuffer(buf, dtype=np.uint8, count=last + 1)
+        quotes = np.cumsum(arr == ord('"'))
+        newlines = np.flatnonzero(arr == ord("\n"))
+        even = newlines[quotes[newlines] % 2 == 0]
+        # No balanced cut at all means a stray quote, not a quoted field: cut anyway.
+        return int(even[-1]) + 1 if len(even) else last + 1
+
+    def _parse(self, first_line: int, block: bytes, is_last: bool) -> Parsed:
+        cut_line: list[int] = []
+        if is_last and not block.endswith(b"\n"):
+            start = block.rfind(b"\n") + 1
+            if _is_cut_character(block[start:], self._codec):
+                # A file truncated inside a character: the last line is lost, not the file.
+                cut_line = [first_line + block.count(b"\n")]
+                block = block[:start]
+        if self._codec == "utf-8":
+            data = block  # pyarrow validates UTF-8; on failure the slow path names the line
+        else:
+            try:
+                data = block.decode(self._codec).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise self._mismatch(block, first_line, exc.start) from exc
+        table, index, bad, lines = self._parse_fast(first_line, data) or self._parse_slow(
+            first_line, block)
+        return table, index, bad + cut_line, lines + len(cut_line)
+
+    def _parse_fast(self, first_line: int, data: bytes) -> Parsed | None:
+        if not data:
+            return self._empty_table(), np.empty(0, dtype=np.int64), [], 0
+        invalid = 0
+
+        def skip(_row: object) -> str:
+            nonlocal invalid
+            invalid += 1
+            return "skip"
+
+        quoted = b'"' in data
+        try:
+            table = pcsv.read_csv(
+                pa.BufferReader(data),
+                read_options=pcsv.ReadOptions(column_names=self._names,
+                                              block_size=max(len(data) // 2, 1 << 20) + 1),
+                parse_options=pcsv.ParseOptions(delimiter=self._delimiter,
+                                                newlines_in_values=quoted,
+                                                invalid_row_handler=skip),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=dict.fromkeys(self._names, pa.string())),
+            )
+        except pa.ArrowInvalid:
+            return None  # e.g. bytes that are not UTF-8: the slow path finds the line
+        if invalid:
+            return None
+        rows = table.num_rows
+        blank = (data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data)
+        if not quoted and not blank and len(self._names) > 1:
+            # Unquoted, no blank line and every row of the right width: one line per row,
+            # which saves counting the lines of every block.
+            return table, np.arange(first_line, first_line + rows, dtype=np.int64), [], rows
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if rows == lines:
+            return table, np.arange(first_line, first_line + rows, dtype=np.int64), [], lines
+        if quoted:
+            return None  # blank lines or quoted line breaks: only the slow path can tell
+        # Blank lines (which pyarrow skips) are the only way to have fewer rows than lines.
+        arr = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(arr == ord("\n"))
+        if len(ends) < lines:
+            ends = np.append(ends, len(arr))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        length = ends - starts
+        first = arr[np.minimum(starts, len(arr) - 1)]
+        empty = (length == 0) | ((length == 1) & (first == ord("\r")))
+        numbers = first_line + np.flatnonzero(~empty).astype(np.int64)
+        return (table, numbers, [], lines) if len(numbers) == rows else None
+
+    def _parse_slow(self, first_line: int, block: bytes) -> Parsed:
+        try:
+            text = block.decode(self._codec)
+        except UnicodeDecodeError as exc:
+            raise self._mismatch(block, first_line, exc.start) from exc
+        width = len(self._names)
+        values: list[list[str]] = [[] for _ in range(width)]
+        rows: list[int] = []
+        bad: list[int] = []
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
+        done = 0  # lines consumed before the current record
+        try:
+            for record in reader:
+                start, done = first_line + done, reader.line_num
+                if not record or (len(record) == 1 and width > 1 and not record[0].strip()):
+                    continue  # a blank line: counted, not a row
+                if len(record) != width:
+                    bad.append(start)
+                    continue
+                rows.append(start)
+                for col, value in zip(values, record, strict=True):
+                    col.append(value)
+        except csv.Error as exc:
+            raise ExtractUnreadable(self.location, f"line {first_line + done + 1} cannot be parsed "
+                                    f"as CSV ({exc.__class__.__name__})",
+                                    "check quoting and line breaks around that line") from exc
+        table = pa.table({n: pa.array(v, pa.string()) for n, v in zip(self._names, values,
+                                                                        strict=True)})
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        return table, np.asarray(rows, dtype=np.int64), bad, lines
+
+    def _empty_table(self) -> pa.Table:
+        return pa.table({n: pa.array([], pa.string()) for n in self._names})
+
+    def _chunk(self, table: pa.Table, index: np.ndarray, bad: list[int]) -> RawChunk:
+        columns = dict(zip(self._headers, table.columns, strict=True))
+        return RawChunk(frame_from_arrow(columns, index), malformed(sorted(bad)))
+
+    def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
+        tables: list[pa.Table] = []
+        indexes: list[np.ndarray] = []
+        bad: list[int] = []
+        pending = 0
+        emitted = False
+        line = self._header_row + 1
+        for block, is_last in self._blocks():
+            table, index, block_bad, lines = self._parse(line, block, is_last)
+            line += lines
+            tables.append(table)
+            indexes.append(index)
+            bad.extend(block_bad)
+            pending += table.num_rows
+            while pending >= chunk_rows:
+                whole = pa.concat_tables(tables)
+                index_all = np.concatenate(indexes)
+                yield self._chunk(whole.slice(0, chunk_rows), index_all[:chunk_rows], bad)
+                emitted, bad = True, []
+                tables, indexes = [whole.slice(chunk_rows)], [index_all[chunk_rows:]]
+                pending -= chunk_rows
+        if pending or bad or not emitted:
+            whole = pa.concat_tables(tables) if tables else self._empty_table()
+            index_all = np.concatenate(indexes) if indexes else np.empty(0, dtype=np.int64)
+            yield self._chunk(whole, index_all, bad)

@@ -1,0 +1,159 @@
+"""JSON extracts: one document (an array of records, or an object holding it at
+`records_path`) or JSON Lines (one record per line, streamed).
+
+A whole JSON document has to be parsed at once, so it is capped (JSON_DOCUMENT_MAX_BYTES);
+larger extracts should come as JSON Lines. Row numbers: the 1-based ordinal of the record in
+a document; the physical line number in JSON Lines (blank lines count, as in CSV).
+Numbers are parsed as Decimal so that "12.50" and 18-digit integers keep their digits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from connectors.base import RawChunk
+from connectors.cells import check_header_names, frame_from_values, malformed
+from connectors.errors import ExtractUnreadable
+from connectors.sniff import check_file, read_sample, refuse_binary
+from connectors.source import SourceSpec
+
+JSON_DOCUMENT_MAX_BYTES = 512 * 1024**2
+HEADER_SCAN_RECORDS = 10_000  # JSON Lines: records looked at to learn the headers
+
+
+def dig(body: Any, path: str | None) -> Any:
+    """The value at a dotted path ("result.items"); None/"" means the body itself."""
+    for key in (path or "").split("."):
+        if not key:
+            continue
+        if not isinstance(body, dict) or key not in body:
+            return None
+        body = body[key]
+    return body
+
+
+def record_keys(records: list[Any], keys: dict[str, None] | None = None) -> dict[str, None]:
+    """Keys of the records in order of first appearance (a dict used as an ordered set)."""
+    keys = {} if keys is None else keys
+    for rec in records:
+        if isinstance(rec, dict):
+            keys.update(dict.fromkeys(rec))
+    return keys
+
+
+def records_chunk(records: list[Any], numbers: list[int], keys: dict[str, None]) -> RawChunk:
+    """A RawChunk of JSON-like records; anything that is not an object is a malformed row."""
+    good = [(n, r) for n, r in zip(numbers, records, strict=True) if isinstance(r, dict)]
+    bad = [n for n, r in zip(numbers, records, strict=True) if not isinstance(r, dict)]
+    record_keys([r for _, r in good], keys)
+    columns = {k: [r.get(k) for _, r in good] for k in keys}
+    index = np.asarray([n for n, _ in good], dtype=np.int64)
+    return RawChunk(frame_from_values(columns, index), malformed(bad))
+
+
+def _loads(text: str | bytes) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+class JsonReader:
+    def __init__(self, path: Path, spec: SourceSpec, max_bytes: int) -> None:
+        self.path = path
+        self.location = str(path)
+        self._records_path = spec.records_path
+        size = check_file(path, max_bytes)
+        if size > JSON_DOCUMENT_MAX_BYTES:
+            raise ExtractUnreadable(
+                self.location, f"a JSON document of {size:,} bytes is over the "
+                f"{JSON_DOCUMENT_MAX_BYTES:,}-byte limit for whole documents",
+                "send it as JSON Lines (one record per line, `format: jsonl`)")
+        refuse_binary(self.location, read_sample(path))
+        self._records: list[Any] | None = None
+
+    def _load(self) -> list[Any]:
+        if self._records is None:
+            try:
+                body = _loads(self.path.read_bytes())
+            except UnicodeDecodeError as exc:
+                raise ExtractUnreadable(self.location, "not UTF-8 text",
+                                        "JSON must be UTF-8; save it as UTF-8") from exc
+            except json.JSONDecodeError as exc:
+                raise ExtractUnreadable(
+                    self.location, f"not valid JSON (line {exc.lineno}, column {exc.colno})",
+                    "check the file is complete; large extracts should be JSON Lines") from exc
+            records = dig(body, self._records_path)
+            if not isinstance(records, list):
+                where = f"at '{self._records_path}'" if self._records_path else "at the top level"
+                raise ExtractUnreadable(self.location, f"no list of records {where}",
+                                        "set `records_path:` in the source YAML")
+            self._records = records
+        return self._records
+
+    def headers(self) -> list[str]:
+        headers = list(record_keys(self._load()))
+        check_header_names(self.location, headers)
+        return headers
+
+    def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
+        records = self._load()
+        keys = record_keys(records)
+        for start in range(0, max(len(records), 1), chunk_rows):
+            part = records[start:start + chunk_rows]
+            yield records_chunk(part, list(range(start + 1, start + len(part) + 1)), keys)
+
+
+class JsonLinesReader:
+    def __init__(self, path: Path, spec: SourceSpec, max_bytes: int) -> None:
+        self.path = path
+        self.location = str(path)
+        check_file(path, max_bytes)
+        refuse_binary(self.location, read_sample(path))
+
+    def _lines(self) -> Iterator[tuple[int, Any]]:
+        """(line number, record), or the BAD marker for a line that is not JSON."""
+        with self.path.open("rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                line = raw.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw
+                if not line.strip():
+                    continue
+                try:
+                    yield number, _loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    yield number, _BAD
+
+    def headers(self) -> list[str]:
+        keys: dict[str, None] = {}
+        for seen, (_, record) in enumerate(self._lines()):
+            if seen >= HEADER_SCAN_RECORDS:
+                break
+            if isinstance(record, dict):
+                keys.update(dict.fromkeys(record))
+        headers = list(keys)
+        check_header_names(self.location, headers)
+        return headers
+
+    def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
+        keys: dict[str, None] = {}
+        records: list[Any] = []
+        numbers: list[int] = []
+        emitted = False
+        for number, record in self._lines():
+            records.append(record)
+            numbers.append(number)
+            if len(records) == chunk_rows:
+                yield records_chunk(records, numbers, keys)
+                records, numbers, emitted = [], [], True
+        if records or not emitted:
+            yield records_chunk(records, numbers, keys)
+
+
+class _Bad:
+    """Marks a line that is not JSON; not a dict, so records_chunk reports it as malformed."""
+
+
+_BAD = _Bad()

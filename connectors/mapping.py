@@ -1,0 +1,197 @@
+"""From a department's columns to a contract's: rename, clean, recode, type.
+
+`check_headers` runs once per extract, before any row is read: a required contract column
+without its department header stops the batch with a message naming both. `map_chunk` runs
+per chunk: cells that cannot be typed become missing and get an issue (row, column, rule),
+never a value. Identity columns (resident ID, phone, grid code) stay text here: the
+`schemas` identity rules normalise and check them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.base import MappedChunk, RawChunk
+from connectors.cells import normalise_header
+from connectors.errors import MissingColumns, SourceInvalid
+from connectors.parsing import (
+    Masks,
+    null_where,
+    rows_of,
+    text_view,
+    parse_boolean,
+    parse_date,
+    parse_decimal,
+    parse_integer,
+    parse_money,
+    parse_tags,
+)
+from connectors.source import DEFAULT_DATE_FORMATS, ColumnMapping, SourceSpec
+from schemas.issues import concat_issues, issues_for
+from schemas.spec import ColumnSpec, ColumnType, ContractSpec
+
+_ASCII_SPACE = np.frombuffer(b" \t\r\n\x0b\x0c", dtype=np.uint8)
+_PANDAS_TYPES: dict[pa.DataType, object] = {
+    pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype(),
+    pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype(),
+}
+_ARROW_TYPES = {
+    ColumnType.STRING: pa.string(), ColumnType.CATEGORY: pa.string(),
+    ColumnType.TAGS: pa.string(), ColumnType.INTEGER: pa.int64(),
+    ColumnType.DECIMAL: pa.float64(), ColumnType.MONEY: pa.int64(),
+    ColumnType.DATE: pa.timestamp("s"), ColumnType.BOOLEAN: pa.bool_(),
+}
+
+
+def _source(spec: SourceSpec) -> str:
+    return f"source '{spec.name}'"
+
+
+def mappings(spec: SourceSpec, contract: ContractSpec) -> dict[str, ColumnMapping]:
+    """The spec's column mappings in contract order; SourceInvalid for unknown columns."""
+    unknown = [c for c in spec.columns if c not in contract.column_names]
+    if unknown:
+        raise SourceInvalid(_source(spec), f"`columns` maps {', '.join(unknown)}, not in "
+                                           f"contract {contract.name} v{contract.version}")
+    out = {}
+    for col in contract.columns:
+        m = spec.mapping(col.name)
+        if m is not None:
+            out[col.name] = m
+    return out
+
+
+def check_headers(spec: SourceSpec, contract: ContractSpec, headers: list[str],
+                  location: str) -> None:
+    """MissingColumns unless every required contract column is mapped and its header present.
+
+    Headers are compared after NFKC normalisation and stripping spaces/BOM. An empty
+    `headers` list means a record source (JSON, HTTP) without records: nothing to check.
+    """
+    maps = mappings(spec, contract)
+    if not headers:
+        return
+    present = {normalise_header(h) for h in headers}
+    missing: dict[str, str | None] = {}
+    for col in contract.columns:
+        if not col.required:
+            continue
+        m = maps.get(col.name)
+        if m is None:
+            missing[col.name] = None
+        elif m.from_ is not None and normalise_header(m.from_) not in present:
+            missing[col.name] = m.from_
+    if missing:
+        raise MissingColumns(location, contract.name, contract.version, missing)
+
+
+def clean_text(arr: pa.Array) -> pa.Array:
+    """NFKC (full-width to half-width), outer whitespace stripped, empty -> null.
+
+    Decided on the raw UTF-8 bytes, so a clean column costs a few numpy passes: NFKC only
+    runs on values with a character outside ASCII and the CJK ideographs (lead bytes
+    E4-E9 cover U+4000-U+9FFF, which NFKC leaves alone), trimming only when some value
+    starts or ends with whitespace or was normalised."""
+    offsets, data = text_view(arr)
+    touched = np.zeros(len(arr), dtype=bool)
+    if len(data) and data.max() >= 0x80:
+        lead = np.flatnonzero((data >= 0xC2) & ((data <= 0xE3) | (data >= 0xEA)))
+        if len(lead):
+            touched = rows_of(offsets, lead)
+            needs = pa.array(touched)
+            arr = pc.replace_with_mask(arr, needs,
+                                       pc.utf8_normalize(arr.filter(needs), form="NFKC"))
+            offsets, data = text_view(arr)
+    lengths = np.diff(offsets)
+    if len(data):
+        starts = offsets[:-1] - offsets[0]
+        full = lengths > 0
+        ends = np.where(full, starts + lengths - 1, 0)
+        first, last = data[np.where(full, starts, 0)], data[ends]
+        spaced = full & (np.isin(first, _ASCII_SPACE) | np.isin(last, _ASCII_SPACE))
+        if spaced.any() or touched.any():
+            arr = pc.utf8_trim_whitespace(arr)
+            lengths = np.diff(text_view(arr)[0])
+    return null_where(arr, lengths == 0)
+
+
+def _recode(arr: pa.Array, codes: dict[str, str]) -> tuple[pa.Array, np.ndarray]:
+    """Department codes -> contract values; (values, cells with a code not in the map)."""
+    keys = pa.array([unicodedata.normalize("NFKC", k).strip() for k in codes])
+    values = pa.array([v if v != "" else None for v in codes.values()], pa.string())
+    pos = pc.index_in(arr, value_set=keys)
+    unmapped = pc.and_(pc.is_valid(arr), pc.is_null(pos))
+    return pc.take(values, pos), np.asarray(unmapped.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _typed(col: ColumnSpec, m: ColumnMapping, arr: pa.Array) -> tuple[pa.Array, Masks]:
+    t = col.type
+    if t == ColumnType.MONEY:
+        return parse_money(arr, m.unit)
+    if t == ColumnType.INTEGER:
+        return parse_integer(arr)
+    if t == ColumnType.DECIMAL:
+        return parse_decimal(arr)
+    if t == ColumnType.BOOLEAN:
+        return parse_boolean(arr)
+    if t == ColumnType.DATE:
+        return parse_date(arr, m.formats or DEFAULT_DATE_FORMATS)
+    if t == ColumnType.TAGS:
+        sep = unicodedata.normalize("NFKC", m.separator) if m.separator else None
+        return parse_tags(arr, sep), {}
+    return arr, {}
+
+
+def _column(spec: SourceSpec, col: ColumnSpec, m: ColumnMapping, raw: pd.DataFrame,
+            lookup: dict[str, str]) -> tuple[pa.Array, Masks]:
+    n = len(raw)
+    if m.value is not None:
+        const, masks = _typed(col, m, clean_text(pa.array([m.value], pa.string())))
+        if any(mask.any() for mask in masks.values()) or const.null_count:
+            raise SourceInvalid(_source(spec), f"the constant `value` of column '{col.name}' "
+                                               f"is not a valid {col.type}")
+        return pa.repeat(const[0], n), {}
+    header = lookup.get(normalise_header(m.from_ or ""))
+    if header is None:  # a record source whose records lack the key
+        return pa.nulls(n, _ARROW_TYPES[col.type]), {}
+    series = raw[header]
+    arr = pa.array(series.array, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = clean_text(arr.cast(pa.string()))
+    masks: Masks = {}
+    if m.codes:
+        arr, unmapped = _recode(arr, m.codes)
+        masks["code:unmapped"] = unmapped
+    typed, type_masks = _typed(col, m, arr)
+    masks.update(type_masks)
+    return typed, masks
+
+
+def map_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk) -> MappedChunk:
+    """Contract columns (typed as in connectors.base.MappedChunk) plus cell issues."""
+    frame = raw.frame
+    lookup = {normalise_header(str(h)): str(h) for h in frame.columns}
+    rows = np.asarray(frame.index, dtype=np.int64)
+    columns: dict[str, pa.Array] = {}
+    issues = [raw.malformed]
+    for name, m in mappings(spec, contract).items():
+        col = contract.column(name)
+        arr, masks = _column(spec, col, m, frame, lookup)
+        columns[name] = arr.cast(_ARROW_TYPES[col.type])
+        issues.extend(issues_for(rows[mask], name, rule)
+                      for rule, mask in masks.items() if mask.any())
+    if columns:
+        out = pa.table(columns).to_pandas(types_mapper=_PANDAS_TYPES.get)
+        out.index = pd.Index(rows)
+    else:
+        out = pd.DataFrame(index=pd.Index(rows))
+    all_issues = concat_issues(issues)
+    if len(all_issues):
+        all_issues = all_issues.sort_values("source_row", kind="stable", ignore_index=True)
+    return MappedChunk(frame=out, issues=all_issues, rows_read=raw.rows_read)

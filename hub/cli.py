@@ -1,0 +1,176 @@
+"""The `hub` command line: init, demo, ingest, batches.
+
+Exit codes: 0 the batch loaded (with or without quarantined rows) or was already ingested;
+1 the batch was rejected whole; 2 the input could not be read (bad file, bad source YAML,
+broken contract); 3 the warehouse is held by another writer; 4 configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from connectors.errors import ConnectorError
+from desensitize.errors import DesensitizeError
+from hub.errors import HubError, WarehouseBusy
+from hub.pipeline.ingest import BatchResult
+from hub.settings import HubSettings
+from schemas.errors import SchemaError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Community data hub: contracts, connectors, de-identification, catalog.")
+console = Console(stderr=True)
+out = Console()
+
+EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_CONFIG = 1, 2, 3, 4
+
+
+def _settings() -> HubSettings:
+    try:
+        return HubSettings()
+    except ValueError as exc:
+        console.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@contextmanager
+def _handled() -> Iterator[None]:
+    """Turn known errors into a one-line message and an exit code, never a traceback."""
+    try:
+        yield
+    except WarehouseBusy as exc:
+        console.print(f"[red]busy:[/] {exc}")
+        raise typer.Exit(EXIT_BUSY) from None
+    except (ConnectorError, SchemaError) as exc:
+        console.print(f"[red]bad input:[/] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (HubError, DesensitizeError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@contextmanager
+def _progress_bar(label: str) -> Iterator[Any]:
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            bar.update(task, description=f"{label}: {stage}", completed=done, total=total)
+
+        yield update
+
+
+def _result_line(result: BatchResult) -> str:
+    colour = {"loaded": "green", "already_ingested": "cyan"}.get(result.outcome, "red")
+    text = (f"[{colour}]{result.outcome}[/] {result.dataset} batch {result.batch_id}: "
+            f"{result.rows_read} read, {result.rows_loaded} loaded, "
+            f"{result.rows_quarantined} quarantined")
+    if result.reason:
+        text += f"\n  {result.reason}"
+    return text
+
+
+def _exit_code(result: BatchResult) -> int:
+    return {"loaded": 0, "already_ingested": 0, "rejected": EXIT_REJECTED}.get(
+        result.outcome, EXIT_BAD_INPUT)
+
+
+@app.command()
+def init() -> None:
+    """Create the home folder, keys, warehouse tables and catalog entries."""
+    from hub.worker import PipelineWorker
+
+    settings = _settings()
+    with _handled(), PipelineWorker(settings):
+        pass
+    out.print(f"hub home: {settings.home}")
+    out.print(f"warehouse: {settings.warehouse_path}")
+    out.print(f"state store: {settings.resolved_state_url}")
+    out.print(f"keys: {settings.keys_dir} (keep a backup; losing them loses the vault)")
+
+
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Argument(help="source YAML describing the extract")],
+    extract: Annotated[Path | None, typer.Argument(help="extract file (not for sql/http)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Ingest one extract as one batch."""
+    from hub.worker import PipelineWorker
+
+    settings = _settings()
+    with _handled(), PipelineWorker(settings) as worker, _progress_bar(
+            source.stem) as progress:
+        result = worker.ingest(source, extract, progress)
+    if as_json:
+        out.print_json(json.dumps(result.as_dict(), default=str))
+    else:
+        out.print(_result_line(result))
+    raise typer.Exit(_exit_code(result))
+
+
+@app.command()
+def batches(
+    dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
+    limit: Annotated[int, typer.Option(help="most recent N")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List batches from the catalog (works while a worker is running)."""
+    from hub.worker import open_catalog
+
+    with _handled():
+        rows = open_catalog(_settings()).list_batches(dataset, limit)
+    if as_json:
+        out.print_json(json.dumps(rows, default=str))
+        return
+    table = Table("batch", "dataset", "outcome", "read", "loaded", "quarantined", "as of",
+                  "finished")
+    for r in rows:
+        table.add_row(r["batch_id"], r["dataset"], r["outcome"], str(r["rows_read"]),
+                      str(r["rows_loaded"]), str(r["rows_quarantined"]), r["as_of"] or "",
+                      str(r["finished_at"])[:19])
+    out.print(table)
+
+
+@app.command()
+def demo(
+    residents: Annotated[int, typer.Option(min=100, help="residents in the district")] = 20_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="do not start the API")] = False,
+) -> None:
+    """Generate a synthetic district, ingest every department's extract, print a summary."""
+    from hub.demo_run import run_demo
+
+    settings = _settings()
+    with _handled():
+        code = run_demo(settings, residents, seed, serve=not no_serve, console=out,
+                        progress_console=console)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted: the batch in progress was not committed")
+        sys.exit(130)

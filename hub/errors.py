@@ -1,0 +1,54 @@
+"""Errors raised by the hub's composition root (pipeline, warehouse, state store).
+
+    HubError
+    ├── WarehouseBusy        another process holds the warehouse writer lock (names the holder)
+    ├── WarehouseError       the warehouse file cannot be opened or written
+    ├── IngestRejected       a batch was read but rejected whole (bad-row share over threshold,
+    │                        no data rows); carries the batch id and top reasons
+    └── StateStoreError      the state store cannot be opened or written
+
+Package errors (schemas, connectors, desensitize, catalog) pass through unchanged; the CLI and
+API map all of them to messages and exit codes / HTTP statuses. Messages never carry a value.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base of every error raised by `hub`."""
+
+
+class WarehouseBusy(HubError):
+    def __init__(self, path: str, holder: str) -> None:
+        self.path = path
+        self.holder = holder
+        super().__init__(
+            f"the warehouse {path} is being written by {holder}; only one pipeline worker may "
+            "write it: wait for that process to finish, or send the extract to it "
+            "(`hub serve` takes uploads) instead of starting a second writer"
+        )
+
+
+class WarehouseError(HubError):
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"warehouse {path}: {problem}")
+
+
+class IngestRejected(HubError):
+    def __init__(self, batch_id: str, dataset: str, reason: str) -> None:
+        self.batch_id = batch_id
+        self.dataset = dataset
+        self.reason = reason
+        super().__init__(
+            f"batch {batch_id} of {dataset} was rejected: {reason}; nothing of it was loaded "
+            f"(see `hub batches` and the row report)"
+        )
+
+
+class StateStoreError(HubError):
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"state store {url}: {problem}")

@@ -1,0 +1,268 @@
+"""One batch: stage -> map -> validate -> quarantine -> de-identify -> load -> catalog.
+
+Every extract becomes one batch. The batch is idempotent on its content (the same bytes
+again are reported as already ingested and add nothing), atomic (see `hub.warehouse`), and
+rejected whole when its share of bad rows passes the contract's threshold. Rows are processed
+chunk by chunk so a 10M-row extract never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from catalog.store import CatalogStore
+from connectors.base import RawChunk
+from connectors.errors import ConnectorError
+from connectors.mapping import check_headers, map_chunk
+from connectors.open import open_reader
+from connectors.source import FILE_FORMATS, SourceSpec
+from desensitize.policy import Deidentifier
+from hub.pipeline.staging import BatchStage
+from hub.warehouse import StagedBatch, Warehouse
+from schemas.compile_arrow import to_curated_arrow
+from schemas.errors import SchemaError
+from schemas.issues import concat_issues
+from schemas.spec import ContractSpec
+from schemas.validate import validate_chunk
+
+# progress(stage, done, total): stage "hash" counts bytes, "rows" counts rows read.
+Progress = Callable[[str, int, int | None], None]
+
+_HASH_BLOCK = 4 * 1024 * 1024
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    dataset: str
+    source: str
+    outcome: str  # loaded | rejected | failed | already_ingested
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    top_rules: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("loaded", "already_ingested")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id, "dataset": self.dataset, "source": self.source,
+            "outcome": self.outcome, "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
+            "reason": self.reason, "top_rules": self.top_rules, "timings": self.timings,
+        }
+
+
+def file_sha256(path: Path, progress: Progress | None = None) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+            done += len(block)
+            if progress:
+                progress("hash", done, total)
+    return digest.hexdigest()
+
+
+def new_batch_id(dataset: str, content_sha256: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"{dataset}-{stamp}-{content_sha256[:8]}"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def add(self, stage: str, started: float) -> float:
+        now = time.perf_counter()
+        self.spent[stage] = self.spent.get(stage, 0.0) + now - started
+        return now
+
+
+def _hashed(chunks: Iterator[RawChunk], digest: Any) -> Iterator[RawChunk]:
+    """Hash what a database or API returned, so re-pulling unchanged data is a no-op."""
+    for chunk in chunks:
+        digest.update(pd.util.hash_pandas_object(chunk.frame, index=True).to_numpy().tobytes())
+        digest.update(chunk.malformed.to_csv(index=False).encode())
+        yield chunk
+
+
+class BatchIngest:
+    """Runs one extract through the pipeline; owned by the pipeline worker."""
+
+    def __init__(self, warehouse: Warehouse, catalog: CatalogStore, deidentifier: Deidentifier,
+                 staging_dir: Path, *, chunk_rows: int, max_extract_bytes: int) -> None:
+        self.warehouse = warehouse
+        self.catalog = catalog
+        self.deidentifier = deidentifier
+        self.staging_dir = staging_dir
+        self.chunk_rows = chunk_rows
+        self.max_extract_bytes = max_extract_bytes
+
+    def run(self, spec: SourceSpec, contract: ContractSpec, extract: Path | None,
+            progress: Progress | None = None, today: date | None = None) -> BatchResult:
+        today = today or date.today()
+        started_at = datetime.now(UTC)
+        clock = _Clock()
+        t = time.perf_counter()
+        is_file = spec.format in FILE_FORMATS
+        location = str(extract) if is_file else spec.name
+        content_sha = ""
+        if is_file:
+            assert extract is not None
+            if extract.is_file() and extract.stat().st_size <= self.max_extract_bytes:
+                content_sha = file_sha256(extract, progress)
+                existing = self.warehouse.find_loaded(contract.name, content_sha)
+                if existing:
+                    return BatchResult(existing, contract.name, spec.name, "already_ingested",
+                                       reason=f"the same content was loaded as batch {existing}")
+        t = clock.add("hash", t)
+        batch_id = new_batch_id(contract.name, content_sha or hashlib.sha256(
+            f"{spec.name}{started_at.isoformat()}".encode()).hexdigest())
+        stage = BatchStage(self.staging_dir / batch_id, batch_id, contract.name)
+        result = BatchResult(batch_id, contract.name, spec.name, "failed")
+        digest = hashlib.sha256()
+        manifest: dict[str, Any] = {}
+        try:
+            try:
+                reader = open_reader(spec, extract, max_bytes=self.max_extract_bytes)
+                location = reader.location
+                check_headers(spec, contract, reader.headers(), reader.location)
+                chunks = reader.chunks(self.chunk_rows)
+                if not is_file:
+                    chunks = _hashed(chunks, digest)
+                self._stage_chunks(spec, contract, chunks, stage, result, clock, progress, today)
+            except (ConnectorError, SchemaError) as exc:
+                # Nothing of a batch that could not be read is kept, not even its row issues.
+                result.outcome, result.reason = "failed", str(exc)
+                result.rows_loaded = 0
+                staged = StagedBatch([], [], [], None)
+            else:
+                if not is_file:
+                    content_sha = digest.hexdigest()
+                    existing = self.warehouse.find_loaded(contract.name, content_sha)
+                    if existing:
+                        return BatchResult(existing, contract.name, spec.name,
+                                           "already_ingested",
+                                           reason=f"the same content was loaded as batch {existing}")
+                t = time.perf_counter()
+                self._finish_checks(contract, stage, result)
+                staged = stage.staged()
+                t = clock.add("dedupe", t)
+            manifest = self._manifest(spec, contract, result, location, content_sha,
+                                      started_at, clock, stage)
+            t = time.perf_counter()
+            self.warehouse.commit_batch(contract, manifest, staged,
+                                        load_rows=result.outcome == "loaded")
+            clock.add("commit", t)
+        finally:
+            stage.remove()
+        result.timings = {k: round(v, 3) for k, v in clock.spent.items()}
+        manifest["timings"] = result.timings
+        manifest["top_rules"] = result.top_rules
+        self.catalog.record_batch(manifest)
+        return result
+
+    def _stage_chunks(self, spec: SourceSpec, contract: ContractSpec,
+                      chunks: Iterator[RawChunk], stage: BatchStage, result: BatchResult,
+                      clock: _Clock, progress: Progress | None, today: date) -> None:
+        t = time.perf_counter()
+        for raw in chunks:
+            t = clock.add("read", t)
+            mapped = map_chunk(spec, contract, raw)
+            t = clock.add("map", t)
+            checked = validate_chunk(contract, mapped.frame, today, spec.grid_scheme)
+            t = clock.add("validate", t)
+            errors = concat_issues([mapped.issues, checked.issues])
+            bad_rows = pd.Index(errors["source_row"].unique())
+            good = checked.frame[~checked.frame.index.isin(bad_rows)]
+            stage.add_issues(errors, "error")
+            stage.add_issues(checked.warnings[checked.warnings["source_row"].isin(good.index)],
+                             "warning")
+            t = clock.add("quarantine", t)
+            deid = self.deidentifier.apply(contract, good)
+            t = clock.add("deidentify", t)
+            stage.add_curated(to_curated_arrow(contract, deid.curated, stage.batch_id,
+                                               spec.grid_scheme))
+            stage.add_vault(deid.vault)
+            t = clock.add("stage", t)
+            result.rows_read += mapped.rows_read
+            result.rows_loaded += len(good)
+            result.rows_quarantined += len(bad_rows)
+            if progress:
+                progress("rows", result.rows_read, None)
+
+    def _finish_checks(self, contract: ContractSpec, stage: BatchStage,
+                       result: BatchResult) -> None:
+        keys = [contract.column(k).curated_name for k in contract.unique]
+        duplicates = self.warehouse.count_duplicate_keys(
+            stage.curated, [k for k in keys if k], stage.rejected_rows_path())
+        if duplicates:
+            rows = pd.read_parquet(stage.rejected_rows_path())["source_row"]
+            stage.add_issues(pd.DataFrame({"source_row": rows, "column": "*",
+                                           "rule": "duplicate_key"}), "error")
+            result.rows_loaded -= duplicates
+            result.rows_quarantined += duplicates
+        result.top_rules = self._top_rules(stage)
+        if result.rows_read == 0:
+            result.outcome, result.reason = "rejected", "the extract has no data rows"
+            result.rows_loaded = 0
+            return
+        share = result.rows_quarantined / result.rows_read
+        if share > contract.bad_row_threshold:
+            worst = ", ".join(f"{r['column']} {r['rule']} ({r['rows']} rows)"
+                              for r in result.top_rules[:3])
+            result.outcome, result.rows_loaded = "rejected", 0
+            result.reason = (
+                f"{result.rows_quarantined} of {result.rows_read} rows ({share:.1%}) break "
+                f"contract {contract.name} v{contract.version}, over the "
+                f"{contract.bad_row_threshold:.0%} threshold; most common: {worst}")
+        else:
+            result.outcome = "loaded"
+
+    def _top_rules(self, stage: BatchStage) -> list[dict[str, Any]]:
+        if not stage.issues:
+            return []
+        files = "[" + ", ".join(f"'{p}'" for p in stage.issues) + "]"
+        rows = self.warehouse.con.execute(
+            f"SELECT column_name, rule, count(DISTINCT source_row) AS n FROM read_parquet({files}) "
+            "WHERE severity = 'error' GROUP BY ALL ORDER BY n DESC, column_name, rule LIMIT 10"
+        ).fetchall()
+        return [{"column": c, "rule": r, "rows": int(n)} for c, r, n in rows]
+
+    def _manifest(self, spec: SourceSpec, contract: ContractSpec, result: BatchResult,
+                  location: str, content_sha: str, started_at: datetime, clock: _Clock,
+                  stage: BatchStage) -> dict[str, Any]:
+        as_of = None
+        if result.outcome == "loaded" and stage.curated and "as_of" in contract.column_names:
+            files = "[" + ", ".join(f"'{p}'" for p in stage.curated) + "]"
+            row = self.warehouse.con.execute(
+                f"SELECT max(as_of) FROM read_parquet({files})").fetchone()
+            as_of = row[0] if row else None
+        return {
+            "batch_id": result.batch_id, "dataset": contract.name, "source": spec.name,
+            "department": spec.department, "location": location,
+            "content_sha256": content_sha, "contract_version": contract.version,
+            "grid_scheme": spec.grid_scheme, "rows_read": result.rows_read,
+            "rows_loaded": result.rows_loaded if result.outcome == "loaded" else 0,
+            "rows_quarantined": result.rows_quarantined, "outcome": result.outcome,
+            "reason": result.reason, "as_of": as_of, "started_at": started_at,
+            "finished_at": datetime.now(UTC),
+            "timings": json.dumps({k: round(v, 3) for k, v in clock.spent.items()}),
+            "top_rules": json.dumps(result.top_rules),
+        }

@@ -1,0 +1,104 @@
+"""Staging: one batch's de-identified rows, vault entries and row issues as Parquet files.
+
+Staging happens outside the warehouse, chunk by chunk, so memory stays bounded and the
+warehouse transaction that follows only moves finished files in. Staged files never hold a
+raw identifier (pseudonyms, ciphertexts and row issues only); a batch's folder is removed
+when the batch ends, and leftovers of a killed worker are removed when the next one starts.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hub.warehouse import StagedBatch
+
+ISSUE_SCHEMA = pa.schema([
+    ("batch_id", pa.string()),
+    ("dataset", pa.string()),
+    ("source_row", pa.int64()),
+    ("column_name", pa.string()),
+    ("rule", pa.string()),
+    ("severity", pa.string()),
+])
+
+VAULT_SCHEMA = pa.schema([
+    ("resident_key", pa.string()),
+    ("field", pa.string()),
+    ("ciphertext", pa.binary()),
+    ("batch_id", pa.string()),
+])
+
+
+class BatchStage:
+    """Parquet writers of one batch; one part file per chunk keeps each write small."""
+
+    def __init__(self, folder: Path, batch_id: str, dataset: str) -> None:
+        self.folder = folder
+        self.batch_id = batch_id
+        self.dataset = dataset
+        folder.mkdir(parents=True, exist_ok=False)
+        self.curated: list[Path] = []
+        self.vault: list[Path] = []
+        self.issues: list[Path] = []
+        self.rejected_rows: Path | None = None
+
+    def _next(self, kind: str, bucket: list[Path]) -> Path:
+        path = self.folder / f"{kind}-{len(bucket):05d}.parquet"
+        bucket.append(path)
+        return path
+
+    def add_curated(self, table: pa.Table) -> None:
+        if table.num_rows:
+            pq.write_table(table, self._next("curated", self.curated), compression="zstd")
+
+    def add_vault(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        table = pa.table({
+            "resident_key": pa.array(frame["resident_key"].astype(str).tolist(), pa.string()),
+            "field": pa.array(frame["field"].astype(str).tolist(), pa.string()),
+            "ciphertext": pa.array(frame["ciphertext"].tolist(), pa.binary()),
+            "batch_id": pa.array([self.batch_id] * len(frame), pa.string()),
+        }, schema=VAULT_SCHEMA)
+        pq.write_table(table, self._next("vault", self.vault), compression="zstd")
+
+    def add_issues(self, issues: pd.DataFrame, severity: str) -> None:
+        if issues.empty:
+            return
+        n = len(issues)
+        table = pa.table({
+            "batch_id": pa.array([self.batch_id] * n, pa.string()),
+            "dataset": pa.array([self.dataset] * n, pa.string()),
+            "source_row": pa.array(issues["source_row"].to_numpy(dtype="int64")),
+            "column_name": pa.array(issues["column"].astype(str).tolist(), pa.string()),
+            "rule": pa.array(issues["rule"].astype(str).tolist(), pa.string()),
+            "severity": pa.array([severity] * n, pa.string()),
+        }, schema=ISSUE_SCHEMA)
+        pq.write_table(table, self._next("issues", self.issues), compression="zstd")
+
+    def rejected_rows_path(self) -> Path:
+        self.rejected_rows = self.folder / "rejected-rows.parquet"
+        return self.rejected_rows
+
+    def staged(self) -> StagedBatch:
+        return StagedBatch(self.curated, self.vault, self.issues, self.rejected_rows)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def clear_leftovers(staging_dir: Path) -> int:
+    """Remove batch folders a killed worker left behind; returns how many."""
+    if not staging_dir.exists():
+        return 0
+    count = 0
+    for child in staging_dir.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+            count += 1
+    return count

@@ -1,0 +1,85 @@
+"""Typed settings of a hub installation, read from `HUB_*` environment variables.
+
+All state lives under one home folder (`HUB_HOME`): the warehouse, the state store, the keys,
+the inbox, staging and reports. Settings are built by the caller (CLI command, app factory,
+test), never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "community-data-hub"
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    # SQLAlchemy URL of the state store; SQLite under the home folder unless set (Postgres later).
+    state_url: str | None = None
+    chunk_rows: int = Field(default=200_000, ge=1_000, le=5_000_000)
+    # Extracts above this size are refused before reading (bounded disk and time per batch).
+    max_extract_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
+    warehouse_memory_limit: str = "1GB"
+    warehouse_threads: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse_dir / "warehouse.duckdb"
+
+    @property
+    def writer_lock_path(self) -> Path:
+        return self.warehouse_dir / "writer.lock"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "state"
+
+    @property
+    def resolved_state_url(self) -> str:
+        return self.state_url or f"sqlite:///{self.state_dir / 'state.sqlite'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.home / "demo"
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.home, self.warehouse_dir, self.state_dir, self.inbox_dir,
+                       self.staging_dir, self.reports_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        # Staged batches hold de-identified data only, but nobody else needs to read them.
+        self.home.chmod(0o750)

@@ -1,0 +1,203 @@
+"""The DuckDB warehouse: curated tables, quarantine, vault and the batch manifest.
+
+Only the pipeline worker writes it (see `hub.locking`). A batch is staged to Parquet files
+outside the warehouse first; `commit_batch` then moves the whole batch in with one
+transaction: its curated rows, vault entries, row issues and manifest row commit together or
+not at all, so a process killed at any moment leaves the whole batch or none of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+
+from hub.errors import WarehouseBusy, WarehouseError
+from schemas.compile_ddl import curated_ddl, missing_column_ddl
+from schemas.spec import ContractSpec
+
+META_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS meta",
+    """CREATE TABLE IF NOT EXISTS meta.batches (
+        batch_id VARCHAR PRIMARY KEY,
+        dataset VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        department VARCHAR NOT NULL,
+        location VARCHAR NOT NULL,
+        content_sha256 VARCHAR NOT NULL,
+        contract_version VARCHAR NOT NULL,
+        grid_scheme VARCHAR,
+        rows_read BIGINT NOT NULL,
+        rows_loaded BIGINT NOT NULL,
+        rows_quarantined BIGINT NOT NULL,
+        outcome VARCHAR NOT NULL,
+        reason VARCHAR,
+        as_of DATE,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL,
+        timings JSON,
+        top_rules JSON
+    )""",
+    "CREATE SCHEMA IF NOT EXISTS quarantine",
+    # One row per (row, column, rule); severity 'error' rows were not loaded, 'warning' rows were.
+    """CREATE TABLE IF NOT EXISTS quarantine.row_issues (
+        batch_id VARCHAR NOT NULL,
+        dataset VARCHAR NOT NULL,
+        source_row BIGINT NOT NULL,
+        column_name VARCHAR NOT NULL,
+        rule VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL
+    )""",
+    "CREATE SCHEMA IF NOT EXISTS vault",
+    # Raw direct identifiers, AES-SIV encrypted and bound to (field, resident key).
+    """CREATE TABLE IF NOT EXISTS vault.identity (
+        resident_key VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        ciphertext BLOB NOT NULL,
+        batch_id VARCHAR NOT NULL
+    )""",
+]
+
+_PID = re.compile(r"PID (\d+)")
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """Parquet files of one batch, written by the pipeline before the commit."""
+
+    curated: list[Path]
+    vault: list[Path]
+    issues: list[Path]
+    rejected_rows: Path | None  # one column `source_row`: rows found bad after staging
+
+
+def _parquet_list(paths: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+class Warehouse:
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit: str = "1GB",
+                 threads: int = 2) -> None:
+        self.path = path
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": memory_limit,
+            "threads": threads,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                match = _PID.search(text)
+                holder = f"pid {match.group(1)}" if match else "another process"
+                raise WarehouseBusy(str(path), holder) from None
+            raise WarehouseError(str(path), f"cannot open ({exc.__class__.__name__})") from exc
+        except duckdb.Error as exc:
+            raise WarehouseError(str(path), f"cannot open ({exc.__class__.__name__}: "
+                                            "not a DuckDB file or a newer format)") from exc
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def ensure_schema(self, contracts: list[ContractSpec]) -> None:
+        for statement in META_DDL:
+            self.con.execute(statement)
+        for contract in contracts:
+            for statement in curated_ddl(contract):
+                self.con.execute(statement)
+            existing = {
+                row[0]
+                for row in self.con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'curated' AND table_name = ?", [contract.name]
+                ).fetchall()
+            }
+            for statement in missing_column_ddl(contract, existing):
+                self.con.execute(statement)
+
+    def find_loaded(self, dataset: str, content_sha256: str) -> str | None:
+        row = self.con.execute(
+            "SELECT batch_id FROM meta.batches WHERE dataset = ? AND content_sha256 = ? "
+            "AND outcome = 'loaded' ORDER BY finished_at LIMIT 1", [dataset, content_sha256]
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def count_duplicate_keys(self, staged: list[Path], key_columns: list[str],
+                             out: Path) -> int:
+        """Write the source rows whose natural key repeats an earlier row of the batch."""
+        if not staged or not key_columns:
+            self.con.execute(
+                f"COPY (SELECT CAST(NULL AS BIGINT) AS source_row WHERE false) "
+                f"TO '{out}' (FORMAT parquet)")
+            return 0
+        keys = ", ".join(f'"{c}"' for c in key_columns)
+        self.con.execute(
+            f"""COPY (
+                SELECT source_row FROM (
+                    SELECT source_row, row_number() OVER (PARTITION BY {keys}
+                                                          ORDER BY source_row) AS seen
+                    FROM read_parquet({_parquet_list(staged)})
+                ) WHERE seen > 1 ORDER BY source_row
+            ) TO '{out}' (FORMAT parquet)"""
+        )
+        row = self.con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()
+        return int(row[0]) if row else 0
+
+    def commit_batch(self, contract: ContractSpec, manifest: dict[str, Any],
+                     staged: StagedBatch, load_rows: bool) -> None:
+        """One transaction: curated rows (if load_rows), vault, issues, manifest."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if load_rows and staged.curated:
+                anti = ""
+                if staged.rejected_rows is not None:
+                    anti = (f" WHERE source_row NOT IN (SELECT source_row FROM "
+                            f"read_parquet('{staged.rejected_rows}'))")
+                con.execute(
+                    f"INSERT INTO {contract.curated_table} BY NAME "
+                    f"SELECT * FROM read_parquet({_parquet_list(staged.curated)}){anti}"
+                )
+            if load_rows and staged.vault:
+                # Deterministic encryption: an identical (resident, field, value) is already there.
+                con.execute(
+                    f"""INSERT INTO vault.identity
+                        SELECT DISTINCT ON (v.resident_key, v.field, v.ciphertext)
+                               v.resident_key, v.field, v.ciphertext, v.batch_id
+                        FROM read_parquet({_parquet_list(staged.vault)}) v
+                        ANTI JOIN vault.identity i
+                          ON i.resident_key = v.resident_key AND i.field = v.field
+                         AND i.ciphertext = v.ciphertext"""
+                )
+            if staged.issues:
+                con.execute(
+                    f"INSERT INTO quarantine.row_issues BY NAME "
+                    f"SELECT * FROM read_parquet({_parquet_list(staged.issues)})"
+                )
+            columns = ", ".join(manifest)
+            marks = ", ".join("?" for _ in manifest)
+            con.execute(f"INSERT INTO meta.batches ({columns}) VALUES ({marks})",
+                        list(manifest.values()))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def batches(self) -> list[dict[str, Any]]:
+        cursor = self.con.execute("SELECT * FROM meta.batches ORDER BY started_at")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

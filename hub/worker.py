@@ -1,0 +1,91 @@
+"""The pipeline worker: the only process that writes the warehouse.
+
+Opening a worker takes the writer lock, opens the warehouse, creates missing tables from the
+contracts, registers the contracts in the catalog, repairs the catalog from the warehouse
+manifest (a worker killed between the two commits leaves the catalog one batch behind) and
+removes staging leftovers. `ingest` then runs one extract as one batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from catalog.db import create_state_engine
+from catalog.store import CatalogStore
+from connectors.source import SourceSpec, load_source
+from desensitize.keys import KeyRing
+from desensitize.policy import Deidentifier
+from hub.locking import WriterLock
+from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
+from hub.pipeline.staging import clear_leftovers
+from hub.settings import HubSettings
+from hub.warehouse import Warehouse
+from schemas.compile_catalog import catalog_entry
+from schemas.registry import all_contracts, get_contract
+
+
+def open_catalog(settings: HubSettings) -> CatalogStore:
+    store = CatalogStore(create_state_engine(settings.resolved_state_url))
+    store.create_all()
+    return store
+
+
+class PipelineWorker:
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self._lock = WriterLock(settings.writer_lock_path, settings.warehouse_path)
+        self.warehouse: Warehouse | None = None
+        self.catalog: CatalogStore | None = None
+        self.deidentifier: Deidentifier | None = None
+
+    def open(self) -> PipelineWorker:
+        settings = self.settings
+        settings.ensure_dirs()
+        self._lock.acquire()
+        try:
+            self.warehouse = Warehouse(settings.warehouse_path,
+                                       memory_limit=settings.warehouse_memory_limit,
+                                       threads=settings.warehouse_threads)
+            contracts = list(all_contracts().values())
+            self.warehouse.ensure_schema(contracts)
+            self.catalog = open_catalog(settings)
+            for contract in contracts:
+                self.catalog.register_contract(catalog_entry(contract))
+            self.catalog.sync_batches(self.warehouse.batches())
+            clear_leftovers(settings.staging_dir)
+            self.deidentifier = Deidentifier(KeyRing.load_or_create(settings.keys_dir))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self.deidentifier is not None:
+            self.deidentifier.close()
+            self.deidentifier = None
+        if self.warehouse is not None:
+            self.warehouse.close()
+            self.warehouse = None
+        if self.catalog is not None:
+            self.catalog.engine.dispose()
+            self.catalog = None
+        self._lock.release()
+
+    def __enter__(self) -> PipelineWorker:
+        return self.open()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def ingest(self, source: SourceSpec | Path, extract: Path | None,
+               progress: Progress | None = None) -> BatchResult:
+        if self.warehouse is None or self.catalog is None or self.deidentifier is None:
+            raise RuntimeError("open the worker before ingesting")
+        spec = source if isinstance(source, SourceSpec) else load_source(source)
+        contract = get_contract(spec.dataset)
+        job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
+                          self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
+                          max_extract_bytes=self.settings.max_extract_bytes)
+        return job.run(spec, contract, extract, progress)

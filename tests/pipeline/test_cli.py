@@ -1,0 +1,60 @@
+"""The `hub` command as an operator runs it: exit codes, JSON output, batch listing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.settings import HubSettings
+from hub.worker import PipelineWorker
+
+
+def _hub(settings: HubSettings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_HOME": str(settings.home)}
+    return subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+def test_ingest_exit_codes_and_json(settings: HubSettings, demo: Any, tmp_path: Path) -> None:
+    grid = demo.datasets["grid"]
+    first = _hub(settings, "ingest", grid.source_yaml, grid.path, "--json")
+    assert first.returncode == 0, first.stderr
+    body = json.loads(first.stdout)
+    assert body["outcome"] == "loaded"
+    assert body["rows_read"] == grid.rows
+
+    again = _hub(settings, "ingest", grid.source_yaml, grid.path, "--json")
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["outcome"] == "already_ingested"
+
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(bytes(range(256)) * 100)
+    bad = _hub(settings, "ingest", grid.source_yaml, str(garbage))
+    assert bad.returncode == 2
+    assert "garbage.csv" in bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stderr
+
+    missing = _hub(settings, "ingest", grid.source_yaml, str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2
+    assert "nope.csv" in missing.stdout + missing.stderr
+
+    listing = _hub(settings, "batches", "--json")
+    assert listing.returncode == 0
+    outcomes = sorted(b["outcome"] for b in json.loads(listing.stdout))
+    assert outcomes == ["failed", "failed", "loaded"]
+
+
+@pytest.mark.slow
+def test_ingest_while_a_worker_runs_exits_busy(settings: HubSettings, demo: Any) -> None:
+    grid = demo.datasets["grid"]
+    with PipelineWorker(settings):
+        busy = _hub(settings, "ingest", grid.source_yaml, grid.path)
+    assert busy.returncode == 3
+    assert f"pid {os.getpid()}" in busy.stderr

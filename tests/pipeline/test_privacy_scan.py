@@ -1,0 +1,81 @@
+"""No raw ID number, name or phone from the demo extracts reaches the warehouse or state store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+from hub.settings import HubSettings
+from hub.worker import PipelineWorker
+from schemas.identity import normalise_phone, normalise_resident_id
+
+ID_PATTERN = re.compile(rb"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+PHONE_PATTERN = re.compile(rb"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def _valid_id(candidate: str) -> bool:
+    total = sum(int(c) * w for c, w in zip(candidate[:17], WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == candidate[17].upper()
+
+
+def _raw_identifiers(demo: Any) -> dict[str, set[str]]:
+    grid = pd.read_csv(demo.datasets["grid"].path, dtype=str, encoding="utf-8")
+    ids = set(grid["身份证号"].dropna())
+    ids |= set(normalise_resident_id(grid["身份证号"], pd.Timestamp("2026-11-22").date())
+               .values.dropna())
+    names = set(grid["姓名"].dropna())
+    phones = set(grid["联系电话"].dropna())
+    phones |= set(normalise_phone(grid["联系电话"]).values.dropna())
+    return {"id": ids, "name": names, "phone": phones}
+
+
+@pytest.fixture
+def loaded(settings: HubSettings, demo: Any) -> HubSettings:
+    with PipelineWorker(settings) as worker:
+        for extract in demo.datasets.values():
+            worker.ingest(Path(extract.source_yaml), Path(extract.path))
+    return settings
+
+
+def test_no_raw_identifier_in_any_text_column(loaded: HubSettings, demo: Any) -> None:
+    needles = _raw_identifiers(demo)
+    values = sorted(needles["id"] | needles["name"] | needles["phone"])
+    con = duckdb.connect(str(loaded.warehouse_path), read_only=True)
+    try:
+        con.execute("CREATE TEMP TABLE needles AS SELECT unnest(?::VARCHAR[]) AS v", [values])
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema NOT IN ('temp', 'information_schema', "
+            "'pg_catalog')").fetchall()
+        assert columns
+        for schema, table, column in columns:
+            hits = con.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" t '
+                f'JOIN needles n ON t."{column}" = n.v OR (length(n.v) >= 11 '
+                f'AND contains(t."{column}", n.v))').fetchone()[0]  # type: ignore[index]
+            assert hits == 0, f"{schema}.{table}.{column}"
+    finally:
+        con.close()
+
+
+def test_no_raw_identifier_in_any_file_of_the_home(loaded: HubSettings, demo: Any) -> None:
+    needles = _raw_identifiers(demo)
+    names = [n.encode() for n in needles["name"] if len(n) >= 2]
+    scanned = 0
+    for path in loaded.home.rglob("*"):
+        if not path.is_file() or loaded.keys_dir in path.parents or loaded.demo_dir in path.parents:
+            continue
+        data = path.read_bytes()
+        scanned += 1
+        ids = [m.decode() for m in ID_PATTERN.findall(data) if _valid_id(m.decode())]
+        assert not [i for i in ids if i.upper() in needles["id"]], path
+        phones = {m.decode() for m in PHONE_PATTERN.findall(data)}
+        assert not phones & needles["phone"], path
+        assert not [n for n in names if n in data], path
+    assert scanned >= 2  # at least the warehouse and the state store
