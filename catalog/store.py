@@ -126,8 +126,9 @@ class CatalogStore:
     def record_batch(self, record: dict[str, Any]) -> None:
         row = {k: record.get(k) for k in BATCH_COLUMNS}
         for key in ("timings", "top_rules"):
-            if isinstance(row[key], str):
-                row[key] = json.loads(row[key])
+            value = row[key]
+            if isinstance(value, str):
+                row[key] = json.loads(value)
         if row["as_of"] is not None:
             row["as_of"] = str(row["as_of"])[:10]
         with self.engine.begin() as conn:

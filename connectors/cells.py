@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
@@ -47,7 +48,10 @@ def check_header_names(location: str, headers: Sequence[str]) -> None:
     for i, h in enumerate(headers):
         key = normalise_header(h)
         if key in seen:
-            dupes.append(f"'{key}' (columns {seen[key] + 1} and {i + 1})")
+            # A file without a header row makes its first data row the "header": long digit
+            # runs (an ID number twice in one row) are masked so no identifier is echoed.
+            shown = re.sub(r"\d{6,}", "…", key)
+            dupes.append(f"'{shown}' (columns {seen[key] + 1} and {i + 1})")
         else:
             seen[key] = i
     if dupes:

@@ -5,14 +5,14 @@ text); its rows get their physical line numbers by arithmetic, so the normal cas
 Python loop per row. Only a block that pyarrow cannot account for line by line (rows with the
 wrong field count, blank lines next to quoted line breaks, bytes not in the encoding) is
 parsed again with Python's csv module, which tracks lines exactly. Splitting on b"\\n" is safe
-because no byte of a multibyte character in these encodings is 0x0A.
+because no byte of a multibyte character in these encodings is 0x0A. Blocks are parsed one
+ahead in a background thread (connectors.prefetch) while the caller maps the previous chunk.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +23,8 @@ import pyarrow.csv as pcsv
 
 from connectors.base import RawChunk
 from connectors.cells import check_header_names, frame_from_arrow, malformed
-from connectors.errors import EncodingMismatch, ExtractUnreadable
+from connectors.errors import EncodingMismatch, ExtractUnreadable, SourceInvalid
+from connectors.prefetch import prefetch
 from connectors.sniff import (
     check_file,
     detect_encoding,
@@ -34,10 +35,19 @@ from connectors.sniff import (
 from connectors.source import SourceSpec
 
 BLOCK_BYTES = 4 << 20
+MAX_LINE_BYTES = 64 << 20  # one CSV line this long is not a department extract
 csv.field_size_limit(sys.maxsize // 2)  # a long address is data, not an attack
 
 # A parsed block: the rows, their line numbers, the lines that were not rows, lines consumed.
 Parsed = tuple[pa.Table, np.ndarray, list[int], int]
+
+
+def _count_lines(data: bytes) -> int:
+    """Lines in a block (numpy counts newlines several times faster than bytes.count)."""
+    if not data:
+        return 0
+    newlines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")))
+    return newlines + (0 if data.endswith(b"\n") else 1)
 
 
 def _is_cut_character(tail: bytes, codec: str) -> bool:
@@ -63,6 +73,9 @@ class CsvReader:
         self._delimiter = spec.delimiter
         self._header_row = spec.header_row
         self._declared = spec.encoding
+        if len(spec.delimiter) != 1:
+            raise SourceInvalid(f"source '{spec.name}'",
+                                "`delimiter` must be one character (e.g. ',' or '\\t')")
         check_file(path, max_bytes)
         sample = read_sample(path)
         refuse_binary(self.location, sample)
@@ -75,6 +88,12 @@ class CsvReader:
 
     def headers(self) -> list[str]:
         return list(self._headers)
+
+    def _too_long(self, line: int) -> ExtractUnreadable:
+        where = f"line {line}" if line else "a line"
+        return ExtractUnreadable(self.location, f"{where} is longer than {MAX_LINE_BYTES:,} bytes",
+                                 "this does not look like a CSV extract; check the file and "
+                                 "`format:` in the source YAML")
 
     def _mismatch(self, block: bytes, first_line: int, pos: int) -> EncodingMismatch:
         line_start = block.rfind(b"\n", 0, pos) + 1
@@ -90,8 +109,10 @@ class CsvReader:
     def _read_header(self) -> tuple[list[str], int]:
         with self.path.open("rb") as fh:
             raw = b""
-            for _ in range(self._header_row):
-                raw = fh.readline()
+            for number in range(1, self._header_row + 1):
+                raw = fh.readline(MAX_LINE_BYTES)
+                if len(raw) == MAX_LINE_BYTES:
+                    raise self._too_long(number)
                 if not raw:
                     raise ExtractUnreadable(
                         self.location, f"the file ends before the header line {self._header_row}",
@@ -122,6 +143,8 @@ class CsvReader:
                     return
                 cut = self._cut(buf)
                 if cut <= 0:
+                    if len(buf) > MAX_LINE_BYTES:
+                        raise self._too_long(0)
                     carry = buf
                     continue
                 block, carry = buf[:cut], buf[cut:]
@@ -186,13 +209,8 @@ class CsvReader:
         if invalid:
             return None
         rows = table.num_rows
-        blank = (data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data)
-        if not quoted and not blank and len(self._names) > 1:
-            # Unquoted, no blank line and every row of the right width: one line per row,
-            # which saves counting the lines of every block.
-            return table, np.arange(first_line, first_line + rows, dtype=np.int64), [], rows
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if rows == lines:
+        lines = _count_lines(data)
+        if rows == lines:  # no blank line, no quoted line break: one line per row
             return table, np.arange(first_line, first_line + rows, dtype=np.int64), [], lines
         if quoted:
             return None  # blank lines or quoted line breaks: only the slow path can tell
@@ -217,27 +235,32 @@ class CsvReader:
         values: list[list[str]] = [[] for _ in range(width)]
         rows: list[int] = []
         bad: list[int] = []
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter)
+        # Lines end at "\n" only (as in the fast path): StringIO would also split at a lone CR.
+        parts = text.split("\n")
+        text_lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        reader = csv.reader(iter(text_lines), delimiter=self._delimiter)
         done = 0  # lines consumed before the current record
-        try:
-            for record in reader:
-                start, done = first_line + done, reader.line_num
-                if not record or (len(record) == 1 and width > 1 and not record[0].strip()):
-                    continue  # a blank line: counted, not a row
-                if len(record) != width:
-                    bad.append(start)
-                    continue
-                rows.append(start)
-                for col, value in zip(values, record, strict=True):
-                    col.append(value)
-        except csv.Error as exc:
-            raise ExtractUnreadable(self.location, f"line {first_line + done + 1} cannot be parsed "
-                                    f"as CSV ({exc.__class__.__name__})",
-                                    "check quoting and line breaks around that line") from exc
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:  # e.g. a stray CR or NUL: this record is lost, not the file
+                bad.append(first_line + done)
+                done = reader.line_num
+                continue
+            start, done = first_line + done, reader.line_num
+            if not record or (len(record) == 1 and width > 1 and not record[0].strip()):
+                continue  # a blank line: counted, not a row
+            if len(record) != width:
+                bad.append(start)
+                continue
+            rows.append(start)
+            for col, value in zip(values, record, strict=True):
+                col.append(value)
         table = pa.table({n: pa.array(v, pa.string()) for n, v in zip(self._names, values,
                                                                         strict=True)})
-        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        return table, np.asarray(rows, dtype=np.int64), bad, lines
+        return table, np.asarray(rows, dtype=np.int64), bad, _count_lines(block)
 
     def _empty_table(self) -> pa.Table:
         return pa.table({n: pa.array([], pa.string()) for n in self._names})
@@ -246,16 +269,20 @@ class CsvReader:
         columns = dict(zip(self._headers, table.columns, strict=True))
         return RawChunk(frame_from_arrow(columns, index), malformed(sorted(bad)))
 
+    def _parsed(self) -> Iterator[Parsed]:
+        line = self._header_row + 1
+        for block, is_last in self._blocks():
+            parsed = self._parse(line, block, is_last)
+            line += parsed[3]
+            yield parsed
+
     def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
         tables: list[pa.Table] = []
         indexes: list[np.ndarray] = []
         bad: list[int] = []
         pending = 0
         emitted = False
-        line = self._header_row + 1
-        for block, is_last in self._blocks():
-            table, index, block_bad, lines = self._parse(line, block, is_last)
-            line += lines
+        for table, index, block_bad, _ in prefetch(self._parsed()):
             tables.append(table)
             indexes.append(index)
             bad.extend(block_bad)

@@ -43,7 +43,8 @@ class EncodingMismatch(ExtractUnreadable):
         super().__init__(
             location,
             f"line {line} is not valid {encoding}",
-            hint or "set `encoding:` in the source YAML to the file's real encoding (gbk, gb18030, utf-8)",
+            hint or "set `encoding:` in the source YAML to the file's real encoding "
+            "(gbk, gb18030, utf-8)",
         )
 
 
@@ -69,4 +70,5 @@ class SourceUnavailable(ConnectorError):
     def __init__(self, location: str, problem: str) -> None:
         self.location = location
         self.problem = problem
-        super().__init__(f"source {location} is unavailable: {problem}; retry later or check the source YAML")
+        super().__init__(f"source {location} is unavailable: {problem}; "
+                         "retry later or check the source YAML")

@@ -11,7 +11,7 @@ numbers are 1-based ordinals across all pages.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -95,7 +95,7 @@ class HttpReader:
                                     "set `http.records_path` in the source YAML")
         return records
 
-    def _pages(self) -> Iterator[list[Any]]:
+    def _pages(self) -> Generator[list[Any], None, None]:
         paging = self._opts.paging
         with self._client() as client:
             page, offset, cursor = paging.first_page, 0, None

@@ -9,6 +9,7 @@ Numbers are parsed as Decimal so that "12.50" and 18-digit integers keep their d
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,7 +20,7 @@ import numpy as np
 
 from connectors.base import RawChunk
 from connectors.cells import check_header_names, frame_from_values, malformed
-from connectors.errors import ExtractUnreadable
+from connectors.errors import EncodingMismatch, ExtractUnreadable
 from connectors.sniff import check_file, read_sample, refuse_binary
 from connectors.source import SourceSpec
 
@@ -55,6 +56,14 @@ def records_chunk(records: list[Any], numbers: list[int], keys: dict[str, None])
     columns = {k: [r.get(k) for _, r in good] for k in keys}
     index = np.asarray([n for n, _ in good], dtype=np.int64)
     return RawChunk(frame_from_values(columns, index), malformed(bad))
+
+
+def _cut_at_end(line: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(line, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _loads(text: str | bytes) -> Any:
@@ -122,8 +131,17 @@ class JsonLinesReader:
                 if not line.strip():
                     continue
                 try:
-                    yield number, _loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    if not line.endswith(b"\n") and _cut_at_end(line):
+                        yield number, _BAD  # the file was cut inside the last character
+                        continue
+                    raise EncodingMismatch(self.location, "utf-8", number,
+                                           "JSON Lines must be UTF-8; export it again as "
+                                           "UTF-8") from exc
+                try:
+                    yield number, _loads(text)
+                except json.JSONDecodeError:
                     yield number, _BAD
 
     def headers(self) -> list[str]:

@@ -22,20 +22,20 @@ from connectors.errors import MissingColumns, SourceInvalid
 from connectors.parsing import (
     Masks,
     null_where,
-    rows_of,
-    text_view,
     parse_boolean,
     parse_date,
     parse_decimal,
     parse_integer,
     parse_money,
     parse_tags,
+    rows_of,
+    text_view,
+    valid_of,
 )
 from connectors.source import DEFAULT_DATE_FORMATS, ColumnMapping, SourceSpec
 from schemas.issues import concat_issues, issues_for
 from schemas.spec import ColumnSpec, ColumnType, ContractSpec
 
-_ASCII_SPACE = np.frombuffer(b" \t\r\n\x0b\x0c", dtype=np.uint8)
 _PANDAS_TYPES: dict[pa.DataType, object] = {
     pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype(),
     pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype(),
@@ -113,11 +113,17 @@ def clean_text(arr: pa.Array) -> pa.Array:
         full = lengths > 0
         ends = np.where(full, starts + lengths - 1, 0)
         first, last = data[np.where(full, starts, 0)], data[ends]
-        spaced = full & (np.isin(first, _ASCII_SPACE) | np.isin(last, _ASCII_SPACE))
+        # Every ASCII whitespace byte is <= 0x20 (so are control bytes, which trim keeps).
+        spaced = full & ((first <= 0x20) | (last <= 0x20))
         if spaced.any() or touched.any():
             arr = pc.utf8_trim_whitespace(arr)
             lengths = np.diff(text_view(arr)[0])
     return null_where(arr, lengths == 0)
+
+
+def _separator(m: ColumnMapping) -> str | None:
+    # Cells are NFKC-normalised, so the YAML's separator (say a full-width ；) must be too.
+    return unicodedata.normalize("NFKC", m.separator) if m.separator else None
 
 
 def _recode(arr: pa.Array, codes: dict[str, str]) -> tuple[pa.Array, np.ndarray]:
@@ -127,6 +133,24 @@ def _recode(arr: pa.Array, codes: dict[str, str]) -> tuple[pa.Array, np.ndarray]
     pos = pc.index_in(arr, value_set=keys)
     unmapped = pc.and_(pc.is_valid(arr), pc.is_null(pos))
     return pc.take(values, pos), np.asarray(unmapped.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _recode_tags(arr: pa.Array, codes: dict[str, str]) -> tuple[pa.Array, np.ndarray]:
+    """Codes applied token by token to ';'-joined tags; a cell with an unknown token is
+    unmapped as a whole (it becomes missing, like any unmapped code)."""
+    keys = pa.array([unicodedata.normalize("NFKC", k).strip() for k in codes])
+    values = pa.array([v if v != "" else None for v in codes.values()], pa.string())
+    lists = pc.split_pattern(arr, ";")
+    tokens = pc.list_flatten(lists)
+    pos = pc.index_in(tokens, value_set=keys)
+    unmapped = np.zeros(len(arr), dtype=bool)
+    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False))
+    unmapped[parents[~valid_of(pos)]] = True
+    mapped = pc.fill_null(pc.take(values, pos), "")  # a code mapped to "" drops the token
+    offsets = pc.subtract(lists.offsets, lists.offsets[0])
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, mapped), ";")
+    out = parse_tags(null_where(joined, unmapped | ~valid_of(arr)), None)
+    return out, unmapped
 
 
 def _typed(col: ColumnSpec, m: ColumnMapping, arr: pa.Array) -> tuple[pa.Array, Masks]:
@@ -142,8 +166,7 @@ def _typed(col: ColumnSpec, m: ColumnMapping, arr: pa.Array) -> tuple[pa.Array, 
     if t == ColumnType.DATE:
         return parse_date(arr, m.formats or DEFAULT_DATE_FORMATS)
     if t == ColumnType.TAGS:
-        sep = unicodedata.normalize("NFKC", m.separator) if m.separator else None
-        return parse_tags(arr, sep), {}
+        return parse_tags(arr, _separator(m)), {}
     return arr, {}
 
 
@@ -164,13 +187,16 @@ def _column(spec: SourceSpec, col: ColumnSpec, m: ColumnMapping, raw: pd.DataFra
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     arr = clean_text(arr.cast(pa.string()))
-    masks: Masks = {}
+    found: Masks = {}
+    if m.codes and col.type == ColumnType.TAGS:
+        arr = parse_tags(arr, _separator(m))
+        arr, found["code:unmapped"] = _recode_tags(arr, m.codes)
+        return arr, found
     if m.codes:
-        arr, unmapped = _recode(arr, m.codes)
-        masks["code:unmapped"] = unmapped
+        arr, found["code:unmapped"] = _recode(arr, m.codes)
     typed, type_masks = _typed(col, m, arr)
-    masks.update(type_masks)
-    return typed, masks
+    found.update(type_masks)
+    return typed, found
 
 
 def map_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk) -> MappedChunk:

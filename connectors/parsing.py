@@ -28,8 +28,8 @@ MAX_INTEGER = 10**15
 
 TRUE_WORDS = ["true", "1", "yes", "y", "是"]
 FALSE_WORDS = ["false", "0", "no", "n", "否"]
-# Date-time texts accepted after the mapping's own formats (the time of day is dropped).
-ISO_WITH_TIME = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+# ISO dates and date-times, accepted after the mapping's own formats (time of day dropped).
+ISO_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
                  "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"]
 _DIRECTIVES = {"%Y": r"\d{4}", "%m": r"\d{1,2}", "%y": r"\d{2}", "%H": r"\d{1,2}",
                "%M": r"\d{1,2}", "%S": r"\d{1,2}", "%%": "%"}
@@ -75,7 +75,8 @@ def _unscaled(arr: pa.Array, scale: int) -> np.ndarray | None:
         dec = pc.cast(arr, pa.decimal128(18, scale))
     except pa.ArrowInvalid:
         return None
-    words = np.frombuffer(dec.buffers()[1], dtype=np.int64)[2 * dec.offset:2 * (dec.offset + len(dec))]
+    words = np.frombuffer(dec.buffers()[1], dtype=np.int64)
+    words = words[2 * dec.offset:2 * (dec.offset + len(dec))]
     return words[0::2].copy()  # 18 digits always fit the low 64 bits
 
 
@@ -219,16 +220,16 @@ def _iso_rest(rest: pa.Array) -> np.ndarray:
 
 
 def parse_date(arr: pa.Array, formats: list[str]) -> tuple[pa.Array, Masks]:
-    """Formats tried in order on the cells still unparsed, then ISO date-times; the time of
-    day is dropped. Result: timestamp[s] at midnight. Rule: type:date."""
+    """Formats tried in order on the cells still unparsed, then ISO dates and date-times;
+    the time of day is dropped. Result: timestamp[s] at midnight. Rule: type:date."""
     n = len(arr)
-    if "%Y-%m-%d" in formats:
-        iso = _iso_dates(arr)
-        if iso is not None:
-            return iso, {"type:date": np.zeros(n, dtype=bool)}
+    iso = _iso_dates(arr)  # ISO is always accepted, and the usual case: one strict cast
+    if iso is not None:
+        return iso, {"type:date": np.zeros(n, dtype=bool)}
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     todo = valid_of(arr)
-    for fmt in [*formats, *ISO_WITH_TIME, None]:
+    tried = [*formats, *(f for f in ISO_FORMATS if f not in formats)]
+    for fmt in [*tried, None]:
         idx = np.flatnonzero(todo)
         if not len(idx):
             break

@@ -109,8 +109,13 @@ class SqlReader:
         if self._headers is None:
             engine, conn = self._connect()
             try:
-                # The query's columns without running it over the whole table.
-                result = self._execute(conn, f"SELECT * FROM ({self._query}) AS q WHERE 1 = 0")
+                # The query's columns without running it over the whole table; a database
+                # that refuses the wrapper (ORDER BY in a subquery) runs the query itself.
+                try:
+                    result = self._execute(conn, f"SELECT * FROM ({self._query}) AS q WHERE 1 = 0")
+                except SourceUnavailable:
+                    conn.rollback()
+                    result = self._execute(conn, self._query)
                 self._headers = list(result.keys())
                 result.close()
             finally:

@@ -43,7 +43,8 @@ class WriterLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise WarehouseBusy(str(self.warehouse_path), _describe_holder(self.lock_path)) from None
+            who = _describe_holder(self.lock_path)
+            raise WarehouseBusy(str(self.warehouse_path), who) from None
         holder = {
             "pid": os.getpid(),
             "command": " ".join(os.path.basename(a) for a in sys.argv[:3]) or "python",

@@ -18,7 +18,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
         if name.startswith("HUB_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "hub-home"))
-    yield
+    return
 
 
 @pytest.fixture

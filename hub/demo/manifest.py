@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from connectors.source import SOURCES_DIR
 from hub.demo.defects import Defect
 
-PROJECT_ROOT = SOURCES_DIR.parent.parent
+# connectors/sources, found by path: importing the connectors package (pandas, httpx,
+# SQLAlchemy) would cost the generator seconds it otherwise does not need.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SOURCES_DIR = PROJECT_ROOT / "connectors" / "sources"
 MANIFEST_NAME = "manifest.json"
 FINDINGS = {
     "aged_80_without_age_allowance":

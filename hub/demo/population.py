@@ -107,18 +107,14 @@ class Population:
         return self.district.grid_community[self.grid]
 
 
-def check_index(id17: np.ndarray) -> np.ndarray:
-    """Index into CHECK_CHARS of the MOD 11-2 check character of 17-digit numbers."""
-    return (digit_matrix(id17, 17).astype(np.int64) @ ID_WEIGHTS) % 11
-
-
 def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     # The weighted digit sum of each distinct value once, then indexed: far fewer divisions.
     uniq, inverse = np.unique(values, return_inverse=True)
     return (digit_matrix(uniq, len(weights)).astype(np.int64) @ weights)[inverse]
 
 
-def _check_fast(area: np.ndarray, birth_ymd: np.ndarray, seq: np.ndarray) -> np.ndarray:
+def check_index(area: np.ndarray, birth_ymd: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """Index into CHECK_CHARS of the MOD 11-2 check character of area + birth date + seq."""
     seq_table = digit_matrix(np.arange(1000), 3).astype(np.int64) @ ID_WEIGHTS[14:]
     return (_weighted(area, ID_WEIGHTS[:6]) + _weighted(birth_ymd, ID_WEIGHTS[6:14])
             + seq_table[seq]) % 11
@@ -141,7 +137,7 @@ def age_on(birth: np.ndarray, when: np.datetime64) -> np.ndarray:
 
 def _households(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Household sizes summing to exactly n, and a template index per household."""
-    sizes = rng.choice(np.arange(1, 6), size=n // 2 + 5, p=SIZE_P)
+    sizes = rng.choice(np.arange(1, 6), size=n, p=SIZE_P)  # n draws always suffice
     ends = np.cumsum(sizes)
     h = int(np.searchsorted(ends, n)) + 1
     sizes = sizes[:h].copy()
@@ -281,7 +277,7 @@ def build_population(residents: int, seed: int, today: np.datetime64) -> Populat
 
     return Population(
         today=today, district=district,
-        resident_id=id_strings(id17, _check_fast(area, birth_ymd, seq)), id_area=area, id_seq=seq,
+        resident_id=id_strings(id17, check_index(area, birth_ymd, seq)), id_area=area, id_seq=seq,
         name=_names(male, starts[hh], role, rng), male=male, birth=birth, age=age,
         phone=_phones(age, rng), household=hh, relation=role, household_ids=household_ids,
         household_size=sizes, household_grid=household_grid,

@@ -84,6 +84,11 @@ def new_batch_id(dataset: str, content_sha256: str) -> str:
     return f"{dataset}-{stamp}-{content_sha256[:8]}"
 
 
+def _already_ingested(batch_id: str, dataset: str, source: str) -> BatchResult:
+    return BatchResult(batch_id, dataset, source, "already_ingested",
+                       reason=f"the same content was loaded as batch {batch_id}")
+
+
 class _Clock:
     def __init__(self) -> None:
         self.spent: dict[str, float] = {}
@@ -129,8 +134,7 @@ class BatchIngest:
                 content_sha = file_sha256(extract, progress)
                 existing = self.warehouse.find_loaded(contract.name, content_sha)
                 if existing:
-                    return BatchResult(existing, contract.name, spec.name, "already_ingested",
-                                       reason=f"the same content was loaded as batch {existing}")
+                    return _already_ingested(existing, contract.name, spec.name)
         t = clock.add("hash", t)
         batch_id = new_batch_id(contract.name, content_sha or hashlib.sha256(
             f"{spec.name}{started_at.isoformat()}".encode()).hexdigest())
@@ -157,9 +161,7 @@ class BatchIngest:
                     content_sha = digest.hexdigest()
                     existing = self.warehouse.find_loaded(contract.name, content_sha)
                     if existing:
-                        return BatchResult(existing, contract.name, spec.name,
-                                           "already_ingested",
-                                           reason=f"the same content was loaded as batch {existing}")
+                        return _already_ingested(existing, contract.name, spec.name)
                 t = time.perf_counter()
                 self._finish_checks(contract, stage, result)
                 staged = stage.staged()
@@ -186,7 +188,8 @@ class BatchIngest:
             t = clock.add("read", t)
             mapped = map_chunk(spec, contract, raw)
             t = clock.add("map", t)
-            checked = validate_chunk(contract, mapped.frame, today, spec.grid_scheme)
+            checked = validate_chunk(contract, mapped.frame, today, spec.grid_scheme,
+                                     upstream=mapped.issues)
             t = clock.add("validate", t)
             errors = concat_issues([mapped.issues, checked.issues])
             bad_rows = pd.Index(errors["source_row"].unique())

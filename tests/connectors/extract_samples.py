@@ -243,7 +243,7 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
             with api.lock:
@@ -299,11 +299,11 @@ def api_server() -> Iterator[tuple[str, Api]]:
 
 
 @pytest.fixture
-def api(api_server: tuple[str, Api]) -> Iterator[tuple[str, Api]]:
+def api(api_server: tuple[str, Api]) -> tuple[str, Api]:
     base, state = api_server
     state.requests.clear()
     state.fail_next.clear()
-    yield base, state
+    return base, state
 
 
 WriterFn = Callable[[Path], Path]

@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from extract_samples import HEADERS, IDS, NAMES, TEXT_ROWS, assert_no_values, make_spec, write_csv
 
-from connectors import EncodingMismatch, ExtractUnreadable, open_reader
+from connectors import EncodingMismatch, ExtractUnreadable, SourceInvalid, open_reader
 from connectors.csv_reader import CsvReader
 
 SPEC = make_spec()
 HEADER_LINE = ",".join(HEADERS)
 
 
-def _read(path: Path, chunk_rows: int = 1000, **spec: object) -> tuple[list[int], list[int]]:
-    reader = open_reader(make_spec(**spec) if spec else SPEC, path)
+def _read(path: Path, chunk_rows: int = 1000, **spec: Any) -> tuple[list[int], list[int]]:
+    reader = open_reader(make_spec("csv", **spec), path)
     rows: list[int] = []
     bad: list[int] = []
     for chunk in reader.chunks(chunk_rows):
@@ -100,7 +101,8 @@ def test_declared_utf8_on_a_gbk_file_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(EncodingMismatch) as err:
         list(open_reader(make_spec(encoding="utf-8"), path).chunks(100))
     assert err.value.line == 7
-    assert "gb18030" in str(err.value) and "x.csv" in str(err.value)
+    assert "gb18030" in str(err.value)
+    assert "x.csv" in str(err.value)
     assert_no_values(str(err.value))
 
 
@@ -175,7 +177,9 @@ def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> N
     with pytest.raises(ExtractUnreadable) as err:
         open_reader(SPEC, path, max_bytes=100)
     message = str(err.value)
-    assert f"{size:,}" in message and "100" in message and "big.csv" in message
+    assert f"{size:,}" in message
+    assert "100" in message
+    assert "big.csv" in message
 
 
 @pytest.mark.parametrize(("header", "problem"), [
@@ -199,4 +203,43 @@ def test_no_error_message_carries_a_cell_value(tmp_path: Path) -> None:
     with pytest.raises(EncodingMismatch) as err:
         list(open_reader(make_spec(encoding="utf-8"), path).chunks(10))
     assert err.value.line == 3
+    assert_no_values(str(err.value))
+
+
+def test_a_stray_carriage_return_loses_its_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes("\n".join([HEADER_LINE, _row(1), _row(2).replace("张三", "张\r三"), _row(3)])
+                     .encode() + b"\n")
+    rows, bad = _read(path)
+    assert rows == [2, 4]
+    assert bad == [3]
+
+
+def test_tab_separated_and_bad_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "x.tsv"
+    path.write_text("\t".join(HEADERS) + "\n" + "\t".join(TEXT_ROWS[0]) + "\n", encoding="utf-8")
+    reader = open_reader(make_spec(delimiter="\t"), path)
+    assert reader.headers() == HEADERS
+    assert next(iter(reader.chunks(10))).frame["补贴金额"].tolist() == ["1,234.50"]
+    with pytest.raises(SourceInvalid, match="delimiter"):
+        open_reader(make_spec(delimiter="||"), path)
+
+
+def test_stopping_early_releases_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("\n".join([HEADER_LINE] + [_row(i % 100) for i in range(3000)]) + "\n",
+                    encoding="utf-8")
+    reader = CsvReader(path, SPEC, 10**9, block_bytes=4096)
+    chunks = reader.chunks(10)
+    assert len(next(chunks).frame) == 10
+    chunks.close()  # the background parser stops; nothing hangs
+    assert sum(c.rows_read for c in reader.chunks(1000)) == 3000
+
+
+def test_a_file_without_header_row_does_not_echo_ids(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(f"{IDS[0]},{NAMES[0]},{IDS[0]}\n{IDS[1]},{NAMES[1]},{IDS[1]}\n",
+                    encoding="utf-8")
+    with pytest.raises(ExtractUnreadable, match="duplicate headers") as err:
+        open_reader(SPEC, path)
     assert_no_values(str(err.value))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from extract_samples import HEADERS, assert_no_values, make_spec, write_csv, write_xlsx
@@ -14,9 +16,12 @@ from connectors import ExtractUnreadable, open_reader
 SPEC = make_spec("xlsx")
 
 
-def _frame_rows(path: Path, **spec: object) -> tuple[list[dict[str, object]], list[int], list[int]]:
+Records = list[dict[Hashable, Any]]
+
+
+def _frame_rows(path: Path, **spec: object) -> tuple[Records, list[int], list[int]]:
     reader = open_reader(make_spec("xlsx", **spec), path)
-    records: list[dict[str, object]] = []
+    records: Records = []
     rows: list[int] = []
     bad: list[int] = []
     for chunk in reader.chunks(2):

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from extract_samples import HEADERS, IDS, Api, assert_no_values, make_spec
+from extract_samples import HEADERS, IDS, Api, assert_no_values, make_spec, typed_records
 
 from connectors import ExtractUnreadable, SourceInvalid, SourceUnavailable, open_reader
 from connectors.http import HttpReader
@@ -73,7 +73,8 @@ def test_a_4xx_fails_at_once_naming_url_and_status(api: tuple[str, Api]) -> None
     base, state = api
     with pytest.raises(SourceUnavailable) as err:
         list(open_reader(_http(base + "/secret?token=abc")).chunks(10))
-    assert "403" in str(err.value) and f"{base}/secret" in str(err.value)
+    assert "403" in str(err.value)
+    assert f"{base}/secret" in str(err.value)
     assert "token=abc" not in str(err.value)
     assert len(state.requests) == 1
 
@@ -137,5 +138,4 @@ def test_no_records_is_no_error(api: tuple[str, Api]) -> None:
         chunks = list(reader.chunks(10))
         assert sum(c.rows_read for c in chunks) == 0
     finally:
-        from extract_samples import typed_records
         state.records = typed_records()

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Hashable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from extract_samples import IDS, NAMES, assert_no_values, make_spec
 
-from connectors import ExtractUnreadable, open_reader
-from connectors import jsonfiles
+from connectors import EncodingMismatch, ExtractUnreadable, jsonfiles, open_reader
+
+Records = list[dict[Hashable, Any]]
 
 
-def _all(path: Path, fmt: str, **spec: object) -> tuple[list[dict[str, object]], list[int], list[int]]:
+def _all(path: Path, fmt: str, **spec: object) -> tuple[Records, list[int], list[int]]:
     reader = open_reader(make_spec(fmt, **spec), path)
-    records: list[dict[str, object]] = []
+    records: Records = []
     rows: list[int] = []
     bad: list[int] = []
     for chunk in reader.chunks(2):
@@ -113,3 +116,22 @@ def test_not_a_parquet_file(tmp_path: Path) -> None:
     path.write_bytes(b"PAR1" + b"\x00" * 100)
     with pytest.raises(ExtractUnreadable, match="Parquet"):
         open_reader(make_spec("parquet"), path)
+
+
+def test_json_lines_must_be_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    lines = [json.dumps({"a": "1"}), json.dumps({"姓名": NAMES[0]}, ensure_ascii=False)]
+    path.write_bytes("\n".join(lines).encode("gbk") + b"\n")
+    with pytest.raises(EncodingMismatch) as err:
+        list(open_reader(make_spec("jsonl"), path).chunks(10))
+    assert err.value.line == 2
+    assert_no_values(str(err.value))
+
+
+def test_json_lines_cut_inside_the_last_character(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    data = (json.dumps({"a": "1"}) + "\n" + json.dumps({"姓名": NAMES[0]}, ensure_ascii=False))
+    path.write_bytes(data.encode()[:-4])
+    _, rows, bad = _all(path, "jsonl")
+    assert rows == [1]
+    assert bad == [2]

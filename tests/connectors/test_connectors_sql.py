@@ -56,7 +56,7 @@ def test_unset_variable_is_named_not_expanded(monkeypatch: pytest.MonkeyPatch) -
 ])
 def test_only_a_select_is_run(tmp_path: Path, query: str) -> None:
     db = write_sqlite(tmp_path / "care.db")
-    with pytest.raises(SourceInvalid, match="sql.query"):
+    with pytest.raises(SourceInvalid, match=r"sql\.query"):
         open_reader(make_spec("sql", sql={"url": f"sqlite:///{db}", "query": query}))
     assert sqlite3.connect(db).execute("SELECT count(*) FROM care").fetchone() == (3,)
 
@@ -99,5 +99,6 @@ def test_empty_result_has_columns_and_no_rows(tmp_path: Path) -> None:
                                                "query": SQL_QUERY.replace("ORDER BY",
                                                                           "WHERE 1 = 0 ORDER BY")}))
     chunks = list(reader.chunks(10))
-    assert len(chunks) == 1 and chunks[0].rows_read == 0
+    assert len(chunks) == 1
+    assert chunks[0].rows_read == 0
     assert list(chunks[0].frame.columns) == HEADERS

@@ -106,7 +106,8 @@ def test_batch_over_the_bad_row_threshold_is_rejected_whole(
         result = worker.ingest(Path(demo.datasets["grid"].source_yaml), bad)
     assert result.outcome == "rejected"
     assert result.rows_loaded == 0
-    assert "threshold" in (result.reason or "") and "resident_id" in (result.reason or "")
+    assert "threshold" in (result.reason or "")
+    assert "resident_id" in (result.reason or "")
     assert _counts(loaded_home) == before
     con = duckdb.connect(str(loaded_home.warehouse_path), read_only=True)
     try:
