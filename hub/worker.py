@@ -8,14 +8,18 @@ removes staging leftovers. `ingest` then runs one extract as one batch.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from catalog.db import create_state_engine
 from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
 from desensitize.keys import KeyRing
 from desensitize.policy import Deidentifier
+from hub.crosswalk import ensure_schema as ensure_crosswalk_schema
+from hub.crosswalk import load_crosswalk
 from hub.locking import WriterLock
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
@@ -38,6 +42,7 @@ class PipelineWorker:
         self.warehouse: Warehouse | None = None
         self.catalog: CatalogStore | None = None
         self.deidentifier: Deidentifier | None = None
+        self._keyring: KeyRing | None = None
 
     def open(self) -> PipelineWorker:
         settings = self.settings
@@ -54,7 +59,9 @@ class PipelineWorker:
                 self.catalog.register_contract(catalog_entry(contract))
             self.catalog.sync_batches(self.warehouse.batches())
             clear_leftovers(settings.staging_dir)
-            self.deidentifier = Deidentifier(KeyRing.load_or_create(settings.keys_dir))
+            self._keyring = KeyRing.load_or_create(settings.keys_dir)
+            self.deidentifier = Deidentifier(self._keyring)
+            ensure_crosswalk_schema(self.warehouse.con)
         except BaseException:
             self.close()
             raise
@@ -89,3 +96,18 @@ class PipelineWorker:
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes)
         return job.run(spec, contract, extract, progress)
+
+    def load_crosswalk(self, path: Path) -> dict[str, Any]:
+        """Load a grid crosswalk CSV as a new version (unchanged content adds nothing)."""
+        if self.warehouse is None:
+            raise RuntimeError("open the worker before loading a crosswalk")
+        return load_crosswalk(self.warehouse.con, path)
+
+    def publish(self, today: date | None = None) -> dict[str, Any]:
+        """Rebuild the ledger and publish the resident and household views (hub.views)."""
+        if self.warehouse is None or self.catalog is None or self._keyring is None:
+            raise RuntimeError("open the worker before publishing")
+        from hub.views.run import publish_all
+
+        return publish_all(self.warehouse.con, self.catalog.engine, self._keyring,
+                           today or date.today())
