@@ -16,7 +16,7 @@ Messages name files, fields, columns and source row numbers and say what to do n
 carry a key, a raw identifier or any other cell value.
 """
 
-# ruff: noqa: N818  -- names say what happened (KeyFileInsecure), as in schemas/errors.py
+
 
 from __future__ import annotations
 
