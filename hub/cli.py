@@ -36,7 +36,8 @@ from schemas.errors import SchemaError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Community data hub: contracts, connectors, de-identification, catalog.")
 console = Console(stderr=True)
-out = Console()
+# Piped output (make demo in a log, CI) gets a wide table instead of 80 wrapped columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_CONFIG = 1, 2, 3, 4
 

@@ -52,15 +52,24 @@ def ensure_demo_extracts(settings: HubSettings, residents: int, seed: int,
     return manifest
 
 
+def _rule_label(column: str, rule: str) -> str:
+    """'resident_id:check_character' already names its column; 'pattern' does not."""
+    if rule.startswith(f"{column}:") or column == "*":
+        return rule
+    return f"{column}: {rule}"
+
+
 def summary_table(results: list[BatchResult]) -> Table:
-    table = Table("dataset", "outcome", "read", "loaded", "quarantined", "top reasons",
+    table = Table("dataset", "outcome", "batch", "read", "loaded", "quarantined", "top reasons",
                   title="ingest summary")
     for r in results:
-        reasons = "; ".join(f"{t['column']} {t['rule']}: {t['rows']}" for t in r.top_rules[:3])
+        reasons = "\n".join(f"{_rule_label(t['column'], t['rule'])} x{t['rows']}"
+                            for t in r.top_rules[:3])
         if r.outcome == "already_ingested":
-            reasons = r.reason or ""
-        table.add_row(r.dataset, r.outcome, str(r.rows_read), str(r.rows_loaded),
-                      str(r.rows_quarantined), reasons)
+            table.add_row(r.dataset, "already ingested", r.batch_id, "-", "-", "-", "")
+            continue
+        table.add_row(r.dataset, r.outcome, r.batch_id, str(r.rows_read), str(r.rows_loaded),
+                      str(r.rows_quarantined), reasons or r.reason or "")
     return table
 
 
