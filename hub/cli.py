@@ -168,9 +168,50 @@ def demo(
     raise typer.Exit(code)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address (default HUB_HOST or 127.0.0.1)")]
+    = None,
+    port: Annotated[int | None, typer.Option(help="port (default HUB_PORT or 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64,
+                                                help="API worker processes (HUB_WORKERS)")]
+    = None,
+) -> None:
+    """Serve the API (several worker processes) and the pipeline worker taking uploads."""
+    from hub.serve import ServeSettings
+    from hub.serve import serve as run_server
+
+    settings = _settings()
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
+                 if v is not None}
+    options = ServeSettings(**overrides)  # type: ignore[arg-type]
+    with _handled():
+        code = run_server(settings, options)
+    raise typer.Exit(code)
+
+
+try:  # token and audit commands (hub.cli_security), when that module is present
+    from hub.cli_security import audit_app, token_app
+
+    app.add_typer(token_app, name="token")
+    app.add_typer(audit_app, name="audit")
+except ImportError:
+    pass
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         console.print("interrupted: the batch in progress was not committed")
         sys.exit(130)
+
+
+def _register_sub_commands() -> None:
+    from hub.cli_catalog import catalog_app, quality_app
+
+    app.add_typer(catalog_app, name="catalog")
+    app.add_typer(quality_app, name="quality")
+
+
+_register_sub_commands()

@@ -31,6 +31,9 @@ class HubSettings(BaseSettings):
     # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
     warehouse_memory_limit: str = "1GB"
     warehouse_threads: int = Field(default=2, ge=1, le=64)
+    # Great Expectations quality suite and reports after each batch (issue: quality). Costs a
+    # ~10 s import per worker process and about as long again as the ingest itself.
+    quality_checks: bool = True
 
     @field_validator("home")
     @classmethod

@@ -95,7 +95,13 @@ class PipelineWorker:
         job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes)
-        return job.run(spec, contract, extract, progress)
+        result = job.run(spec, contract, extract, progress)
+        if self.settings.quality_checks and result.outcome in ("loaded", "rejected"):
+            # Imported here: the quality step loads Great Expectations (~10 s) on first use.
+            from hub.quality.hook import check_committed_batch
+
+            check_committed_batch(self.settings, self.warehouse, self.catalog, result.batch_id)
+        return result
 
     def load_crosswalk(self, path: Path) -> dict[str, Any]:
         """Load a grid crosswalk CSV as a new version (unchanged content adds nothing)."""

@@ -23,4 +23,5 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
 @pytest.fixture
 def settings(tmp_path: Path) -> HubSettings:
-    return HubSettings(home=tmp_path / "hub-home", chunk_rows=1_000)
+    # Quality suites have their own tests (tests/quality); elsewhere they only cost time.
+    return HubSettings(home=tmp_path / "hub-home", chunk_rows=1_000, quality_checks=False)

@@ -1,0 +1,79 @@
+"""`hub catalog list|show DATASET` and `hub quality report`: what auditors and departments read.
+
+Both read the state store only, so they work while a pipeline worker is running.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from catalog.errors import CatalogError
+from hub.settings import HubSettings
+
+catalog_app = typer.Typer(no_args_is_help=True, help="Datasets, owners, versions, freshness.")
+quality_app = typer.Typer(no_args_is_help=True, help="Data-quality reports.")
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+def _store(settings: HubSettings) -> Any:
+    from hub.worker import open_catalog
+
+    return open_catalog(settings)
+
+
+@catalog_app.command("list")
+def catalog_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every dataset with its owner, freshness and latest quality score."""
+    from catalog.detail import dataset_list
+
+    rows = dataset_list(_store(HubSettings()), date.today())
+    if as_json:
+        out.print_json(json.dumps(rows, default=str))
+        return
+    table = Table("dataset", "owner", "version", "sharing", "freshness", "lag (days)",
+                  "quality score")
+    for r in rows:
+        fresh = r.get("freshness") or {}
+        table.add_row(str(r.get("name")), str(r.get("owner")), str(r.get("current_version")),
+                      str(r.get("sharing")), str(fresh.get("status", "")),
+                      str(fresh.get("lag_days", "")), str(r.get("quality_score", "")))
+    out.print(table)
+
+
+@catalog_app.command("show")
+def catalog_show(dataset: str) -> None:
+    """Everything the catalog knows about one dataset, as JSON."""
+    from catalog.detail import dataset_detail
+
+    try:
+        detail = dataset_detail(_store(HubSettings()), dataset, date.today())
+    except CatalogError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    out.print_json(json.dumps(detail, default=str))
+
+
+@quality_app.command("report")
+def quality_report(
+    dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for the reports")] = None,
+) -> None:
+    """Write the batch, dataset and district-overview reports (HTML and JSON, offline)."""
+    from hub.quality.overview import write_quality_reports
+
+    try:
+        paths = write_quality_reports(HubSettings(), dataset, out_dir)
+    except CatalogError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    for path in paths:
+        out.print(str(path))
