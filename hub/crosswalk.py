@@ -92,7 +92,7 @@ def read_crosswalk_csv(path: Path) -> pd.DataFrame:
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    row = con.execute(f"SELECT max(version) FROM {CROSSWALK_TABLE}").fetchone()
+    row = con.execute(f"SELECT max(version) FROM {CROSSWALK_TABLE}").fetchall()[0]
     return int(row[0]) if row and row[0] is not None else None
 
 
@@ -117,7 +117,7 @@ def load_crosswalk(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]
                     (SELECT scheme, code, standard_code, level, valid_from
                      FROM {CROSSWALK_TABLE} WHERE version = ?
                      EXCEPT SELECT scheme, code, standard_code, level, valid_from
-                     FROM crosswalk_new))""", [version, version]).fetchone()
+                     FROM crosswalk_new))""", [version, version]).fetchall()[0]
             if row is not None and int(row[0]) == 0:
                 return {"version": version, "rows": len(frame), "changed": False}
         new_version = (version or 0) + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,7 @@ def test_stopping_early_releases_the_reader(tmp_path: Path) -> None:
                     encoding="utf-8")
     reader = CsvReader(path, SPEC, 10**9, block_bytes=4096)
     chunks = reader.chunks(10)
+    assert isinstance(chunks, Generator)
     assert len(next(chunks).frame) == 10
     chunks.close()  # the background parser stops; nothing hangs
     assert sum(c.rows_read for c in reader.chunks(1000)) == 3000

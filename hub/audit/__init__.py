@@ -1,0 +1,1 @@
+"""The evidence log: a hash-chained, append-only record of every resident-level request."""

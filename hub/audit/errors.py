@@ -1,0 +1,41 @@
+"""Errors of the evidence log.
+
+    AuditError (HubError)
+    ├── AuditWriteFailed     a record could not be written: the request must return no data
+    ├── AuditUnavailable     the log cannot be read (verify, search)
+    └── CheckpointInvalid    a checkpoint file cannot be read or written, or is malformed
+
+Messages name the state store (password hidden) or the file and the next step; never a value.
+"""
+
+from __future__ import annotations
+
+from hub.errors import HubError
+
+
+class AuditError(HubError):
+    """Base of every evidence-log error."""
+
+
+class AuditWriteFailed(AuditError):
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(
+            f"audit record could not be written to {url} ({problem}); no data may be returned "
+            "without its record: check the state store's disk and locks, then retry")
+
+
+class AuditUnavailable(AuditError):
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"audit log in {url} cannot be read ({problem}); run `hub init`, "
+                         "or check that the state store is reachable")
+
+
+class CheckpointInvalid(AuditError):
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"audit checkpoint {path}: {problem}")

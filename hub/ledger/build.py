@@ -1,0 +1,83 @@
+"""Rebuild `curated.assistance_ledger` from the current batch of every department dataset.
+
+One fact per benefit row: each source contract with a `ledger:` mapping says which of its
+columns hold the program, kind, amount, quantity, unit and period, and which programs are
+facts about a person rather than benefits (`exclude_programs`, e.g. outpatient visits or
+status-only employment rows). The household comes from the current grid registry batch.
+The whole ledger is replaced in one DuckDB transaction, so a reader of the warehouse sees the
+old ledger or the new one, never a mix; it is derived data and cheap to rebuild (a 1M-resident
+district's ledger is a few million rows, rebuilt in seconds). Money stays DECIMAL(14,2).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from hub.ledger.current import current_rows_sql
+from schemas.registry import get_contract, source_contracts
+from schemas.spec import ContractSpec, LedgerMapping
+
+LEDGER_TABLE = 'curated."assistance_ledger"'
+LEDGER_COLUMNS = [c.name for c in get_contract("assistance_ledger").columns]
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _col(name: str | None, cast: str) -> str:
+    return f'CAST(t."{name}" AS {cast})' if name else f"CAST(NULL AS {cast})"
+
+
+def household_sql() -> str:
+    """One household per resident from the current grid registry (the latest batch's if
+    a resident appears in several grid sources: they are one registry split by area)."""
+    return ("SELECT resident_key, first(household_key ORDER BY batch_as_of DESC, "
+            "batch_id DESC) AS household_key "
+            f"FROM ({current_rows_sql('grid')}) GROUP BY resident_key")
+
+
+def facts_sql(contract: ContractSpec, mapping: LedgerMapping) -> str:
+    excluded = ", ".join(_quote(p) for p in mapping.exclude_programs)
+    where = f'WHERE t."{mapping.program}" NOT IN ({excluded})' if excluded else ""
+    unit = _col(mapping.unit, "VARCHAR")
+    if mapping.amount and not mapping.unit:
+        # A contract without a unit column pays money only: its unit is the yuan.
+        unit = f'CASE WHEN t."{mapping.amount}" IS NOT NULL THEN \'yuan\' END'
+    return f"""
+        SELECT t.resident_key, h.household_key,
+               {_quote(mapping.department)} AS department,
+               {_quote(contract.name)} AS source_dataset,
+               CAST(t."{mapping.program}" AS VARCHAR) AS program,
+               CAST(t."{mapping.kind}" AS VARCHAR) AS kind,
+               {_col(mapping.amount, "DECIMAL(14,2)")} AS amount,
+               {_col(mapping.quantity, "DECIMAL(14,2)")} AS quantity,
+               {unit} AS unit,
+               CAST(t."{mapping.period_start}" AS DATE) AS period_start,
+               CAST(t."{mapping.period_end}" AS DATE) AS period_end,
+               coalesce(t.as_of, t.batch_as_of) AS as_of,
+               t.batch_id, t.batch_contract_version AS contract_version
+        FROM ({current_rows_sql(contract.name)}) t
+        LEFT JOIN households h ON h.resident_key = t.resident_key
+        {where}
+    """
+
+
+def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> int:
+    """Replace the ledger with the facts of the current batches; returns the fact count."""
+    parts = [facts_sql(c, c.ledger) for c in source_contracts().values() if c.ledger]
+    columns = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE households AS {household_sql()}")
+        con.execute(f"DELETE FROM {LEDGER_TABLE}")
+        if parts:
+            con.execute(f"INSERT INTO {LEDGER_TABLE} ({columns}) SELECT {columns} FROM ("
+                        + " UNION ALL ".join(parts) + ")")
+        row = con.execute(f"SELECT count(*) FROM {LEDGER_TABLE}").fetchall()[0]
+        con.execute("DROP TABLE households")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(row[0]) if row else 0

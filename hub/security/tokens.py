@@ -1,0 +1,194 @@
+"""Bearer tokens: created once, stored only as HMAC-SHA256(pepper, token), revocable.
+
+A token reads `hub_<token_id>_<secret>`. The id (16 hex characters) finds the row with one
+primary-key lookup; the whole token is then HMAC'd under the pepper (a key file outside the
+database) and compared in constant time. A copy of the state store therefore yields neither
+usable tokens nor hashes that can be brute-forced without the pepper.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import hmac
+import json
+import secrets
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.security.errors import (
+    RoleInvalid,
+    ScopeInvalid,
+    TokenNameInvalid,
+    TokenStoreUnavailable,
+)
+from hub.security.roles import Principal, Role
+from schemas.registry import source_contracts
+
+TOKEN_PREFIX = "hub"
+TOKEN_ID_HEX = 16
+SECRET_BYTES = 24  # 32 URL-safe characters, 192 bits
+MAX_NAME = 100
+_DUMMY_DIGEST = "0" * 64
+
+metadata = MetaData()
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("name", String(MAX_NAME), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("scope", Text, nullable=False),  # JSON list
+    Column("token_hmac", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _split_items(scope: Iterable[str]) -> list[str]:
+    items: list[str] = []
+    for entry in scope:
+        items.extend(part.strip() for part in str(entry).split(","))
+    return sorted({item for item in items if item})
+
+
+def validate_scope(role: Role, scope: Iterable[str]) -> tuple[str, ...]:
+    """The scope normalised (comma lists split, duplicates removed, sorted) or ScopeInvalid."""
+    items = _split_items(scope)
+    if role == Role.STREET_OFFICE:
+        if not items:
+            raise ScopeInvalid(role, "a street office needs at least one 9-digit street code")
+        bad = [i for i in items if not (len(i) == 9 and i.isascii() and i.isdigit())]
+        if bad:
+            raise ScopeInvalid(role, f"{len(bad)} entries are not 9-digit street codes "
+                                     "(6-digit county + 3-digit street)")
+    elif role == Role.DEPARTMENT:
+        known = sorted(source_contracts())
+        if not items:
+            raise ScopeInvalid(role, "a department needs at least one dataset: "
+                                     + ", ".join(known))
+        if any(i not in known for i in items):
+            raise ScopeInvalid(role, "unknown dataset; use one of: " + ", ".join(known))
+    elif items not in ([], ["*"]):
+        raise ScopeInvalid(role, "auditor and admin tokens take no scope (or '*')")
+    return tuple(items)
+
+
+def _validate_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise TokenNameInvalid("is empty")
+    if len(cleaned) > MAX_NAME:
+        raise TokenNameInvalid(f"is longer than {MAX_NAME} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
+        raise TokenNameInvalid("contains control characters")
+    return cleaned
+
+
+def _parse_role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise RoleInvalid([r.value for r in Role]) from None
+
+
+class TokenStore:
+    def __init__(self, engine: Engine, pepper: bytes) -> None:
+        if len(pepper) < 32:
+            raise ValueError("the token pepper must have at least 32 bytes (SecurityKeys)")
+        self.engine = engine
+        self._pepper = pepper
+        self._url = engine.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"TokenStore({self._url})"
+
+    def _digest(self, token: str) -> str:
+        return hmac.new(self._pepper, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def create_all(self) -> None:
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise TokenStoreUnavailable(self._url, exc.__class__.__name__) from exc
+
+    def create(self, role: Role | str, scope: builtins.list[str],
+               name: str) -> tuple[str, str]:
+        """(token_id, token). The token is shown once: only its HMAC is stored."""
+        parsed = _parse_role(role)
+        items = validate_scope(parsed, scope)
+        label = _validate_name(name)
+        token_id = secrets.token_hex(TOKEN_ID_HEX // 2)
+        token = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(SECRET_BYTES)}"
+        row = {"token_id": token_id, "name": label, "role": parsed.value,
+               "scope": json.dumps(list(items)), "token_hmac": self._digest(token),
+               "created_at": _now(), "revoked_at": None}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(api_tokens.insert().values(**row))
+        except SQLAlchemyError as exc:
+            raise TokenStoreUnavailable(self._url, exc.__class__.__name__) from exc
+        return token_id, token
+
+    def authenticate(self, bearer: str | None) -> Principal | None:
+        """The principal of a valid, unrevoked token; None for anything else."""
+        if not bearer:
+            return None
+        token = bearer.strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        parts = token.split("_", 2)
+        token_id = parts[1] if len(parts) == 3 and parts[0] == TOKEN_PREFIX else ""
+        row = None
+        if len(token_id) == TOKEN_ID_HEX:
+            try:
+                with self.engine.connect() as conn:
+                    row = conn.execute(select(api_tokens).where(
+                        api_tokens.c.token_id == token_id)).first()
+            except SQLAlchemyError as exc:
+                raise TokenStoreUnavailable(self._url, exc.__class__.__name__) from exc
+        # Always HMAC and compare, so a missing id costs the same as a wrong secret.
+        stored = row.token_hmac if row is not None else _DUMMY_DIGEST
+        matches = hmac.compare_digest(self._digest(token), stored)
+        if row is None or not matches or row.revoked_at is not None:
+            return None
+        try:
+            role = Role(row.role)
+            scope = tuple(str(s) for s in json.loads(row.scope))
+        except (ValueError, TypeError):
+            return None  # a damaged row grants nothing
+        return Principal(token_id=row.token_id, name=row.name, role=role, scope=scope)
+
+    def revoke(self, token_id: str) -> bool:
+        """True if the token existed and was active; revoked tokens stay listed."""
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(update(api_tokens).where(
+                    api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=_now()))
+        except SQLAlchemyError as exc:
+            raise TokenStoreUnavailable(self._url, exc.__class__.__name__) from exc
+        return bool(result.rowcount)
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        """Every token without its secret or HMAC, oldest first."""
+        t = api_tokens
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(t.c.token_id, t.c.name, t.c.role, t.c.scope,
+                                           t.c.created_at, t.c.revoked_at)
+                                    .order_by(t.c.created_at, t.c.token_id)).all()
+        except SQLAlchemyError as exc:
+            raise TokenStoreUnavailable(self._url, exc.__class__.__name__) from exc
+        return [{"token_id": r.token_id, "name": r.name, "role": r.role,
+                 "scope": json.loads(r.scope), "created_at": r.created_at,
+                 "revoked_at": r.revoked_at, "active": r.revoked_at is None} for r in rows]

@@ -1,0 +1,157 @@
+"""Assemble the published JSON documents in SQL (DuckDB to_json), one per resident/household.
+
+Shapes (money is a string with two decimals, never a float; dates are ISO strings):
+
+resident: {resident_key, today, profile{id_number, name, phone (all masked), gender,
+  birth_year, age_band, alive}, location{grid_code, community_code, street_code, source,
+  unmapped[{dataset, scheme, code}]}, household{household_key, relation_to_head, size},
+  special_groups[], departments[{department, dataset, batch_id, as_of, stale,
+  update_frequency_days, attributes{}, facts[fact]}], totals{by_month[{month, kind,
+  department, amount, facts}], by_year[{year, ...}], by_kind[{kind, amount, facts}]},
+  overlaps[{rule_id, description, pairs[[fact, fact]]}], missed_benefits[{rule_id,
+  description}], restricted{<dataset>{<column>[]}}}
+
+`restricted` holds the not-shared columns (diagnosis codes): the API drops it for every role
+that may not see it, and shows a street office the shared `chronic_condition` attribute only.
+
+household: {household_key, today, street_code, members[{resident_key, name, relation_to_head,
+  age_band}], totals{by_year[...], by_kind[...]}}
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from hub.views.compute_sql import fact_struct
+
+_HEAD_FIRST = "relation_to_head <> 'head', resident_key"
+
+
+def _totals_sql(key: str) -> str:
+    """by_month / by_year / by_kind lists per `key` (resident_key or household_key)."""
+    def rows(period: str, label: str) -> str:
+        return f"""
+            SELECT {key}, list(struct_pack({label} := p, kind := kind, department := department,
+                                           amount := CAST(a AS VARCHAR), facts := n)
+                               ORDER BY p, kind, department) AS items
+            FROM (SELECT {key}, {period} AS p, kind, department,
+                         coalesce(sum(amount), 0)::DECIMAL(18,2) AS a, count(*) AS n
+                  FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
+            GROUP BY {key}"""
+    return f"""
+        SELECT k.{key}, m.items AS by_month, y.items AS by_year, t.items AS by_kind
+        FROM (SELECT DISTINCT {key} FROM ledger WHERE {key} IS NOT NULL) k
+        LEFT JOIN ({rows("strftime(period_start, '%Y-%m')", "month")}) m USING ({key})
+        LEFT JOIN ({rows("CAST(year(period_start) AS VARCHAR)", "year")}) y USING ({key})
+        LEFT JOIN (
+            SELECT {key}, list(struct_pack(kind := kind, amount := CAST(a AS VARCHAR),
+                                           facts := n) ORDER BY kind) AS items
+            FROM (SELECT {key}, kind, coalesce(sum(amount), 0)::DECIMAL(18,2) AS a,
+                         count(*) AS n FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
+            GROUP BY {key}) t USING ({key})"""
+
+
+def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
+    day = f"DATE '{today.isoformat()}'"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE dept_blocks AS
+        WITH facts AS (
+            SELECT l.resident_key, l.batch_id,
+                   list({fact_struct('l')} ORDER BY l.period_start, l.program, l.fact_id)
+                       AS facts
+            FROM ledger l GROUP BY l.resident_key, l.batch_id
+        )
+        SELECT p.resident_key,
+               list(struct_pack(department := i.department, dataset := p.dataset,
+                                batch_id := p.batch_id, as_of := p.as_of,
+                                stale := coalesce({day} - p.as_of > i.update_frequency_days,
+                                                  FALSE),
+                                update_frequency_days := i.update_frequency_days,
+                                attributes := p.attributes,
+                                facts := coalesce(f.facts, []))
+                    ORDER BY p.dataset, p.batch_id) AS departments,
+               bool_or(p.restricted IS NOT NULL) AS any_restricted,
+               to_json(map_from_entries(list(struct_pack(k := p.dataset, v := p.restricted)
+                                             ORDER BY p.dataset, p.batch_id)
+                                        FILTER (WHERE p.restricted IS NOT NULL)))
+                   AS restricted
+        FROM presence p
+        JOIN dataset_info i ON i.dataset = p.dataset
+        LEFT JOIN facts f ON f.resident_key = p.resident_key AND f.batch_id = p.batch_id
+        GROUP BY p.resident_key""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE resident_totals AS {_totals_sql('resident_key')}")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE resident_overlaps AS
+        SELECT resident_key, list(struct_pack(rule_id := rule_id, description := description,
+                                              pairs := pairs) ORDER BY rule_id) AS overlaps
+        FROM (
+            SELECT o.resident_key, o.rule_id, any_value(i.description) AS description,
+                   list([{fact_struct('a')}, {fact_struct('b')}] ORDER BY a.period_start,
+                        a.fact_id, b.fact_id) AS pairs
+            FROM overlap_pairs o
+            JOIN ledger a ON a.fact_id = o.a_fact
+            JOIN ledger b ON b.fact_id = o.b_fact
+            JOIN rule_info i ON i.rule_id = o.rule_id
+            GROUP BY o.resident_key, o.rule_id)
+        GROUP BY resident_key""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE resident_hints AS
+        SELECT h.resident_key, list(struct_pack(rule_id := h.rule_id,
+                                                description := i.description)
+                                    ORDER BY h.rule_id) AS hints
+        FROM hints h JOIN rule_info i ON i.rule_id = h.rule_id GROUP BY h.resident_key""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE resident_views AS
+        SELECT r.resident_key, r.household_key, r.street_code, r.community_code, r.grid_code,
+               r.special_groups, r.masked_name, r.age_band,
+               o.overlaps IS NOT NULL AS has_overlap,
+               h.hints IS NOT NULL AS has_missed_benefit,
+               to_json(struct_pack(
+                   resident_key := r.resident_key, today := {day},
+                   profile := struct_pack(id_number := r.masked_id, name := r.masked_name,
+                                          phone := r.masked_phone, gender := r.gender,
+                                          birth_year := r.birth_year, age_band := r.age_band,
+                                          alive := r.date_of_death IS NULL),
+                   location := struct_pack(grid_code := r.grid_code,
+                                           community_code := r.community_code,
+                                           street_code := r.street_code,
+                                           source := r.location_source,
+                                           unmapped := r.unmapped),
+                   household := struct_pack(household_key := r.household_key,
+                                            relation_to_head := r.relation_to_head,
+                                            size := r.household_size),
+                   special_groups := r.special_groups,
+                   departments := coalesce(d.departments, []),
+                   totals := struct_pack(by_month := coalesce(t.by_month, []),
+                                         by_year := coalesce(t.by_year, []),
+                                         by_kind := coalesce(t.by_kind, [])),
+                   overlaps := coalesce(o.overlaps, []),
+                   missed_benefits := coalesce(h.hints, []),
+                   restricted := d.restricted
+               )) AS document
+        FROM residents r
+        LEFT JOIN dept_blocks d USING (resident_key)
+        LEFT JOIN resident_totals t USING (resident_key)
+        LEFT JOIN resident_overlaps o USING (resident_key)
+        LEFT JOIN resident_hints h USING (resident_key)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE household_totals AS "
+                f"{_totals_sql('household_key')}")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE household_views AS
+        SELECT m.household_key, m.street_code,
+               to_json(struct_pack(
+                   household_key := m.household_key, today := {day},
+                   street_code := m.street_code, community_code := m.community_code,
+                   grid_code := m.grid_code, members := m.members,
+                   totals := struct_pack(by_year := coalesce(t.by_year, []),
+                                         by_month := coalesce(t.by_month, []),
+                                         by_kind := coalesce(t.by_kind, []))
+               )) AS document
+        FROM (
+            SELECT household_key,
+                   first(street_code ORDER BY {_HEAD_FIRST}) AS street_code,
+                   first(community_code ORDER BY {_HEAD_FIRST}) AS community_code,
+                   first(grid_code ORDER BY {_HEAD_FIRST}) AS grid_code,
+                   list(struct_pack(resident_key := resident_key, name := masked_name,
+                                    relation_to_head := relation_to_head,
+                                    age_band := age_band)
+                        ORDER BY {_HEAD_FIRST}) AS members
+            FROM residents WHERE household_key IS NOT NULL GROUP BY household_key
+        ) m LEFT JOIN household_totals t USING (household_key)""")

@@ -1,0 +1,68 @@
+"""Fixtures of the access-control and evidence-log tests: a real SQLite state store on disk."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from catalog.db import create_state_engine
+from hub.audit.log import AuditLog
+from hub.security.tokens import TokenStore
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "state.sqlite"
+
+
+@pytest.fixture
+def engine(state_path: Path) -> Iterator[Engine]:
+    engine = create_state_engine(f"sqlite:///{state_path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pepper() -> bytes:
+    return secrets.token_bytes(32)
+
+
+@pytest.fixture
+def tokens(engine: Engine, pepper: bytes) -> TokenStore:
+    store = TokenStore(engine, pepper)
+    store.create_all()
+    return store
+
+
+@pytest.fixture
+def audit(engine: Engine) -> AuditLog:
+    log = AuditLog(engine)
+    log.create_all()
+    return log
+
+
+def fill(log: AuditLog, n: int) -> None:
+    """n plausible records: look-ups by two offices, some refused."""
+    for i in range(n):
+        log.append(action="resident.search", outcome="returned" if i % 3 else
+                   "refused:not_found", actor=f"tok{i % 2}:street office {i % 2}",
+                   role="street_office", scope=[f"11010500{i % 2}"], request_id=f"req-{i}",
+                   purpose="assistance_review", resident_key=f"rk{i:04d}")
+
+
+def tamper(path: Path, *statements: str) -> None:
+    """Edit the state store as someone holding the file would: guards dropped first."""
+    con = sqlite3.connect(path)
+    try:
+        con.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
+        con.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
+        for sql in statements:
+            con.execute(sql)
+        con.commit()
+    finally:
+        con.close()
