@@ -90,10 +90,19 @@ def run_demo(settings: HubSettings, residents: int, seed: int, *, serve: bool,
 
                 results.append(worker.ingest(Path(extract.source_yaml), Path(extract.path),
                                              progress))
+        worker.load_crosswalk(Path(manifest.crosswalk))
+        published = worker.publish()
     console.print(summary_table(results))
+    console.print(f"published views of {published['residents']} residents and "
+                  f"{published['households']} households (generation {published['generation']})")
     if all(r.outcome == "already_ingested" for r in results):
         console.print("every extract was already ingested: nothing was added")
-    if serve:
-        console.print("the API arrives with the resident-view issue; `hub demo` stops after "
-                      "ingesting for now (`--no-serve` is accepted)")
-    return 0 if all(r.ok for r in results) else 1
+    code = 0 if all(r.ok for r in results) else 1
+    from hub.serve import ServeSettings, print_demo_access
+    from hub.serve import serve as serve_api
+
+    options = ServeSettings()
+    print_demo_access(settings, manifest, console, options)
+    if serve and code == 0:
+        return serve_api(settings, options)
+    return code

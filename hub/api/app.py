@@ -1,0 +1,204 @@
+"""The FastAPI app factory. Nothing is read or connected at import time: `create_app` stores
+the settings (or reads `HUB_*` at startup when none are given) and the lifespan opens the
+state store, the keys it needs (pseudonym key and token pepper; never the vault key) and the
+services every request shares.
+
+The access log is written here, not by uvicorn: it names the route template
+(`/v1/residents/{resident_key}`), never the raw path or query string, so that whatever a
+client puts in a URL (an ID number, say) never reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from catalog.db import create_state_engine
+from catalog.store import CatalogStore
+from connectors.source import SOURCES_DIR, load_source
+from desensitize.keys import KeyRing, SecurityKeys
+from hub.api.deps import Services
+from hub.api.guard import ResidentGate
+from hub.api.problems import install_problem_handlers, problem_response
+from hub.api.routers import (
+    audit,
+    catalog,
+    grids,
+    health,
+    households,
+    quality,
+    residents,
+    uploads,
+)
+from hub.audit.log import AuditLog
+from hub.jobs import JobQueue
+from hub.security.tokens import TokenStore
+from hub.settings import HubSettings
+from hub.views.read import ViewReader
+
+log = logging.getLogger("hub.api")
+access_log = logging.getLogger("hub.access")
+
+RESIDENT_ROUTES = {
+    "/v1/residents/search": "resident.search",
+    "/v1/residents/{resident_key}": "resident.read",
+    "/v1/households/{household_key}": "household.read",
+    "/v1/grids/{grid_code}/residents": "grid.list",
+}
+DESCRIPTION = """
+One look-up shows what every department knows and pays a resident, with source and as-of
+date of each fact. Authenticate with `Authorization: Bearer <token>` (`hub token create`).
+Every resident-level read states a purpose and leaves one record in the audit log; a
+resident outside your jurisdiction answers exactly like one that does not exist. Errors are
+`application/problem+json` and never echo what you sent.
+"""
+
+
+def source_catalogue(settings: HubSettings) -> tuple[dict[str, Path], dict[str, str]]:
+    """Source name -> YAML and -> dataset: the shipped sources plus `HUB_HOME/sources/`."""
+    paths = sorted(SOURCES_DIR.glob("*.yaml"))
+    local = settings.home / "sources"
+    if local.is_dir():
+        paths += sorted(local.glob("*.yaml"))
+    files: dict[str, Path] = {}
+    datasets: dict[str, str] = {}
+    for path in paths:
+        spec = load_source(path)
+        files[spec.name], datasets[spec.name] = path, spec.dataset
+    return files, datasets
+
+
+def _create_tables(*stores: Any) -> None:
+    # Several worker processes start at once; a lost CREATE race is retried, not fatal.
+    for attempt in range(5):
+        try:
+            for store in stores:
+                store.create_all()
+            return
+        except Exception as exc:
+            if attempt == 4 or not isinstance(exc.__cause__ or exc, OperationalError):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def build_services(settings: HubSettings) -> Services:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_state_engine(settings.resolved_state_url)
+    catalog_store = CatalogStore(engine)
+    jobs = JobQueue(engine)
+    tokens = TokenStore(engine, SecurityKeys.load_or_create(settings.keys_dir).token_pepper)
+    audit_log = AuditLog(engine)
+    _create_tables(catalog_store, jobs, tokens, audit_log)
+    files, datasets = source_catalogue(settings)
+    return Services(settings=settings, engine=engine, views=ViewReader(engine), tokens=tokens,
+                    audit=audit_log, jobs=jobs, catalog=catalog_store, sources=files,
+                    source_datasets=datasets,
+                    pseudonym_key=KeyRing.load_or_create(settings.keys_dir).pseudonym_key)
+
+
+class RequestContext:
+    """Request id (header `X-Request-ID`), route-template access log, last-resort 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"],
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # The message of an unknown exception may quote data: log the class only.
+            log.error("request %s failed: unexpected %s", request_id, exc.__class__.__name__)
+            if not response_started:
+                response = problem_response(
+                    500, "internal-error", "Server error",
+                    f"unexpected error; quote request id {request_id} to the administrator")
+                await response(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            access_log.info("%s %s %s %.1fms id=%s", scope.get("method"), template, status,
+                            (time.perf_counter() - started) * 1000, request_id)
+
+
+async def _audit_invalid_request(request: Request, errors: list[dict[str, str]]
+                                 ) -> JSONResponse | None:
+    """A malformed request to a resident route is a refusal of resident data: record it."""
+    route = request.scope.get("route")
+    action = RESIDENT_ROUTES.get(getattr(route, "path", ""))
+    services: Services | None = getattr(request.app.state, "services", None)
+    if action is None or services is None:
+        return None
+    header = request.headers.get("authorization", "")
+    principal = services.tokens.authenticate(header) if header else None
+    gate = ResidentGate(request, services, principal, action)
+    fields = ",".join(sorted({e["field"] for e in errors}))[:200]
+    try:
+        gate.record("refused:invalid_request", detail=f"fields: {fields}")
+    except Exception as exc:
+        status = getattr(exc, "status", 503)
+        return problem_response(status, getattr(exc, "slug", "audit-unavailable"),
+                                getattr(exc, "title", "Audit log unavailable"),
+                                getattr(exc, "detail", "the audit log is unavailable"))
+    return None
+
+
+def create_app(settings: HubSettings | None = None) -> FastAPI:
+    """The API. `settings` None: read `HUB_*` from the environment at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings or HubSettings())
+        app.state.services = services
+        try:
+            yield
+        finally:
+            app.state.services = None
+            services.engine.dispose()
+
+    app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
+                  lifespan=lifespan,
+                  openapi_tags=[
+                      {"name": "residents", "description": "resident views (purpose, audit)"},
+                      {"name": "households", "description": "household views"},
+                      {"name": "grids", "description": "residents of a grid cell"},
+                      {"name": "uploads", "description": "department extracts"},
+                      {"name": "catalog", "description": "dataset metadata"},
+                      {"name": "quality", "description": "data-quality results and findings"},
+                      {"name": "audit", "description": "the evidence log (auditors)"},
+                      {"name": "health", "description": "liveness"}])
+    app.state.services = None
+    app.state.on_invalid_request = _audit_invalid_request
+    install_problem_handlers(app)
+    for module in (residents, households, grids, uploads, catalog, quality, audit, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,110 @@
+"""FastAPI dependencies: the services of one API process, the caller, the purpose.
+
+Everything is built in the app's lifespan (hub.api.app), never at import time, and reached
+through `request.app.state.services`. Authentication is deny by default: every route except
+/healthz and the OpenAPI document depends on `CurrentPrincipal`, which answers 401 without a
+valid Bearer token.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from catalog.store import CatalogStore
+from desensitize.pseudonym import Pseudonymiser
+from hub.api.problems import ApiProblem
+from hub.audit.log import AuditLog
+from hub.jobs import JobQueue
+from hub.security.roles import Principal
+from hub.security.tokens import TokenStore
+from hub.settings import HubSettings
+from hub.views.read import ViewReader
+
+
+@dataclass
+class Services:
+    """What every request of one API worker process shares."""
+
+    settings: HubSettings
+    engine: Engine
+    views: ViewReader
+    tokens: TokenStore
+    audit: AuditLog
+    jobs: JobQueue
+    catalog: CatalogStore
+    sources: dict[str, Path]  # source name -> YAML (uploads pick one)
+    source_datasets: dict[str, str]  # source name -> dataset
+    pseudonym_key: bytes = field(repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def pseudonymiser(self) -> Pseudonymiser:
+        """One per thread: a Pseudonymiser holds a DuckDB connection and is not thread-safe."""
+        current: Pseudonymiser | None = getattr(self._local, "pseudonymiser", None)
+        if current is None:
+            current = Pseudonymiser(self.pseudonym_key)
+            self._local.pseudonymiser = current
+        return current
+
+
+def get_services(request: Request) -> Services:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:  # the lifespan did not run (or failed): never serve half-configured
+        raise ApiProblem(503, "not-ready", "Not ready", "the API is starting or misconfigured")
+    return services
+
+
+def get_settings(request: Request) -> HubSettings:
+    return get_services(request).settings
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[HubSettings, Depends(get_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="an API token from `hub token create`")
+
+
+def unauthenticated() -> ApiProblem:
+    return ApiProblem(401, "unauthenticated", "Unauthenticated",
+                      "send a valid API token as `Authorization: Bearer <token>`",
+                      headers={"WWW-Authenticate": "Bearer"})
+
+
+def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller, or None (resident routes audit a refusal before answering 401)."""
+    if credentials is None or not credentials.credentials:
+        return None
+    principal: Principal | None = get_services(request).tokens.authenticate(
+        credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def current_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise unauthenticated()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+Purpose = Annotated[str | None, Query(
+    description="why the resident data is needed; one of the fixed purposes "
+                "(e.g. assistance_review, case_management, emergency). Required.",
+    examples=["assistance_review"], max_length=64)]
+
+
+def forbidden(detail: str) -> ApiProblem:
+    return ApiProblem(403, "forbidden", "Forbidden", detail)

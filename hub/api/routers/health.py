@@ -1,0 +1,28 @@
+"""Liveness and readiness: no authentication, no data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Health check",
+            responses={200: {"description": "ready", "content": {"application/json": {
+                "example": {"status": "ok", "state_store": "ok"}}}},
+                503: {"description": "the state store cannot be reached"}})
+def healthz(request: Request) -> Any:
+    services = getattr(request.app.state, "services", None)
+    if services is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # only the class: a driver message may carry a URL
+        return JSONResponse({"status": "degraded", "state_store": exc.__class__.__name__},
+                            status_code=503)
+    return {"status": "ok", "state_store": "ok"}

@@ -1,0 +1,115 @@
+"""Department uploads: stream an extract into the inbox, queue it, report on it."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+
+from hub.api import examples
+from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
+from hub.api.problems import ApiProblem
+from hub.api.upload_stream import bad_upload, receive_upload
+from hub.jobs import new_job_id
+from hub.security import access
+
+router = APIRouter(tags=["uploads"])
+
+Dataset = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]{0,63}$",
+                                   examples=["elderly_care"])]
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "the extract (CSV, XLSX, JSON, JSON Lines or Parquet)"},
+        "source": {"type": "string", "description": "source name (a source YAML of this "
+                   "dataset); default: the dataset's shipped source",
+                   "example": "civil_affairs_elderly_care"}}}}}}}
+
+
+def _upload_not_found() -> ApiProblem:
+    return ApiProblem(404, "not-found", "Not found", "no upload with this id for your datasets")
+
+
+def _pick_source(services: Any, dataset: str, name: str | None) -> tuple[str, Path]:
+    candidates = {n: p for n, p in services.sources.items()
+                  if services.source_datasets[n] == dataset}
+    if name:
+        if name not in candidates:
+            raise bad_upload(f"unknown source for dataset {dataset}; known: "
+                             + ", ".join(sorted(candidates)))
+        return name, candidates[name]
+    if len(candidates) != 1:
+        raise bad_upload(f"name the source of this extract; known for {dataset}: "
+                         + ", ".join(sorted(candidates)))
+    return next(iter(candidates.items()))
+
+
+def _job_view(job: dict[str, Any]) -> dict[str, Any]:
+    return {"upload_id": job["job_id"], "status": job["status"], "dataset": job["dataset"],
+            "source": job["source"], "bytes": job["bytes"], "batch_id": job.get("batch_id"),
+            "outcome": job.get("outcome"), "rows_read": job.get("rows_read"),
+            "rows_loaded": job.get("rows_loaded"),
+            "rows_quarantined": job.get("rows_quarantined"), "reason": job.get("reason"),
+            "top_rules": job.get("top_rules") or [],
+            "created_at": _iso(job.get("created_at")),
+            "started_at": _iso(job.get("started_at")),
+            "finished_at": _iso(job.get("finished_at"))}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@router.post("/v1/datasets/{dataset}/uploads", status_code=202, summary="Upload an extract",
+             openapi_extra=UPLOAD_BODY,
+             responses={202: examples.json_example(examples.UPLOAD_ACCEPTED, "queued"),
+                        413: examples.problem_example(413, "payload-too-large",
+                                                      "the extract is over the size limit")})
+async def upload(request: Request, services: ServicesDep, principal: CurrentPrincipal,
+                 dataset: Dataset) -> JSONResponse:
+    """Streams the file into the inbox and queues it; the pipeline worker ingests it as one
+    batch. Poll `GET /v1/uploads/{upload_id}` for the outcome and the row-level report."""
+    if dataset not in set(services.source_datasets.values()):
+        raise ApiProblem(404, "not-found", "Not found", "no such dataset takes uploads")
+    if not access.can_upload(principal, dataset):
+        raise forbidden("this token may not upload to this dataset")
+    inbox = services.settings.inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    job_id = new_job_id()
+    partial = inbox / f".{job_id}.part"
+    received = await receive_upload(request, partial, services.settings.max_extract_bytes)
+    try:
+        source, source_path = _pick_source(services, dataset, received.fields.get("source"))
+        final = inbox / f"{job_id}{received.suffix}"
+        partial.rename(final)
+        job = services.jobs.enqueue(job_id=job_id, dataset=dataset, source=source,
+                                    source_path=source_path, inbox_path=final,
+                                    size=received.size, submitted_by=principal.token_id)
+    except BaseException:
+        for leftover in inbox.glob(f"*{job_id}*"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+    body = {"upload_id": job_id, "status": job["status"], "dataset": dataset,
+            "source": source, "bytes": received.size, "status_url": f"/v1/uploads/{job_id}"}
+    return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
+
+
+@router.get("/v1/uploads/{upload_id}", summary="Status and rejection report of an upload",
+            responses={200: examples.json_example(examples.UPLOAD_STATUS)})
+def upload_status(services: ServicesDep, principal: CurrentPrincipal,
+                  upload_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_.:-]{1,96}$")],
+                  offset: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:
+    """Status (queued, running, done, failed), row counts and the row-level rejection report
+    (source row, column, rule; never a value). Accepts the upload id or the batch id."""
+    job = services.jobs.get(upload_id)
+    if job is None or not access.can_read_batch(principal, job["dataset"]):
+        raise _upload_not_found()
+    issues, total = services.jobs.issues(job["job_id"], offset, limit)
+    return {**_job_view(job), "rejections_total": total, "rejections_offset": offset,
+            "rejections": issues}

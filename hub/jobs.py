@@ -1,0 +1,275 @@
+"""The upload job queue in the state store, and the pipeline worker loop that drains it.
+
+The API streams an upload into `HUB_HOME/inbox/` and enqueues a job; it never touches the
+warehouse. The pipeline worker (one process, the warehouse's only writer) claims queued jobs
+in order, ingests each file as one batch, copies the batch's row report (source_row, column,
+rule: never a value) from the warehouse quarantine into the state store so that the API can
+serve it, deletes the inbox file (raw identifiers must not stay on disk) and, once the queue is
+empty, republishes the resident views.
+
+Statuses: queued -> running -> done (the pipeline produced a batch outcome: loaded, rejected,
+failed or already_ingested) | failed (the job itself could not run; `reason` says why).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from catalog.errors import CatalogError
+from connectors.errors import ConnectorError
+from desensitize.errors import DesensitizeError
+from hub.errors import HubError
+from hub.settings import HubSettings
+from schemas.errors import SchemaError
+
+log = logging.getLogger("hub.jobs")
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+ISSUE_CHUNK = 10_000
+_KNOWN_ERRORS = (HubError, ConnectorError, SchemaError, DesensitizeError, CatalogError)
+
+metadata = MetaData()
+
+upload_jobs = Table(
+    "upload_jobs", metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("dataset", String(64), nullable=False, index=True),
+    Column("source", String(96), nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("inbox_path", Text, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("submitted_by", String(64), nullable=False),  # token id, never the token
+    Column("status", String(16), nullable=False, index=True),
+    Column("batch_id", String(96), index=True),
+    Column("outcome", String(24)),
+    Column("rows_read", BigInteger),
+    Column("rows_loaded", BigInteger),
+    Column("rows_quarantined", BigInteger),
+    Column("reason", Text),
+    Column("top_rules", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+upload_issues = Table(
+    "upload_issues", metadata,
+    Column("job_id", String(40), nullable=False),
+    Column("source_row", BigInteger, nullable=False),
+    Column("column_name", String(128), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Index("ix_upload_issues_job", "job_id", "source_row"),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_job_id() -> str:
+    return "up-" + secrets.token_hex(12)
+
+
+class JobQueue:
+    """Jobs and their row reports in the state store (SQLite WAL or Postgres)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_all(self) -> None:
+        metadata.create_all(self.engine)
+
+    def enqueue(self, *, job_id: str, dataset: str, source: str, source_path: Path,
+                inbox_path: Path, size: int, submitted_by: str) -> dict[str, Any]:
+        row = {"job_id": job_id, "dataset": dataset, "source": source,
+               "source_path": str(source_path), "inbox_path": str(inbox_path), "bytes": size,
+               "submitted_by": submitted_by, "status": QUEUED, "created_at": _now()}
+        with self.engine.begin() as conn:
+            conn.execute(insert(upload_jobs).values(**row))
+        return row
+
+    def get(self, job_or_batch_id: str) -> dict[str, Any] | None:
+        """A job by its id, or the latest job that produced the given batch id."""
+        t = upload_jobs
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.job_id == job_or_batch_id)).first()
+            if row is None:
+                row = conn.execute(select(t).where(t.c.batch_id == job_or_batch_id)
+                                   .order_by(t.c.created_at.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def issues(self, job_id: str, offset: int = 0, limit: int = 1000
+               ) -> tuple[list[dict[str, Any]], int]:
+        t = upload_issues
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(t)
+                                 .where(t.c.job_id == job_id)).scalar()
+            rows = conn.execute(
+                select(t.c.source_row, t.c.column_name, t.c.rule, t.c.severity)
+                .where(t.c.job_id == job_id)
+                .order_by(t.c.source_row, t.c.column_name, t.c.rule)
+                .offset(offset).limit(limit))
+            items = [{"source_row": r.source_row, "column": r.column_name, "rule": r.rule,
+                      "severity": r.severity} for r in rows]
+        return items, int(total or 0)
+
+    def claim(self) -> dict[str, Any] | None:
+        """Mark the oldest queued job running and return it (one pipeline worker claims)."""
+        t = upload_jobs
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t).where(t.c.status == QUEUED)
+                               .order_by(t.c.created_at).limit(1)).first()
+            if row is None:
+                return None
+            claimed = conn.execute(update(t).where(t.c.job_id == row.job_id,
+                                                   t.c.status == QUEUED)
+                                   .values(status=RUNNING, started_at=_now()))
+            if claimed.rowcount != 1:
+                return None
+        return {**row._mapping, "status": RUNNING}
+
+    def requeue_interrupted(self) -> int:
+        """Jobs left running by a worker that died go back to the queue (ingest is
+        idempotent on content); those whose file is gone fail with a reason."""
+        t = upload_jobs
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(t.c.job_id, t.c.inbox_path)
+                                .where(t.c.status == RUNNING)).all()
+            for job_id, inbox in rows:
+                if Path(inbox).is_file():
+                    conn.execute(update(t).where(t.c.job_id == job_id)
+                                 .values(status=QUEUED, started_at=None))
+                else:
+                    conn.execute(update(t).where(t.c.job_id == job_id).values(
+                        status=FAILED, finished_at=_now(),
+                        reason="the pipeline worker stopped during this job and the "
+                               "uploaded file is gone; upload it again"))
+        return len(rows)
+
+    def finish(self, job_id: str, result: dict[str, Any],
+               issues: Callable[[], Any] | None = None) -> None:
+        """Record a batch outcome; `issues` yields lists of (row, column, rule, severity)."""
+        with self.engine.begin() as conn:
+            conn.execute(upload_issues.delete().where(upload_issues.c.job_id == job_id))
+        if issues is not None:
+            for chunk in issues():
+                if not chunk:
+                    continue
+                with self.engine.begin() as conn:
+                    conn.execute(insert(upload_issues), [
+                        {"job_id": job_id, "source_row": int(r), "column_name": c, "rule": u,
+                         "severity": s} for r, c, u, s in chunk])
+        with self.engine.begin() as conn:
+            conn.execute(update(upload_jobs).where(upload_jobs.c.job_id == job_id).values(
+                status=DONE, batch_id=result["batch_id"], outcome=result["outcome"],
+                rows_read=result["rows_read"], rows_loaded=result["rows_loaded"],
+                rows_quarantined=result["rows_quarantined"], reason=result["reason"],
+                top_rules=result["top_rules"], finished_at=_now()))
+
+    def fail(self, job_id: str, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(upload_jobs).where(upload_jobs.c.job_id == job_id)
+                         .values(status=FAILED, reason=reason, finished_at=_now()))
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.error("could not delete inbox file %s (%s): delete it by hand", path.name,
+                  exc.__class__.__name__)
+
+
+def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
+                        poll_seconds: float = 0.5, ready: Any | None = None) -> None:
+    """Drain the job queue until `stop` is set; holds the warehouse writer lock meanwhile.
+    `ready` (an Event) is set once the warehouse is open and the queue is being served."""
+    from catalog.db import create_state_engine
+    from hub.worker import PipelineWorker
+
+    queue = JobQueue(create_state_engine(settings.resolved_state_url))
+    queue.create_all()
+    with PipelineWorker(settings) as worker:
+        requeued = queue.requeue_interrupted()
+        if requeued:
+            log.info("requeued %d interrupted upload job(s)", requeued)
+        publish_due = False
+        log.info("pipeline worker ready (inbox %s)", settings.inbox_dir)
+        if ready is not None:
+            ready.set()
+        while not stop.is_set():
+            job = queue.claim()
+            if job is None:
+                if publish_due:
+                    publish_due = False
+                    _publish(worker)
+                stop.wait(poll_seconds)
+                continue
+            publish_due |= _run_job(worker, queue, job)
+    queue.engine.dispose()
+    log.info("pipeline worker stopped")
+
+
+def _publish(worker: Any) -> None:
+    try:
+        summary = worker.publish()
+        log.info("published views generation %s", summary.get("generation"))
+    except Exception as exc:  # a failed publish keeps the previous generation serving
+        log.error("publishing views failed (%s): the previous views stay published",
+                  exc.__class__.__name__)
+
+
+def _run_job(worker: Any, queue: JobQueue, job: dict[str, Any]) -> bool:
+    """Ingest one job's file; True when a batch was loaded (views need republishing)."""
+    inbox = Path(job["inbox_path"])
+    job_id = job["job_id"]
+    try:
+        result = worker.ingest(Path(job["source_path"]), inbox)
+        batch_id = result.batch_id
+        con = worker.warehouse.con
+
+        def issues() -> Any:
+            cursor = con.execute(
+                "SELECT source_row, column_name, rule, severity FROM quarantine.row_issues "
+                "WHERE batch_id = ? ORDER BY source_row, column_name, rule", [batch_id])
+            while chunk := cursor.fetchmany(ISSUE_CHUNK):
+                yield chunk
+
+        queue.finish(job_id, result.as_dict(), issues)
+        log.info("upload %s: %s batch %s (%d read, %d loaded, %d quarantined)", job_id,
+                 result.outcome, batch_id, result.rows_read, result.rows_loaded,
+                 result.rows_quarantined)
+        return result.outcome == "loaded"
+    except _KNOWN_ERRORS as exc:  # their messages name files, rows and rules, never values
+        queue.fail(job_id, str(exc))
+        log.warning("upload %s failed: %s", job_id, exc.__class__.__name__)
+    except Exception as exc:
+        queue.fail(job_id, f"internal error ({exc.__class__.__name__}); see the server log")
+        log.error("upload %s failed with %s", job_id, exc.__class__.__name__)
+    finally:
+        _remove(inbox)
+    return False
