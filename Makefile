@@ -5,7 +5,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint typecheck bench clean
+.PHONY: setup demo test lint clean
 
 # A virtual environment with uv inside it, then the locked dependencies (uv.lock) installed
 # exactly; re-runs only when the lock or pyproject changes.
@@ -29,8 +29,6 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: setup
-	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

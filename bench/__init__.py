@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (issue: benchmarks). Commands, not tests."""
