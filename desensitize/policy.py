@@ -25,22 +25,10 @@ from desensitize.generalise import birth_year
 from desensitize.keys import KeyRing
 from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher, as_vault_text
-from schemas.spec import ColumnSpec, ColumnType, ContractSpec, Deid
+from schemas.frames import frame_dtype
+from schemas.spec import ColumnSpec, ContractSpec, Deid
 
 VAULT_COLUMNS = ["resident_key", "field", "ciphertext"]
-
-# Frame dtypes of contract column types (connectors.base.MappedChunk), for absent columns.
-_DTYPES: dict[ColumnType, str] = {
-    ColumnType.STRING: "string",
-    ColumnType.CATEGORY: "string",
-    ColumnType.TAGS: "string",
-    ColumnType.INTEGER: "Int64",
-    ColumnType.DECIMAL: "Float64",
-    ColumnType.MONEY: "Int64",
-    ColumnType.DATE: "datetime64[s]",
-    ColumnType.BOOLEAN: "boolean",
-}
-
 
 @dataclass
 class DeidResult:
@@ -66,7 +54,7 @@ def curated_dtype(column: ColumnSpec) -> str:
         return "string"
     if column.deid == Deid.BIRTH_YEAR:
         return "Int16"
-    return _DTYPES[column.type]
+    return frame_dtype(column)
 
 
 def _vault_columns(contract: ContractSpec) -> list[ColumnSpec]:

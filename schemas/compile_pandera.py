@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from datetime import date
 from threading import Lock
-from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.frames import frame_dtype
 from schemas.spec import ColumnSpec, ColumnType, ContractSpec
 
 # Stable rule names for row issues found by the schema.
@@ -33,26 +33,9 @@ AMOUNT_MISSING_FOR_CASH = "amount:missing_for_cash"
 # The column each cross-field rule is reported against.
 CROSS_FIELD_COLUMN = {PERIOD_END_BEFORE_START: "period_end", AMOUNT_MISSING_FOR_CASH: "amount"}
 
-# Frame dtype names per contract type (money travels as exact integer fen). Typed Any because
-# pandas-stubs accept only literal dtype names in astype().
-FRAME_DTYPES: dict[ColumnType, Any] = {
-    ColumnType.STRING: "string",
-    ColumnType.CATEGORY: "string",
-    ColumnType.TAGS: "string",
-    ColumnType.INTEGER: "Int64",
-    ColumnType.DECIMAL: "Float64",
-    ColumnType.MONEY: "Int64",
-    ColumnType.DATE: "datetime64[s]",
-    ColumnType.BOOLEAN: "boolean",
-}
-
 _CACHE: dict[tuple[str, str, date], pa.DataFrameSchema] = {}
 _CACHE_LOCK = Lock()
 _CACHE_MAX = 64  # a few contracts x a few days; cleared wholesale beyond that
-
-
-def frame_dtype(column: ColumnSpec) -> Any:
-    return FRAME_DTYPES[column.type]
 
 
 def _bound(column: ColumnSpec, value: float) -> object:
