@@ -29,8 +29,10 @@ class HubSettings(BaseSettings):
     # Extracts above this size are refused before reading (bounded disk and time per batch).
     max_extract_bytes: int = Field(default=4 * 1024**3, ge=1024)
     # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
-    warehouse_memory_limit: str = "1GB"
+    warehouse_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     warehouse_threads: int = Field(default=2, ge=1, le=64)
+    # Publishing the resident views builds one document per resident (about 6 GB at 1M).
+    publish_memory_limit: str = Field(default="8GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     # Great Expectations quality suite and reports after each batch (issue: quality). Costs a
     # ~10 s import per worker process and about as long again as the ingest itself.
     quality_checks: bool = True

@@ -115,5 +115,13 @@ class PipelineWorker:
             raise RuntimeError("open the worker before publishing")
         from hub.views.run import publish_all
 
-        return publish_all(self.warehouse.con, self.catalog.engine, self._keyring,
-                           today or date.today())
+        con = self.warehouse.con
+        # Building one JSON document per resident aggregates lists, which DuckDB cannot spill:
+        # publishing gets its own, larger memory budget; ingest keeps the tight one.
+        con.execute(f"SET memory_limit = '{self.settings.publish_memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            return publish_all(con, self.catalog.engine, self._keyring, today or date.today())
+        finally:
+            con.execute(f"SET memory_limit = '{self.settings.warehouse_memory_limit}'")
+            con.execute("SET preserve_insertion_order = true")
