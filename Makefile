@@ -5,7 +5,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint bench clean
 
 # A virtual environment with uv inside it, then the locked dependencies (uv.lock) installed
 # exactly; re-runs only when the lock or pyproject changes.
@@ -28,6 +28,10 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Benchmarks on generated data; writes docs/benchmarks.md (BENCH_ARGS="--residents 100000").
+bench: setup
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 
 clean:
