@@ -10,18 +10,53 @@ A reader yields at least one chunk (an empty one for an extract without rows), s
 consumer always sees the columns.
 """
 
-from connectors.base import MappedChunk, RawChunk, Reader
-from connectors.errors import (
-                               ConnectorError,
-                               EncodingMismatch,
-                               ExtractUnreadable,
-                               MissingColumns,
-                               SourceInvalid,
-                               SourceUnavailable,
-)
-from connectors.mapping import check_headers, map_chunk
-from connectors.open import open_reader
-from connectors.source import SourceSpec, load_source, shipped_sources
+# Submodules load on first use (PEP 562): `import connectors.errors` must not pull in
+# pandas and pyarrow, so the command line starts quickly.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.base import MappedChunk, RawChunk, Reader
+    from connectors.errors import (
+                                   ConnectorError,
+                                   EncodingMismatch,
+                                   ExtractUnreadable,
+                                   MissingColumns,
+                                   SourceInvalid,
+                                   SourceUnavailable,
+    )
+    from connectors.mapping import check_headers, map_chunk
+    from connectors.open import open_reader
+    from connectors.source import SourceSpec, load_source, shipped_sources
+
+_SOURCES = {
+    "ConnectorError": "connectors.errors",
+    "EncodingMismatch": "connectors.errors",
+    "ExtractUnreadable": "connectors.errors",
+    "MappedChunk": "connectors.base",
+    "MissingColumns": "connectors.errors",
+    "RawChunk": "connectors.base",
+    "Reader": "connectors.base",
+    "SourceInvalid": "connectors.errors",
+    "SourceSpec": "connectors.source",
+    "SourceUnavailable": "connectors.errors",
+    "check_headers": "connectors.mapping",
+    "load_source": "connectors.source",
+    "map_chunk": "connectors.mapping",
+    "open_reader": "connectors.open",
+    "shipped_sources": "connectors.source",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ConnectorError",

@@ -9,12 +9,46 @@ and display masking. Depends only on `schemas`.
     policy      Deidentifier: applies a contract's deid rules to a validated frame
 """
 
-from desensitize.generalise import AGE_BANDS, age_band, birth_year, community_of_grid
-from desensitize.keys import KeyRing
-from desensitize.masking import mask_id, mask_name, mask_phone
-from desensitize.policy import VAULT_COLUMNS, Deidentifier, DeidResult
-from desensitize.pseudonym import Pseudonymiser, hmac_sha256_hex
-from desensitize.vault import VaultCipher
+# Submodules load on first use (PEP 562): `import desensitize.errors` must not pull in
+# pandas and DuckDB, so the command line starts quickly.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desensitize.generalise import AGE_BANDS, age_band, birth_year, community_of_grid
+    from desensitize.keys import KeyRing
+    from desensitize.masking import mask_id, mask_name, mask_phone
+    from desensitize.policy import VAULT_COLUMNS, Deidentifier, DeidResult
+    from desensitize.pseudonym import Pseudonymiser, hmac_sha256_hex
+    from desensitize.vault import VaultCipher
+
+_SOURCES = {
+    "AGE_BANDS": "desensitize.generalise",
+    "DeidResult": "desensitize.policy",
+    "Deidentifier": "desensitize.policy",
+    "KeyRing": "desensitize.keys",
+    "Pseudonymiser": "desensitize.pseudonym",
+    "VAULT_COLUMNS": "desensitize.policy",
+    "VaultCipher": "desensitize.vault",
+    "age_band": "desensitize.generalise",
+    "birth_year": "desensitize.generalise",
+    "community_of_grid": "desensitize.generalise",
+    "hmac_sha256_hex": "desensitize.pseudonym",
+    "mask_id": "desensitize.masking",
+    "mask_name": "desensitize.masking",
+    "mask_phone": "desensitize.masking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AGE_BANDS",

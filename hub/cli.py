@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,9 +29,11 @@ from rich.table import Table
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError, WarehouseBusy
-from hub.pipeline.ingest import BatchResult
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
+
+if TYPE_CHECKING:  # the pipeline imports pandas: load it only for commands that ingest
+    from hub.pipeline.ingest import BatchResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Community data hub: contracts, connectors, de-identification, catalog.")

@@ -30,6 +30,7 @@ from hub.settings import HubSettings
 from hub.views.read import ViewReader
 from hub.worker import PipelineWorker
 from schemas.identity import normalise_resident_id
+from tests.demo_truth import benefit_rows
 
 DATASETS = ["grid", "elderly_care", "medical", "employment"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,36 +97,6 @@ def _residents(settings: HubSettings, demo: DemoManifest) -> tuple[pd.DataFrame,
     return grid, needles
 
 
-def _fen(value: Any) -> Decimal:
-    return Decimal(int(value)) / 100 if pd.notna(value) else Decimal(0)
-
-
-def source_rows(settings: HubSettings, demo: DemoManifest) -> pd.DataFrame:
-    """(resident_key, cash, yuan) per benefit row of the three benefit extracts, read from the
-    files independently of the pipeline (outpatient visits and 'no programme' rows are not
-    benefits)."""
-    d = demo.datasets
-    elderly = pd.read_csv(d["elderly_care"].path, encoding="gbk", dtype=str)
-    medical = pd.read_excel(d["medical"].path, dtype=object)
-    employment = pd.read_json(d["employment"].path, lines=True, dtype=False)
-    frames = [
-        pd.DataFrame({"id": elderly["身份证号"], "cash": elderly["救助形式"] == "现金",
-                      "yuan": elderly["金额（元）"].map(Decimal)}),
-        pd.DataFrame({"id": medical["身份证号"].astype(str), "cash": medical["救助形式"] == "现金",
-                      "yuan": medical["金额（分）"].map(_fen),
-                      "benefit": medical["业务类型"] != "门诊"}),
-        pd.DataFrame({"id": employment["zjhm"].astype(str), "cash": employment["jzxs"] == "现金",
-                      "yuan": employment["je_fen"].map(_fen),
-                      "benefit": employment["xmlb"] != "无"}),
-    ]
-    rows = pd.concat(frames, ignore_index=True)
-    rows["benefit"] = rows["benefit"].fillna(True).astype(bool)
-    ids = normalise_resident_id(rows["id"].astype("string"), demo.today).values
-    with Pseudonymiser(KeyRing.load_or_create(settings.keys_dir).pseudonym_key) as p:
-        rows["resident_key"] = p.pseudonymise(ids, "resident_id")
-    return rows[rows["benefit"] & rows["resident_key"].notna()]
-
-
 def _fact_count(doc: dict[str, Any]) -> int:
     return sum(len(d["facts"]) for d in doc["departments"])
 
@@ -172,7 +143,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> District:
         worker.publish()
     engine = create_state_engine(settings.resolved_state_url)
     grid, needles = _residents(settings, demo)
-    mine, other, cash = _pick(grid, ViewReader(engine), source_rows(settings, demo))
+    mine, other, cash = _pick(grid, ViewReader(engine), benefit_rows(settings, demo))
     store = TokenStore(engine, SecurityKeys.load_or_create(settings.keys_dir).token_pepper)
     store.create_all()
     tokens = {

@@ -3,51 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import duckdb
 import pandas as pd
 
-from desensitize.keys import KeyRing
-from desensitize.pseudonym import Pseudonymiser
-from schemas.identity import normalise_resident_id
-from tests.views.conftest import TODAY, Published, all_documents
-
-
-def _keys(raw: pd.Series, settings: Any) -> pd.Series:
-    ids = normalise_resident_id(raw.astype("string"), TODAY).values
-    with Pseudonymiser(KeyRing.load_or_create(settings.keys_dir).pseudonym_key) as p:
-        return p.pseudonymise(ids, "resident_id")
-
-
-def _fen(value: Any) -> Decimal:
-    return Decimal(int(value)) / 100 if pd.notna(value) else Decimal(0)
-
-
-def _source_rows(published: Published) -> pd.DataFrame:
-    """(resident_key, cash yuan, benefit) per benefit row of the three extracts, as files."""
-    d = published.demo.datasets
-    elderly = pd.read_csv(d["elderly_care"].path, encoding="gbk", dtype=str)
-    medical = pd.read_excel(d["medical"].path, dtype=object)
-    employment = pd.read_json(d["employment"].path, lines=True, dtype=False)
-    frames = [
-        pd.DataFrame({"id": elderly["身份证号"], "cash": elderly["救助形式"] == "现金",
-                      "yuan": elderly["金额（元）"].map(Decimal)}),
-        pd.DataFrame({"id": medical["身份证号"].astype(str), "cash": medical["救助形式"] == "现金",
-                      "yuan": medical["金额（分）"].map(_fen),
-                      "benefit": medical["业务类型"] != "门诊"}),
-        pd.DataFrame({"id": employment["zjhm"].astype(str), "cash": employment["jzxs"] == "现金",
-                      "yuan": employment["je_fen"].map(_fen),
-                      "benefit": employment["xmlb"] != "无"}),
-    ]
-    rows = pd.concat(frames, ignore_index=True)
-    rows["benefit"] = rows["benefit"].fillna(True).astype(bool)
-    rows["resident_key"] = _keys(rows["id"], published.settings)
-    return rows[rows["benefit"] & rows["resident_key"].notna()]
+from tests.demo_truth import benefit_rows
+from tests.views.conftest import Published, all_documents
 
 
 def test_cash_total_per_resident_equals_the_source_extracts(published: Published) -> None:
-    rows = _source_rows(published)
+    rows = benefit_rows(published.settings, published.demo)
     con = duckdb.connect(str(published.settings.warehouse_path), read_only=True,
                          config={"autoinstall_known_extensions": False})
     try:
