@@ -2,8 +2,14 @@
 
     DesensitizeError
     ├── KeyProblem                   key material cannot be used
-    │   ├── KeyFileInsecure          a key file (or its folder) is readable by group/others
-    │   ├── KeyFileInvalid           a key file has the wrong length or format
+    │   ├── KeyFileInsecure          a key file is readable by others, not ours, or a symlink
+    │   ├── KeyFolderInsecure        the folder of key files is readable or writable by others
+    │   ├── KeyMissing               a key file or variable is absent (restore or `keys init`)
+    │   ├── KeyInvalid               a key has the wrong length or format
+    │   │   └── KeyFileInvalid       ... read from a key file
+    │   ├── KeyWeak                  a placeholder: repeated, sequential, text, a known example
+    │   ├── KeysShareMaterial        two of the four keys share key material
+    │   ├── KeyReferenceInvalid      a HUB_*_KEY_REF setting is neither file:/path nor env:NAME
     │   └── KeyLengthInvalid         bytes handed to a cipher have the wrong length
     ├── VaultError
     │   ├── VaultDecryptFailed       a ciphertext does not open for this key, field and resident
@@ -38,22 +44,82 @@ class KeyProblem(DesensitizeError):
 
 
 class KeyFileInsecure(KeyProblem):
-    def __init__(self, path: str, mode: int) -> None:
+    """`key` and `via` (e.g. " (from HUB_VAULT_KEY_REF)") say which key and why this file."""
+
+    def __init__(self, path: str, mode: int, problem: str | None = None,
+                 next_step: str | None = None, key: str = "", via: str = "") -> None:
         self.path = path
         self.mode = mode
+        self.key = key
+        self.problem = problem or (f"has mode {mode & 0o777:04o} and is readable by group or "
+                                   "others")
+        step = next_step or f"restrict it with `chmod 600 {path}` (and `chmod 700` on its folder)"
+        what = f"the {key} key file" if key else "key file"
+        super().__init__(f"{what} {path}{via} {self.problem}; {step}, then retry")
+
+
+class KeyFolderInsecure(KeyProblem):
+    def __init__(self, path: str, mode: int, problem: str, next_step: str) -> None:
+        self.path = path
+        self.mode = mode
+        self.problem = problem
+        super().__init__(f"keys folder {path} {problem}; {next_step}, then retry")
+
+
+class KeyMissing(KeyProblem):
+    """`source` names the file or variable; `next_step` depends on whether data exists."""
+
+    def __init__(self, key: str, source: str, next_step: str) -> None:
+        self.key = key
+        self.source = source
+        super().__init__(f"the {key} key is missing ({source}); {next_step}")
+
+
+class KeyInvalid(KeyProblem):
+    def __init__(self, key: str, source: str, problem: str) -> None:
+        self.key = key
+        self.source = source
+        self.problem = problem
         super().__init__(
-            f"key file {path} has mode {mode & 0o777:04o} and is readable by group or others; "
-            f"restrict it with `chmod 600 {path}` (and `chmod 700` on its folder), then retry"
+            f"the {key} key ({source}) is invalid: {problem}; restore it from the key backup "
+            "(a new key would orphan every pseudonym, vault entry or token made with the old one)"
         )
 
 
-class KeyFileInvalid(KeyProblem):
-    def __init__(self, path: str, problem: str) -> None:
+class KeyFileInvalid(KeyInvalid):
+    def __init__(self, path: str, problem: str, key: str = "", via: str = "") -> None:
         self.path = path
+        super().__init__(key or "hub", f"key file {path}{via}", problem)
+
+
+class KeyWeak(KeyProblem):
+    def __init__(self, key: str, source: str, reason: str, next_step: str) -> None:
+        self.key = key
+        self.source = source
+        self.reason = reason
+        super().__init__(
+            f"the {key} key ({source}) is a placeholder, not a secret: {reason}; {next_step}")
+
+
+class KeysShareMaterial(KeyProblem):
+    def __init__(self, keys: Sequence[str], sources: Sequence[str], next_step: str) -> None:
+        self.keys = tuple(keys)
+        self.sources = tuple(sources)
+        pairs = " and ".join(f"the {k} key ({s})" for k, s in zip(keys, sources, strict=True))
+        super().__init__(f"{pairs} share key material; every key must be generated "
+                         f"separately; {next_step}")
+
+
+class KeyReferenceInvalid(KeyProblem):
+    """The setting's value is never quoted: a key pasted into it by mistake must not leak."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
         self.problem = problem
         super().__init__(
-            f"key file {path} is invalid: {problem}; restore it from the key backup "
-            "(a new key would orphan every existing pseudonym or vault entry)"
+            f"{setting} is invalid: {problem}; write it as `file:/absolute/path/to/key` or "
+            "`env:VARIABLE_NAME` (the variable holding the key as hex), or unset it to use the "
+            "key file in the home's keys folder"
         )
 
 
@@ -65,7 +131,7 @@ class KeyLengthInvalid(KeyProblem):
         wanted = " or ".join(str(n) for n in self.expected)
         super().__init__(
             f"{purpose} key has {got} bytes, expected {wanted}; "
-            "load keys with KeyRing.load_or_create"
+            "load keys through the hub's key loader and check them with `hub keys check`"
         )
 
 

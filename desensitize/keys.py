@@ -1,4 +1,4 @@
-"""The secret keys of the hub, kept in files outside both databases.
+"""The secret keys of the hub, kept outside both databases.
 
 Data keys (`KeyRing`):
 - `pseudonym.key` (32 bytes): master key of the keyed resident pseudonyms (HMAC-SHA256).
@@ -10,14 +10,17 @@ audit checkpoints without holding the vault key, and vice versa):
 - `audit_signing.key` (32 bytes): Ed25519 private key (seed) that signs audit checkpoints.
 
 They are separate so that whoever can link records by pseudonym cannot also read raw
-identifiers. Each file holds the key as one line of lower-case hex. Losing a key orphans every
-pseudonym or vault entry made with it, so keys are created once and then only loaded: back the
-folder up. Key material never appears in a repr, a message or a log line.
+identifiers. A key is one line of lower-case hex, in a file only its owner can read (or, for
+containers, in an environment variable: see hub.keyconfig, which decides where each key comes
+from). This module reads, creates and judges key material; it never creates a key as a side
+effect of loading one, because a new key would orphan every pseudonym or vault entry made with
+the old one. Key material never appears in a repr, a message or a log line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -29,7 +32,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from desensitize.errors import KeyFileInsecure, KeyFileInvalid, KeyLengthInvalid
+from desensitize.errors import (
+    KeyFileInsecure,
+    KeyFileInvalid,
+    KeyFolderInsecure,
+    KeyInvalid,
+    KeyLengthInvalid,
+)
 
 PSEUDONYM_KEY_FILE = "pseudonym.key"
 VAULT_KEY_FILE = "vault.key"
@@ -40,6 +49,22 @@ VAULT_KEY_BYTES = 64  # AES-SIV splits it into a 256-bit MAC key and a 256-bit C
 TOKEN_PEPPER_BYTES = 32
 AUDIT_SIGNING_KEY_BYTES = 32  # an Ed25519 private key is its 32-byte seed
 _GROUP_OTHER = 0o077
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One of the four keys: its name in messages, its file name and its size."""
+
+    name: str
+    file_name: str
+    size: int
+
+
+PSEUDONYM = KeySpec("pseudonym", PSEUDONYM_KEY_FILE, PSEUDONYM_KEY_BYTES)
+VAULT = KeySpec("vault", VAULT_KEY_FILE, VAULT_KEY_BYTES)
+TOKEN_PEPPER = KeySpec("token pepper", TOKEN_PEPPER_FILE, TOKEN_PEPPER_BYTES)
+AUDIT_SIGNING = KeySpec("audit signing", AUDIT_SIGNING_KEY_FILE, AUDIT_SIGNING_KEY_BYTES)
+ALL_KEYS = (PSEUDONYM, VAULT, TOKEN_PEPPER, AUDIT_SIGNING)
 
 
 @dataclass(frozen=True)
@@ -58,19 +83,10 @@ class KeyRing:
 
     __str__ = __repr__
 
-    @classmethod
-    def load_or_create(cls, keys_dir: Path) -> KeyRing:
-        """Load both keys from `keys_dir`, creating the folder and any missing key file."""
-        keys_dir = _ensure_keys_dir(keys_dir)
-        return cls(
-            pseudonym_key=_load_or_create_key(keys_dir / PSEUDONYM_KEY_FILE, PSEUDONYM_KEY_BYTES),
-            vault_key=_load_or_create_key(keys_dir / VAULT_KEY_FILE, VAULT_KEY_BYTES),
-        )
-
 
 @dataclass(frozen=True)
 class SecurityKeys:
-    """Token pepper and audit-signing key: same file rules as `KeyRing`, separate files."""
+    """Token pepper and audit-signing key: same rules as `KeyRing`, separate sources."""
 
     token_pepper: bytes = field(repr=False)
     audit_signing_seed: bytes = field(repr=False)
@@ -87,16 +103,6 @@ class SecurityKeys:
 
     __str__ = __repr__
 
-    @classmethod
-    def load_or_create(cls, keys_dir: Path) -> SecurityKeys:
-        """Load both security keys from `keys_dir`, creating the folder and missing files."""
-        keys_dir = _ensure_keys_dir(keys_dir)
-        return cls(
-            token_pepper=_load_or_create_key(keys_dir / TOKEN_PEPPER_FILE, TOKEN_PEPPER_BYTES),
-            audit_signing_seed=_load_or_create_key(keys_dir / AUDIT_SIGNING_KEY_FILE,
-                                                   AUDIT_SIGNING_KEY_BYTES),
-        )
-
     def signing_key(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.audit_signing_seed)
 
@@ -105,45 +111,128 @@ class SecurityKeys:
         return self.signing_key().public_key()
 
 
-def _ensure_keys_dir(keys_dir: Path) -> Path:
-    keys_dir = Path(keys_dir)
-    if keys_dir.exists() and not keys_dir.is_dir():
-        raise KeyFileInvalid(str(keys_dir), "is not a folder")
-    if not keys_dir.exists():
-        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(keys_dir, 0o700)  # mkdir's mode is filtered by the umask
-    return keys_dir
+def check_key_folder(folder: Path, *, private: bool) -> None:
+    """Refuse a folder through which someone else could read or swap our key files.
+
+    `private` (the home's keys folder): ours, not a symlink, closed to group and others.
+    Otherwise (the folder of a `file:` reference, e.g. /run/secrets): ours or root's, and
+    writable by nobody else. Raises FileNotFoundError when the folder does not exist."""
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode) and private:
+        raise KeyFolderInsecure(str(folder), st.st_mode, "is a symbolic link",
+                                "make it a real folder (move the key files into it)")
+    if not private:
+        st = os.stat(folder)  # /run/secrets and friends may sit behind system symlinks
+    if not stat.S_ISDIR(st.st_mode):
+        raise KeyFolderInsecure(str(folder), st.st_mode, "is not a folder",
+                                "point the hub at a folder holding only key files")
+    owners = {os.geteuid()} if private else {os.geteuid(), 0}
+    if st.st_uid not in owners:
+        raise KeyFolderInsecure(str(folder), st.st_mode,
+                                f"belongs to uid {st.st_uid}, not to the hub's user "
+                                f"(uid {os.geteuid()})", f"run `chown {os.geteuid()} {folder}`")
+    mode = stat.S_IMODE(st.st_mode)
+    open_bits = _GROUP_OTHER if private else 0o022
+    if mode & open_bits:
+        kind = "readable by group or others" if private else "writable by group or others"
+        wanted = "700" if private else "go-w"
+        raise KeyFolderInsecure(str(folder), st.st_mode, f"has mode {mode:04o} and is {kind}",
+                                f"run `chmod {wanted} {folder}`")
 
 
-def _load_or_create_key(path: Path, size: int) -> bytes:
-    if not path.exists():
-        _create_key_file(path, size)
-    return _read_key_file(path, size)
+def ensure_key_folder(folder: Path) -> None:
+    """Create the private keys folder (0700 whatever the umask), or check the existing one."""
+    if not os.path.lexists(folder):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    check_key_folder(folder, private=True)
 
 
-def _create_key_file(path: Path, size: int) -> None:
-    """Write a fresh key so that the final name never shows a partial or readable file."""
+def read_key_file(path: Path, spec: KeySpec, via: str = "") -> bytes:
+    """One key from its file, checked on the opened file (not on a name that could be swapped).
+
+    `via` names the setting that points at the file, for messages (" (from HUB_..._REF)").
+
+    Raises FileNotFoundError when absent; KeyFileInsecure when it is a symlink, not ours, or
+    readable by group or others; KeyFileInvalid when it is not one line of hex of the size."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: a FIFO planted as a key cannot hang us
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise KeyFileInsecure(str(path), 0, "is a symbolic link",
+                                  "replace it by the key file itself", spec.name, via) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise KeyFileInvalid(str(path), "is not a regular file", spec.name, via)
+        if st.st_uid != os.geteuid():
+            raise KeyFileInsecure(str(path), st.st_mode,
+                                  f"belongs to uid {st.st_uid}, not to the hub's user "
+                                  f"(uid {os.geteuid()})", f"run `chown {os.geteuid()} {path}`",
+                                  spec.name, via)
+        if st.st_mode & _GROUP_OTHER:
+            raise KeyFileInsecure(str(path), st.st_mode, key=spec.name, via=via)
+        raw = os.read(fd, 4 * spec.size + 16)
+    finally:
+        os.close(fd)
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyFileInvalid(str(path), f"expected {2 * spec.size} hex characters",
+                             spec.name, via) from None
+    return decode_hex_key(text, spec, f"key file {path}{via}", file_path=str(path), via=via)
+
+
+def decode_hex_key(text: str, spec: KeySpec, source: str, *, file_path: str = "",
+                   via: str = "") -> bytes:
+    """The key bytes of one line of hex; errors give lengths, never characters of the key."""
+
+    def invalid(problem: str) -> KeyInvalid:
+        if file_path:
+            return KeyFileInvalid(file_path, problem, spec.name, via)
+        return KeyInvalid(spec.name, source, problem)
+
+    text = text.strip()
+    if len(text) != 2 * spec.size:
+        raise invalid(f"expected {2 * spec.size} hex characters, found {len(text)}")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        # `from None`: the ValueError text would quote the offending key characters
+        raise invalid(f"expected {2 * spec.size} hex characters, found other characters"
+                      ) from None
+
+
+def create_key_file(path: Path, size: int) -> bool:
+    """Write a fresh random key; False when another process created the file first.
+
+    The key is written under a temporary name and linked into place, so the final name never
+    shows a partial or readable file, and an existing key is never replaced."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)  # an odd umask must not leave the owner without read access
         os.write(fd, (secrets.token_bytes(size).hex() + "\n").encode("ascii"))
         os.fsync(fd)
     finally:
         os.close(fd)
+    created = True
     try:
-        # link() refuses to replace: if another process created the key meanwhile, we load
-        # theirs instead of silently swapping the key under pseudonyms already made with it.
         os.link(tmp, path)
     except FileExistsError:
-        pass
+        created = False
     except OSError:
-        if not path.exists():  # file systems without hard links
+        if os.path.lexists(path):  # file systems without hard links
+            created = False
+        else:
             os.rename(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     _fsync_dir(path.parent)
+    return created
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -153,27 +242,3 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-
-
-def _read_key_file(path: Path, size: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        st = os.fstat(fd)  # checked on the opened file, not on a name that could be swapped
-        if not stat.S_ISREG(st.st_mode):
-            raise KeyFileInvalid(str(path), "is not a regular file")
-        if st.st_mode & _GROUP_OTHER:
-            raise KeyFileInsecure(str(path), st.st_mode)
-        raw = os.read(fd, 4 * size + 16)
-    finally:
-        os.close(fd)
-    try:
-        text = raw.decode("ascii").strip()
-    except UnicodeDecodeError:
-        raise KeyFileInvalid(str(path), f"expected {2 * size} hex characters") from None
-    if len(text) != 2 * size:
-        raise KeyFileInvalid(str(path), f"expected {2 * size} hex characters, found {len(text)}")
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        # `from None`: the ValueError text would quote the offending key characters
-        raise KeyFileInvalid(str(path), f"expected {2 * size} hex characters") from None

@@ -100,11 +100,16 @@ def _exit_code(result: BatchResult) -> int:
 @app.command()
 def init() -> None:
     """Create the home folder, keys, warehouse tables and catalog entries."""
+    from hub.keyconfig import init_keys
     from hub.worker import PipelineWorker
 
     settings = _settings()
-    with _handled(), PipelineWorker(settings):
-        pass
+    with _handled():
+        # As `hub keys init`: new keys only while the home holds no data (else it refuses).
+        for name in init_keys(settings):
+            out.print(f"created the {name} key")
+        with PipelineWorker(settings):
+            pass
     out.print(f"hub home: {settings.home}")
     out.print(f"warehouse: {settings.warehouse_path}")
     out.print(f"state store: {settings.resolved_state_url}")
@@ -211,9 +216,16 @@ def main() -> None:
 
 def _register_sub_commands() -> None:
     from hub.cli_catalog import catalog_app, quality_app
+    from hub.cli_keys import keys_app
 
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(quality_app, name="quality")
+    app.add_typer(keys_app, name="keys")
+    # One line per further command module (export, access-report) goes here.
+    __import__("hub.cli_export", fromlist=["register"]).register(app)  # hub export
+    from hub.cli_access import access_report_command
+
+    app.command("access-report")(access_report_command)
 
 
 _register_sub_commands()

@@ -75,6 +75,14 @@ def summary_table(results: list[BatchResult]) -> Table:
 
 def run_demo(settings: HubSettings, residents: int, seed: int, *, serve: bool,
              console: Console, progress_console: Console) -> int:
+    from hub.keyconfig import init_keys
+
+    # The demo is a new home: make its keys as `hub keys init` would (and, like it, refuse to
+    # make new ones for a home that already holds data).
+    created = init_keys(settings)
+    if created:
+        console.print(f"created the demo home's keys ({', '.join(created)}) under "
+                      f"{settings.keys_dir}", markup=False)
     manifest = ensure_demo_extracts(settings, residents, seed, progress_console)
     results: list[BatchResult] = []
     with PipelineWorker(settings) as worker:

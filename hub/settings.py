@@ -36,6 +36,13 @@ class HubSettings(BaseSettings):
     # Great Expectations quality suite and reports after each batch (issue: quality). Costs a
     # ~10 s import per worker process and about as long again as the ingest itself.
     quality_checks: bool = True
+    # Where each key comes from (hub.keyconfig): unset, the file in the home's keys folder;
+    # `file:/absolute/path` (e.g. a compose secret in /run/secrets) or `env:VARIABLE` (the
+    # variable holds the key as hex). Checked by the key loader, which never echoes the value.
+    pseudonym_key_ref: str | None = None
+    vault_key_ref: str | None = None
+    token_pepper_ref: str | None = None
+    audit_signing_key_ref: str | None = None
 
     @field_validator("home")
     @classmethod
@@ -81,6 +88,20 @@ class HubSettings(BaseSettings):
     @property
     def demo_dir(self) -> Path:
         return self.home / "demo"
+
+    @property
+    def vault_dir(self) -> Path:
+        """The API's read copy of the vault and the sealed key history (hub.vault_store)."""
+        return self.home / "vault"
+
+    @property
+    def vault_store_path(self) -> Path:
+        return self.vault_dir / "vault.sqlite"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Default folder of safe releases written by API export jobs (hub.export)."""
+        return self.home / "exports"
 
     def ensure_dirs(self) -> None:
         for folder in (self.home, self.warehouse_dir, self.state_dir, self.inbox_dir,

@@ -20,9 +20,11 @@ from desensitize.keys import KeyRing
 from desensitize.policy import Deidentifier
 from hub.crosswalk import ensure_schema as ensure_crosswalk_schema
 from hub.crosswalk import load_crosswalk
+from hub.keyconfig import load_keyring
 from hub.locking import WriterLock
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
+from hub.rotation.state import refuse_if_rotating
 from hub.settings import HubSettings
 from hub.warehouse import Warehouse
 from schemas.compile_catalog import catalog_entry
@@ -36,8 +38,10 @@ def open_catalog(settings: HubSettings) -> CatalogStore:
 
 
 class PipelineWorker:
-    def __init__(self, settings: HubSettings) -> None:
+    def __init__(self, settings: HubSettings, *, rotating: bool = False) -> None:
         self.settings = settings
+        # Only the key rotation (hub.rotation) opens a worker while a rotation is half done.
+        self._rotating = rotating
         self._lock = WriterLock(settings.writer_lock_path, settings.warehouse_path)
         self.warehouse: Warehouse | None = None
         self.catalog: CatalogStore | None = None
@@ -46,12 +50,17 @@ class PipelineWorker:
 
     def open(self) -> PipelineWorker:
         settings = self.settings
+        # Keys first: a worker refused for its keys must not leave a new warehouse behind,
+        # which would make `hub keys init` take the home for one that holds data.
+        self._keyring = load_keyring(settings)
         settings.ensure_dirs()
         self._lock.acquire()
         try:
             self.warehouse = Warehouse(settings.warehouse_path,
                                        memory_limit=settings.warehouse_memory_limit,
                                        threads=settings.warehouse_threads)
+            if not self._rotating:  # mid-rotation the keys no longer match the data
+                refuse_if_rotating(self.warehouse.con)
             contracts = list(all_contracts().values())
             self.warehouse.ensure_schema(contracts)
             self.catalog = open_catalog(settings)
@@ -59,13 +68,19 @@ class PipelineWorker:
                 self.catalog.register_contract(catalog_entry(contract))
             self.catalog.sync_batches(self.warehouse.batches())
             clear_leftovers(settings.staging_dir)
-            self._keyring = KeyRing.load_or_create(settings.keys_dir)
             self.deidentifier = Deidentifier(self._keyring)
             ensure_crosswalk_schema(self.warehouse.con)
         except BaseException:
             self.close()
             raise
         return self
+
+    def reload_keys(self) -> None:
+        """Load the keys again: a key rotation replaced a key file while holding this worker."""
+        self._keyring = load_keyring(self.settings)
+        if self.deidentifier is not None:
+            self.deidentifier.close()
+            self.deidentifier = Deidentifier(self._keyring)
 
     def close(self) -> None:
         if self.deidentifier is not None:
@@ -121,7 +136,14 @@ class PipelineWorker:
         con.execute(f"SET memory_limit = '{self.settings.publish_memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
         try:
-            return publish_all(con, self.catalog.engine, self._keyring, today or date.today())
+            # The API reveals from its read copy of the vault, never from the warehouse. Copied
+            # before the views are published, so every resident they show can be revealed.
+            from hub.vault_store import VaultStore
+
+            with VaultStore(self.settings.vault_store_path) as store:
+                copied = store.sync_from_warehouse(con)
+            result = publish_all(con, self.catalog.engine, self._keyring, today or date.today())
         finally:
             con.execute(f"SET memory_limit = '{self.settings.warehouse_memory_limit}'")
             con.execute("SET preserve_insertion_order = true")
+        return {**result, "vault_store_rows": copied}

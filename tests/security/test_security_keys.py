@@ -1,63 +1,62 @@
-"""Token pepper and audit-signing key: separate files, 0600, refused when others can read."""
+"""Token pepper and audit-signing key: their own files, 0600, loaded apart from the data keys,
+refused when others can read them, damaged, placeholders or shared."""
 
 from __future__ import annotations
 
 import stat
-from pathlib import Path
 
 import pytest
 
-from desensitize.errors import KeyFileInsecure, KeyFileInvalid
-from desensitize.keys import (
-    AUDIT_SIGNING_KEY_FILE,
-    TOKEN_PEPPER_FILE,
-    KeyRing,
-    SecurityKeys,
-)
+from desensitize.errors import KeyFileInsecure, KeyFileInvalid, KeysShareMaterial, KeyWeak
+from desensitize.keys import AUDIT_SIGNING_KEY_FILE, PSEUDONYM_KEY_FILE, TOKEN_PEPPER_FILE
+from hub.keyconfig import load_keyring, load_security_keys
+from hub.settings import HubSettings
 
 
-def test_keys_are_created_once_with_owner_only_access(tmp_path: Path) -> None:
-    keys_dir = tmp_path / "keys"
-    first = SecurityKeys.load_or_create(keys_dir)
+def test_security_keys_are_private_separate_and_stable(settings: HubSettings) -> None:
     for name in (TOKEN_PEPPER_FILE, AUDIT_SIGNING_KEY_FILE):
-        assert stat.S_IMODE((keys_dir / name).stat().st_mode) == 0o600
-    assert stat.S_IMODE(keys_dir.stat().st_mode) == 0o700
-    again = SecurityKeys.load_or_create(keys_dir)
-    assert again == first
-    assert first.token_pepper != first.audit_signing_seed
-    assert len(first.token_pepper) == 32
+        assert stat.S_IMODE((settings.keys_dir / name).stat().st_mode) == 0o600
+    first = load_security_keys(settings)
+    assert load_security_keys(settings) == first
+    ring = load_keyring(settings)
+    assert len({first.token_pepper, first.audit_signing_seed, ring.pseudonym_key}) == 3
     assert "hidden" in repr(first)
     assert first.token_pepper.hex() not in repr(first)
 
 
-def test_security_keys_are_separate_from_data_keys(tmp_path: Path) -> None:
-    security = SecurityKeys.load_or_create(tmp_path)
-    ring = KeyRing.load_or_create(tmp_path)
-    secrets_ = {security.token_pepper, security.audit_signing_seed, ring.pseudonym_key}
-    assert len(secrets_) == 3
-    assert len(list(tmp_path.glob("*.key"))) == 4
-
-
 @pytest.mark.parametrize("name", [TOKEN_PEPPER_FILE, AUDIT_SIGNING_KEY_FILE])
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
-def test_readable_by_others_is_refused(tmp_path: Path, name: str, mode: int) -> None:
-    SecurityKeys.load_or_create(tmp_path)
-    (tmp_path / name).chmod(mode)
+def test_readable_by_others_is_refused(settings: HubSettings, name: str, mode: int) -> None:
+    (settings.keys_dir / name).chmod(mode)
     with pytest.raises(KeyFileInsecure) as info:
-        SecurityKeys.load_or_create(tmp_path)
-    assert f"chmod 600 {tmp_path / name}" in str(info.value)
+        load_security_keys(settings)
+    assert f"chmod 600 {settings.keys_dir / name}" in str(info.value)
 
 
-def test_damaged_key_is_refused_not_replaced(tmp_path: Path) -> None:
-    SecurityKeys.load_or_create(tmp_path)
-    path = tmp_path / AUDIT_SIGNING_KEY_FILE
+def test_damaged_key_is_refused_not_replaced(settings: HubSettings) -> None:
+    path = settings.keys_dir / AUDIT_SIGNING_KEY_FILE
     path.write_text("zz" * 32 + "\n")
-    with pytest.raises(KeyFileInvalid):
-        SecurityKeys.load_or_create(tmp_path)
+    with pytest.raises(KeyFileInvalid, match="audit signing"):
+        load_security_keys(settings)
     assert path.read_text() == "zz" * 32 + "\n"
 
 
-def test_signing_key_signs_and_public_key_verifies(tmp_path: Path) -> None:
-    keys = SecurityKeys.load_or_create(tmp_path)
+def test_a_placeholder_pepper_is_refused(settings: HubSettings) -> None:
+    (settings.keys_dir / TOKEN_PEPPER_FILE).write_text("11" * 32 + "\n")
+    with pytest.raises(KeyWeak, match="token pepper"):
+        load_security_keys(settings)
+
+
+def test_a_pepper_equal_to_the_pseudonym_key_is_refused(settings: HubSettings) -> None:
+    pseudonym = (settings.keys_dir / PSEUDONYM_KEY_FILE).read_text()
+    (settings.keys_dir / TOKEN_PEPPER_FILE).write_text(pseudonym)
+    for load in (load_security_keys, load_keyring):
+        with pytest.raises(KeysShareMaterial) as info:
+            load(settings)
+        assert pseudonym.strip() not in str(info.value)
+
+
+def test_signing_key_signs_and_public_key_verifies(settings: HubSettings) -> None:
+    keys = load_security_keys(settings)
     signature = keys.signing_key().sign(b"head")
     keys.public_key().verify(signature, b"head")  # raises if wrong

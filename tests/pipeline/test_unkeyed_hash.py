@@ -1,0 +1,162 @@
+"""Why the pseudonym is keyed: an unkeyed hash of an ID number is reversed by enumeration.
+
+An ID number is area (6 digits) + birth date (8) + sequence (3) + check character. Knowing a
+resident's area and birth year leaves 365 x 1,000 candidates: hashing them all takes well
+under a second. The first test shows that attack working on an unkeyed SHA-256; the others show
+that nothing the hub stores is such a hash, so the same attack finds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from hub.settings import HubSettings
+from hub.worker import PipelineWorker
+from schemas.identity import normalise_resident_id
+
+WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
+TODAY = date(2026, 11, 1)
+
+UNKEYED: dict[str, Callable[[bytes], str]] = {
+    "md5": lambda b: hashlib.md5(b).hexdigest(),
+    "sha1": lambda b: hashlib.sha1(b).hexdigest(),
+    "sha256": lambda b: hashlib.sha256(b).hexdigest(),
+    "sha512": lambda b: hashlib.sha512(b).hexdigest(),
+    "sha3_256": lambda b: hashlib.sha3_256(b).hexdigest(),
+    "blake2b": lambda b: hashlib.blake2b(b).hexdigest(),
+    "sm3-like sha256 of upper+lower": lambda b: hashlib.sha256(b.lower()).hexdigest(),
+}
+
+
+def candidate_ids(area: str, year: int) -> list[str]:
+    """Every valid ID number of one area and birth year (both sexes)."""
+    start = date(year, 1, 1)
+    days = [(start + timedelta(days=d)).strftime("%Y%m%d")
+            for d in range((date(year + 1, 1, 1) - start).days)]
+    bodies = np.array([[int(c) for c in area + day] for day in days], dtype=np.int64)
+    seq = np.array([[s // 100, s // 10 % 10, s % 10] for s in range(1000)], dtype=np.int64)
+    digits = np.concatenate(
+        [np.repeat(bodies, len(seq), axis=0), np.tile(seq, (len(bodies), 1))], axis=1)
+    checks = CHECK[(digits * WEIGHTS).sum(axis=1) % 11]
+    text17 = (digits + ord("0")).astype(np.uint8)
+    raw = np.concatenate([text17, checks[:, None]], axis=1).tobytes()
+    return [raw[i:i + 18].decode("ascii") for i in range(0, len(raw), 18)]
+
+
+def unkeyed_forms(value: str) -> set[str]:
+    """Unkeyed digests of an ID as hex, whole and truncated to common pseudonym widths."""
+    forms: set[str] = set()
+    for digest in UNKEYED.values():
+        full = digest(value.encode("utf-8"))
+        forms |= {full, full[:16], full[:32], full[:40], full[:64]}
+    return forms
+
+
+def test_an_unkeyed_hash_is_reversed_by_enumerating_one_area_and_year() -> None:
+    secret_id = candidate_ids("110105", 1957)[123_456]  # an ID the attacker does not know
+    leaked = hashlib.sha256(secret_id.encode()).hexdigest()
+
+    started = time.perf_counter()
+    candidates = candidate_ids("110105", 1957)
+    found = [c for c in candidates if hashlib.sha256(c.encode()).hexdigest() == leaked]
+    seconds = time.perf_counter() - started
+
+    assert len(candidates) == 365 * 1000
+    assert found == [secret_id]
+    print(f"reversed an unkeyed SHA-256 from {len(candidates):,} candidates in {seconds:.2f} s")
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory, demo: Any) -> HubSettings:
+    home = tmp_path_factory.mktemp("unkeyed") / "home"
+    settings = HubSettings(home=home, quality_checks=False)
+    from hub.keyconfig import init_keys  # created by `hub keys init`
+
+    init_keys(settings)
+    with PipelineWorker(settings) as worker:
+        for extract in demo.datasets.values():
+            worker.ingest(Path(extract.source_yaml), Path(extract.path))
+        worker.publish(today=TODAY)
+    return settings
+
+
+def _raw_ids(demo: Any) -> list[str]:
+    grid = pd.read_csv(demo.datasets["grid"].path, dtype=str, encoding="utf-8")
+    return sorted(set(normalise_resident_id(grid["身份证号"], TODAY).values.dropna()))
+
+
+def _stored_texts(settings: HubSettings) -> Iterable[str]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True,
+                         config={"autoinstall_known_extensions": False})
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema NOT IN "
+            "('information_schema', 'pg_catalog')").fetchall()
+        for schema, table, column in columns:
+            for (value,) in con.execute(
+                    f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall():
+                if value:
+                    yield str(value)
+    finally:
+        con.close()
+    engine = create_engine(settings.resolved_state_url)
+    try:
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                for column in inspect(conn).get_columns(table):
+                    kind = str(column["type"]).upper()
+                    if "CHAR" not in kind and "TEXT" not in kind:
+                        continue
+                    query = f'SELECT DISTINCT "{column["name"]}" FROM "{table}"'
+                    for (value,) in conn.execute(text(query)):
+                        if value:
+                            yield str(value)
+    finally:
+        engine.dispose()
+
+
+def test_no_stored_value_is_an_unkeyed_hash_of_an_id(ingested: HubSettings, demo: Any) -> None:
+    ids = _raw_ids(demo)
+    assert len(ids) > 2_000
+    forbidden: set[str] = set()
+    for value in ids:
+        forbidden |= unkeyed_forms(value)
+    stored = set(_stored_texts(ingested))
+    assert len(stored) > 5_000  # resident keys, household keys, documents, ...
+    # Documents are JSON: check every hex word inside them as well as whole values.
+    words = set(stored)
+    for value in stored:
+        if "{" in value:
+            words |= {w.strip('"') for w in value.replace(",", " ").replace(":", " ").split()}
+    assert not words & forbidden
+
+
+def test_the_enumeration_attack_finds_no_resident_key(ingested: HubSettings, demo: Any) -> None:
+    victim = _raw_ids(demo)[0]
+    con = duckdb.connect(str(ingested.warehouse_path), read_only=True,
+                         config={"autoinstall_known_extensions": False})
+    try:
+        keys = {k for (k,) in con.execute(
+            "SELECT DISTINCT resident_key FROM curated.grid").fetchall()}
+    finally:
+        con.close()
+    assert len(keys) > 2_000
+    candidates = candidate_ids(victim[:6], int(victim[6:10]))
+    assert victim in candidates  # the attacker's space holds the victim...
+    hits = [c for c in candidates
+            if hashlib.sha256(c.encode()).hexdigest()[:32] in keys
+            or hashlib.md5(c.encode()).hexdigest() in keys]
+    assert hits == []  # ...but no unkeyed digest of any candidate is a stored key
