@@ -20,7 +20,7 @@ from schemas.spec import SharingClass
 __all__ = [
     "PURPOSES", "PURPOSE_DESCRIPTIONS", "can_read_audit", "can_read_batch", "can_read_grid",
     "can_read_quality", "can_read_resident", "can_reveal", "can_upload", "check_purpose",
-    "street_of_grid", "visible_view",
+    "sees_published_view", "street_of_grid", "visible_view",
 ]
 
 STREET_CODE_DIGITS = 9  # 6 county + 3 street
@@ -154,13 +154,19 @@ def _visible_department(block: Any) -> Any:
     return shown
 
 
+def sees_published_view(principal: Principal) -> bool:
+    """True if this principal sees a resident view exactly as published (admins): the API
+    then sends the stored document without parsing it."""
+    return principal.role == Role.ADMIN
+
+
 def visible_view(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
     """The part of a published resident view this principal may see (a new dict).
 
     Admins see the document as published. Every other role loses the not-shared part
     (diagnosis codes), sees each fact with the ledger fields only, and sees medical data as
     "chronic condition: yes/no". Call it only after `can_read_resident` said yes."""
-    if principal.role == Role.ADMIN:
+    if sees_published_view(principal):
         return dict(view)
     shown = {k: v for k, v in view.items() if k not in RESTRICTED_KEYS}
     if isinstance(view.get("departments"), list):

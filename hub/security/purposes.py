@@ -19,3 +19,20 @@ PURPOSE_DESCRIPTIONS: dict[str, str] = {
 }
 
 PURPOSES: tuple[str, ...] = tuple(PURPOSE_DESCRIPTIONS)
+
+# Re-identification (`POST /v1/residents/{key}/reveal`) returns raw ID number, name, phone and
+# address: a narrower list than for reading a view, each a reason to contact or identify the
+# resident in person. A case reference is required with it (the audit names the case).
+REVEAL_PURPOSE_DESCRIPTIONS: dict[str, str] = {
+    "case_management": PURPOSE_DESCRIPTIONS["case_management"],
+    "emergency": PURPOSE_DESCRIPTIONS["emergency"],
+    # A department's record of this resident is wrong and has to be corrected at the source.
+    "data_correction": "correct a department's record of this resident at its source",
+    # A court, prosecutor or police request under a law that obliges the hub to answer.
+    "legal_request": "a request by a court, prosecutor or police that the law obliges us to answer",
+}
+REVEAL_PURPOSES: tuple[str, ...] = tuple(REVEAL_PURPOSE_DESCRIPTIONS)
+
+# The purpose recorded for an access report: a resident exercising the right to know who
+# processed their data (PIPL art. 44-45), served by an administrator.
+ACCESS_REPORT_PURPOSE = "access_request"

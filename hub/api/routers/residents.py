@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import re
+import threading
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
+from desensitize.errors import VaultDecryptFailed
 from hub.api import examples
-from hub.api.deps import OptionalPrincipal, Purpose, Services, ServicesDep
+from hub.api.bodies import body_openapi, error_fields, invalid_request, parse_body, read_body
+from hub.api.deps import (
+    OptionalPrincipal,
+    Purpose,
+    Services,
+    ServicesDep,
+    forbidden,
+    unauthenticated,
+)
 from hub.api.guard import ResidentGate
-from hub.api.problems import not_found
-from hub.views.read import resident_key_for_id_number
+from hub.api.problems import ApiProblem, not_found
+from hub.reveal import Revealer, RevealPolicy, RevealRequest
+from hub.security import access
+from hub.security.errors import PurposeInvalid, PurposeRequired
+from hub.security.purposes import REVEAL_PURPOSES
+from hub.security.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
+from hub.security.roles import Principal, Role
+from hub.vault_store import VaultStoreMissing
 
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
 
@@ -31,29 +52,29 @@ class ResidentSearch(BaseModel):
 
 
 def _answer(gate: ResidentGate, services: Services, key: str | None,
-            refused_detail: str | None = None) -> dict[str, Any]:
-    document = services.views.resident(key) if key else None
-    if document is None:
+            refused_detail: str | None = None) -> Response:
+    # The document as stored (JSON text): parsed only for a caller who sees part of it.
+    text = services.documents.text(key) if key else None
+    if text is None:
         # The key is not recorded: an unknown "key" is caller input and could be anything.
         gate.refuse(not_found("resident"), "not_found", detail=refused_detail)
-    street = (document.get("location") or {}).get("street_code")
-    if not gate.in_scope(street):
+    body = gate.visible_json(text)
+    if body is None:  # outside the jurisdiction: the same 404 as an unknown resident
         gate.refuse(not_found("resident"), "refused:forbidden", key)
-    view = gate.visible(document)
-    gate.record("granted", key)
-    return view
+    gate.record("granted", key)  # no record, no data: written before the answer leaves
+    return Response(body, media_type="application/json")
 
 
 @router.post("/search", summary="Find a resident by ID number",
              responses={200: examples.json_example(examples.RESIDENT, "the resident view"),
                         **examples.RESIDENT_ERRORS})
 def search_resident(request: Request, services: ServicesDep, principal: OptionalPrincipal,
-                    body: Annotated[ResidentSearch, Body()]) -> dict[str, Any]:
+                    body: Annotated[ResidentSearch, Body()]) -> Response:
     """The resident view (masked profile, every department's facts, totals, overlaps, missed
     benefits). A resident outside your jurisdiction answers exactly like an unknown one."""
     gate = ResidentGate(request, services, principal, "resident.search")
     gate.admit(body.purpose)
-    key = resident_key_for_id_number(body.id_number, services.pseudonymiser())
+    key = services.resident_keys.key(body.id_number)
     return _answer(gate, services, key, None if key else "not a valid ID number")
 
 
@@ -61,7 +82,166 @@ def search_resident(request: Request, services: ServicesDep, principal: Optional
             responses={200: examples.json_example(examples.RESIDENT, "the resident view"),
                        **examples.RESIDENT_ERRORS})
 def get_resident(request: Request, services: ServicesDep, principal: OptionalPrincipal,
-                 resident_key: ResidentKey, purpose: Purpose = None) -> dict[str, Any]:
+                 resident_key: ResidentKey, purpose: Purpose = None) -> Response:
     gate = ResidentGate(request, services, principal, "resident.read")
     gate.admit(purpose)
     return _answer(gate, services, resident_key)
+
+
+# -- re-identification --------------------------------------------------------------------
+
+REVEAL_ACTION = "reveal"
+_RESIDENT_KEY = re.compile(r"[0-9a-f]{32}")
+_reveal_lock = threading.Lock()
+
+
+@dataclass
+class RevealContext:
+    """Built at a process's first reveal (settings, vault key), never at start-up."""
+
+    services: Services
+    policy: RevealPolicy
+    revealer: Revealer
+    limit: ActionRateLimit
+
+
+def reveal_context(request: Request, services: Services) -> RevealContext:
+    context: RevealContext | None = getattr(request.app.state, "reveal", None)
+    if context is None or context.services is not services:
+        with _reveal_lock:
+            context = getattr(request.app.state, "reveal", None)
+            if context is None or context.services is not services:
+                policy = RevealPolicy()
+                limit = ActionRateLimit(services.audit,
+                                        services.settings.state_dir / "reveal.lock",
+                                        REVEAL_ACTION, policy.rate_limit,
+                                        policy.rate_window_seconds)
+                context = RevealContext(services, policy, Revealer(services.settings), limit)
+                request.app.state.reveal = context
+    return context
+
+
+def _detail(**fields: Any) -> str:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def _check_reveal_purpose(gate: ResidentGate, purpose: str | None, key: str | None,
+                          detail: str) -> None:
+    try:
+        if purpose is None or not purpose.strip():
+            raise PurposeRequired(REVEAL_PURPOSES)
+        if purpose.strip() not in REVEAL_PURPOSES:
+            raise PurposeInvalid(REVEAL_PURPOSES)
+    except (PurposeRequired, PurposeInvalid) as exc:
+        slug = "purpose-required" if isinstance(exc, PurposeRequired) else "purpose-invalid"
+        title = "Purpose required" if slug == "purpose-required" else "Purpose invalid"
+        gate.refuse(ApiProblem(400, slug, title, str(exc)), "refused:" + slug.replace("-", "_"),
+                    key, detail)
+    gate.purpose = purpose.strip()
+
+
+def _admit_role(gate: ResidentGate, principal: Principal | None, policy: RevealPolicy,
+                key: str | None) -> Principal:
+    if principal is None:
+        gate.refuse(unauthenticated(), "refused:unauthenticated", key)
+    if principal.role == Role.STREET_OFFICE and not policy.street_office:
+        gate.refuse(forbidden("street offices may not reveal raw identifiers on this hub"),
+                    "refused:role", key)
+    if principal.role not in (Role.ADMIN, Role.STREET_OFFICE):
+        gate.refuse(forbidden("this role may not reveal raw identifiers"), "refused:role", key)
+    return principal
+
+
+def _reveal(request: Request, services: Services, principal: Principal | None,
+            resident_key: str, raw: bytes | None) -> JSONResponse:
+    gate = ResidentGate(request, services, principal, REVEAL_ACTION)
+    # A well-formed key is 32 hex characters and cannot carry a value, so even refusals
+    # record it: the resident's access report then shows attempts too.
+    key = resident_key if _RESIDENT_KEY.fullmatch(resident_key) else None
+    context = reveal_context(request, services)
+    caller = _admit_role(gate, principal, context.policy, key)
+    body, errors = parse_body(raw, RevealRequest)
+    if key is None:
+        errors = [{"field": "path.resident_key", "rule": "string_pattern_mismatch"}, *errors]
+    if body is None or key is None or errors:
+        gate.refuse(invalid_request(errors), "refused:invalid_request", key,
+                    _detail(fields=error_fields(errors)))
+    detail = {"case_reference": body.case_reference}
+    _check_reveal_purpose(gate, body.purpose, key, _detail(**detail))
+    try:
+        with context.limit.hold(caller.actor) as verdict:
+            if not verdict.allowed:
+                wait = str(verdict.retry_after)
+                gate.refuse(ApiProblem(
+                    429, "rate-limited", "Too many reveals",
+                    f"at most {verdict.limit} reveals per {context.policy.rate_window_seconds} "
+                    f"s per token; retry after {wait} s", headers={"Retry-After": wait}),
+                    RATE_LIMITED, key, _detail(**detail))
+            return _reveal_resident(gate, services, context, caller, key, detail)
+    except RateLimitBusy:
+        gate.refuse(ApiProblem(503, "busy", "Busy", "reveals are queued behind another "
+                               "process; try again shortly"), "failed:busy", key,
+                    _detail(**detail))
+
+
+def _reveal_resident(gate: ResidentGate, services: Services, context: RevealContext,
+                     caller: Principal, key: str, detail: dict[str, Any]) -> JSONResponse:
+    """Inside the rate-limit lock: find, authorise, open, record, answer (in that order)."""
+    document = services.views.resident(key)
+    if document is None:
+        gate.refuse(not_found("resident"), "not_found", key, _detail(**detail))
+    street = (document.get("location") or {}).get("street_code")
+    if not access.can_reveal(caller, street, context.policy.street_office):
+        gate.refuse(not_found("resident"), "refused:forbidden", key, _detail(**detail))
+
+    def dataset_of(batch_id: str) -> str | None:
+        batch = services.catalog.get_batch(batch_id)
+        return str(batch["dataset"]) if batch else None
+
+    try:
+        fields = context.revealer.reveal(key, dataset_of)
+    except VaultStoreMissing:
+        gate.refuse(ApiProblem(503, "vault-unavailable", "Vault unavailable",
+                               "the vault copy has not been published yet; run `hub publish`"),
+                    "failed:vault_unavailable", key, _detail(**detail))
+    except VaultDecryptFailed:
+        gate.refuse(ApiProblem(500, "vault-decrypt-failed", "Server error",
+                               "a vault entry did not open; the administrator must check the "
+                               "vault key"), "failed:vault_decrypt", key, _detail(**detail))
+    if not fields:
+        gate.refuse(not_found("resident"), "not_found", key,
+                    _detail(**detail, vault="no entries"))
+    # No record, no data: the answer is built only after the record is written.
+    seq = gate.record("granted", key, _detail(**detail, fields=list(fields)))
+    content = {"resident_key": key, "purpose": gate.purpose,
+               "case_reference": detail["case_reference"], "audit_seq": seq, "fields": fields}
+    return JSONResponse(content, headers={"Cache-Control": "no-store"})
+
+
+REVEAL_EXAMPLE = {
+    "resident_key": examples.RESIDENT_KEY, "purpose": "case_management",
+    "case_reference": "SO-2026-0042", "audit_seq": 4711,
+    "fields": {"resident_id": [{"value": "11010519410203123X", "sources": [
+        {"dataset": "grid", "batch_id": "b-20261101-grid-1"}]}],
+        "phone": [{"value": "13800138000", "sources": [
+            {"dataset": "grid", "batch_id": "b-20261101-grid-1"}]}]}}
+
+
+@router.post("/{resident_key}/reveal", summary="Reveal a resident's raw identifiers",
+             openapi_extra=body_openapi(RevealRequest),
+             responses={200: examples.json_example(REVEAL_EXAMPLE, "raw identifiers with "
+                                                   "their sources (Cache-Control: no-store)"),
+                        **examples.RESIDENT_ERRORS,
+                        422: {"description": "malformed body or key (field and rule only)"},
+                        429: {"description": "too many reveals by this token (Retry-After)"}})
+async def reveal_resident(request: Request, services: ServicesDep,
+                          principal: OptionalPrincipal,
+                          resident_key: Annotated[str, Path(
+                              description="the resident's pseudonym",
+                              examples=[examples.RESIDENT_KEY])]) -> JSONResponse:
+    """ID number, name, phone, address and household number as the departments sent them,
+    each with the dataset and batch it came from. Administrators; street offices only for
+    their own residents and only where HUB_REVEAL_STREET_OFFICE=true. Needs a reveal purpose
+    and a case reference; every attempt is audited; rate-limited per token."""
+    raw = await read_body(request)
+    return await run_in_threadpool(_reveal, request, services, principal, resident_key, raw)
