@@ -227,11 +227,26 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
                 if publish_due:
                     publish_due = False
                     _publish(worker)
+                if _run_export(worker, queue):
+                    continue
                 stop.wait(poll_seconds)
                 continue
             publish_due |= _run_job(worker, queue, job)
     queue.engine.dispose()
     log.info("pipeline worker stopped")
+
+
+def _run_export(worker: Any, queue: JobQueue) -> bool:
+    """Run the next safe release asked via the API; True when one ran. An error here must not
+    stop the worker: ingests and publishing go on, and the export job records its own failure."""
+    from hub.export_jobs import run_next_export
+
+    try:
+        return bool(run_next_export(worker, queue.engine))
+    except Exception as exc:
+        log.error("running an export job failed (%s): the worker goes on",
+                  exc.__class__.__name__)
+        return False
 
 
 def _publish(worker: Any) -> None:

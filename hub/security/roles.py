@@ -15,6 +15,8 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     # scope: empty or ("*",); everything, including restricted fields
     ADMIN = "admin"
+    # scope: dataset names; safe releases (de-identified extracts) of those datasets only
+    RESEARCHER = "researcher"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ A token reads `hub_<token_id>_<secret>`. The id (16 hex characters) finds the ro
 primary-key lookup; the whole token is then HMAC'd under the pepper (a key file outside the
 database) and compared in constant time. A copy of the state store therefore yields neither
 usable tokens nor hashes that can be brute-forced without the pepper.
+
+An API process may keep valid tokens for `cache_seconds` (the API uses TOKEN_CACHE_SECONDS)
+instead of reading the row on every request: the entry holds the token's HMAC, so only the
+same whole token hits it. The price is bounded: a token revoked from another process (`hub
+token revoke`) is still accepted by each API process for at most `cache_seconds`; a revoke
+through the same store takes effect at once. Unknown, wrong or revoked tokens are never cached.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,13 +35,15 @@ from hub.security.errors import (
     TokenStoreUnavailable,
 )
 from hub.security.roles import Principal, Role
-from schemas.registry import source_contracts
+from schemas.registry import all_contracts, source_contracts
 
 TOKEN_PREFIX = "hub"
 TOKEN_ID_HEX = 16
 SECRET_BYTES = 24  # 32 URL-safe characters, 192 bits
 MAX_NAME = 100
 _DUMMY_DIGEST = "0" * 64
+TOKEN_CACHE_SECONDS = 2.0  # the API's revocation delay across processes (see module doc)
+_CACHE_MAX = 10_000  # valid tokens only, so this bounds memory, not correctness
 
 metadata = MetaData()
 
@@ -78,6 +87,11 @@ def validate_scope(role: Role, scope: Iterable[str]) -> tuple[str, ...]:
                                      + ", ".join(known))
         if any(i not in known for i in items):
             raise ScopeInvalid(role, "unknown dataset; use one of: " + ", ".join(known))
+    elif role == Role.RESEARCHER:  # safe releases of these datasets (hub.export_jobs)
+        datasets = sorted(all_contracts())
+        if not items or any(i not in datasets for i in items):
+            raise ScopeInvalid(role, "a researcher needs the datasets it may export: "
+                                     + ", ".join(datasets))
     elif items not in ([], ["*"]):
         raise ScopeInvalid(role, "auditor and admin tokens take no scope (or '*')")
     return tuple(items)
@@ -102,18 +116,25 @@ def _parse_role(role: Role | str) -> Role:
 
 
 class TokenStore:
-    def __init__(self, engine: Engine, pepper: bytes) -> None:
+    def __init__(self, engine: Engine, pepper: bytes, cache_seconds: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if len(pepper) < 32:
             raise ValueError("the token pepper must have at least 32 bytes (SecurityKeys)")
         self.engine = engine
-        self._pepper = pepper
+        self._mac = hmac.new(pepper, digestmod=hashlib.sha256)
         self._url = engine.url.render_as_string(hide_password=True)
+        self.cache_seconds = cache_seconds
+        self._clock = clock
+        # token id -> (HMAC of the whole token, principal, when the row was read)
+        self._cache: dict[str, tuple[str, Principal, float]] = {}
 
     def __repr__(self) -> str:
         return f"TokenStore({self._url})"
 
     def _digest(self, token: str) -> str:
-        return hmac.new(self._pepper, token.encode("utf-8"), hashlib.sha256).hexdigest()
+        mac = self._mac.copy()  # keyed once in __init__
+        mac.update(token.encode("utf-8"))
+        return mac.hexdigest()
 
     def create_all(self) -> None:
         try:
@@ -148,6 +169,13 @@ class TokenStore:
             token = token[7:].strip()
         parts = token.split("_", 2)
         token_id = parts[1] if len(parts) == 3 and parts[0] == TOKEN_PREFIX else ""
+        digest = self._digest(token)
+        if self.cache_seconds > 0:
+            hit = self._cache.get(token_id)
+            if hit is not None and self._clock() - hit[2] < self.cache_seconds \
+                    and hmac.compare_digest(digest, hit[0]):
+                return hit[1]
+        read_at = self._clock()
         row = None
         if len(token_id) == TOKEN_ID_HEX:
             try:
@@ -158,18 +186,26 @@ class TokenStore:
                 raise TokenStoreUnavailable(self._url, exc.__class__.__name__) from exc
         # Always HMAC and compare, so a missing id costs the same as a wrong secret.
         stored = row.token_hmac if row is not None else _DUMMY_DIGEST
-        matches = hmac.compare_digest(self._digest(token), stored)
+        matches = hmac.compare_digest(digest, stored)
         if row is None or not matches or row.revoked_at is not None:
+            self._cache.pop(token_id, None)
             return None
         try:
             role = Role(row.role)
             scope = tuple(str(s) for s in json.loads(row.scope))
         except (ValueError, TypeError):
+            self._cache.pop(token_id, None)
             return None  # a damaged row grants nothing
-        return Principal(token_id=row.token_id, name=row.name, role=role, scope=scope)
+        principal = Principal(token_id=row.token_id, name=row.name, role=role, scope=scope)
+        if self.cache_seconds > 0:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[token_id] = (stored, principal, read_at)
+        return principal
 
     def revoke(self, token_id: str) -> bool:
         """True if the token existed and was active; revoked tokens stay listed."""
+        self._cache.pop(token_id, None)
         try:
             with self.engine.begin() as conn:
                 result = conn.execute(update(api_tokens).where(

@@ -1,0 +1,210 @@
+"""Export jobs: the API queues a safe release, the pipeline worker writes it.
+
+The API processes never open the warehouse (the pipeline worker holds it), so
+`POST /v1/exports` stores a job in the state store and the worker loop (hub.jobs) calls
+`run_next_export` whenever it has no upload to ingest. The release lands in
+`settings.exports_dir` as `<job id>.<csv|parquet>` with its aggregate table and report.
+
+Statuses: queued -> running -> done (files written, report stored) | failed (`reason` names
+the dataset, the rule and the next step; never a value).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import OperationalError
+
+from catalog.errors import CatalogError
+from desensitize.errors import DesensitizeError
+from hub.errors import HubError
+from hub.security.roles import Principal, Role
+from schemas.errors import SchemaError
+
+log = logging.getLogger("hub.exports")
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+FORMATS = ("csv", "parquet")
+_KNOWN_ERRORS = (HubError, SchemaError, DesensitizeError, CatalogError)
+_CREATED: set[str] = set()  # engines whose export table exists (per process)
+_REQUEUED: set[str] = set()  # engines whose interrupted jobs this worker process requeued
+
+metadata = MetaData()
+
+export_jobs = Table(
+    "export_jobs", metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("dataset", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("k", Integer, nullable=False),
+    Column("l", Integer, nullable=False),
+    Column("cell_threshold", Integer, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("requested_by", String(64), nullable=False, index=True),  # token id, never a token
+    Column("status", String(16), nullable=False, index=True),
+    Column("release_id", String(64)),
+    Column("file_path", Text),
+    Column("report", JSON),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_export_id() -> str:
+    return "ex-" + secrets.token_hex(12)
+
+
+def can_export(principal: Principal, dataset: str) -> bool:
+    """Auditors and administrators: any dataset; researchers: the datasets of their scope."""
+    if principal.role in (Role.ADMIN, Role.AUDITOR):
+        return True
+    return principal.role == Role.RESEARCHER and dataset in principal.scope
+
+
+def can_read_export(principal: Principal, job: dict[str, Any]) -> bool:
+    """The token that asked for a release, and administrators."""
+    return principal.role == Role.ADMIN or job.get("requested_by") == principal.token_id
+
+
+class ExportQueue:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_all(self) -> None:
+        # Several API processes start at once: a lost CREATE race is not an error.
+        try:
+            metadata.create_all(self.engine)
+        except OperationalError:
+            metadata.create_all(self.engine)
+
+    def enqueue(self, *, job_id: str, dataset: str, recipient: str, k: int, l_div: int,
+                cell_threshold: int, fmt: str, requested_by: str) -> dict[str, Any]:
+        row = {"job_id": job_id, "dataset": dataset, "recipient": recipient, "k": k,
+               "l": l_div, "cell_threshold": cell_threshold, "format": fmt,
+               "requested_by": requested_by, "status": QUEUED, "created_at": _now()}
+        with self.engine.begin() as conn:
+            conn.execute(insert(export_jobs).values(**row))
+        return row
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(export_jobs).where(export_jobs.c.job_id == job_id)).first()
+        return dict(row._mapping) if row else None
+
+    def claim(self) -> dict[str, Any] | None:
+        t = export_jobs
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t).where(t.c.status == QUEUED)
+                               .order_by(t.c.created_at).limit(1)).first()
+            if row is None:
+                return None
+            claimed = conn.execute(update(t).where(t.c.job_id == row.job_id,
+                                                   t.c.status == QUEUED)
+                                   .values(status=RUNNING, started_at=_now()))
+            if claimed.rowcount != 1:
+                return None
+        return {**row._mapping, "status": RUNNING}
+
+    def requeue_interrupted(self) -> int:
+        """Jobs left running by a worker that stopped start again (a release is rewritten
+        whole under the same name)."""
+        t = export_jobs
+        with self.engine.begin() as conn:
+            result = conn.execute(update(t).where(t.c.status == RUNNING)
+                                  .values(status=QUEUED, started_at=None))
+        return int(result.rowcount or 0)
+
+    def finish(self, job_id: str, release_id: str, file_path: Path,
+               report: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(export_jobs).where(export_jobs.c.job_id == job_id).values(
+                status=DONE, release_id=release_id, file_path=str(file_path), report=report,
+                finished_at=_now()))
+
+    def fail(self, job_id: str, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(export_jobs).where(export_jobs.c.job_id == job_id).values(
+                status=FAILED, reason=reason, finished_at=_now()))
+
+
+def export_file(exports_dir: Path, job: dict[str, Any]) -> Path:
+    return exports_dir / f"{job['job_id']}.{job['format']}"
+
+
+def export_queue(engine: Engine) -> ExportQueue:
+    """The queue of `engine`, its table created on first use in this process."""
+    queue = ExportQueue(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    if url not in _CREATED:
+        queue.create_all()
+        _CREATED.add(url)
+    return queue
+
+
+def _worker_queue(engine: Engine) -> ExportQueue:
+    queue = export_queue(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    if url not in _REQUEUED:  # once per worker process: jobs a stopped worker left running
+        requeued = queue.requeue_interrupted()
+        if requeued:
+            log.info("requeued %d interrupted export job(s)", requeued)
+        _REQUEUED.add(url)
+    return queue
+
+
+def run_next_export(worker: Any, engine: Engine) -> bool:
+    """Run the oldest queued export job with the open pipeline worker; False when none."""
+    from hub.export import export_dataset
+    from hub.keyconfig import load_keyring
+
+    try:
+        queue = _worker_queue(engine)
+        job = queue.claim()
+    except Exception as exc:  # the state store hiccupped: uploads must keep flowing
+        log.error("export queue unavailable (%s); retrying later", exc.__class__.__name__)
+        return False
+    if job is None:
+        return False
+    job_id = job["job_id"]
+    folder = worker.settings.exports_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o750)
+        target = export_file(folder, job)
+        report = export_dataset(worker, job["dataset"], target, recipient=job["recipient"],
+                                k=job["k"], l=job["l"], cell_threshold=job["cell_threshold"],
+                                keyring=load_keyring(worker.settings), force=True)
+        queue.finish(job_id, report.release_id, target, report.as_dict())
+        log.info("export %s: %s released (k=%s, l=%s)", job_id, job["dataset"],
+                 report.k_reached, report.l_reached)
+    except _KNOWN_ERRORS as exc:  # their messages name datasets, columns and rules only
+        queue.fail(job_id, str(exc))
+        log.warning("export %s failed: %s", job_id, exc.__class__.__name__)
+    except Exception as exc:
+        queue.fail(job_id, f"internal error ({exc.__class__.__name__}); see the server log")
+        log.error("export %s failed with %s", job_id, exc.__class__.__name__)
+    return True
