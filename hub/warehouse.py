@@ -54,15 +54,39 @@ META_DDL = [
     )""",
     "CREATE SCHEMA IF NOT EXISTS vault",
     # Raw direct identifiers, AES-SIV encrypted and bound to (field, resident key).
+    # Ciphertext is random bytes: DuckDB's default string compression (DICT_FSST) saves
+    # nothing on it (199 MB vs 207 MB for 4.8M entries) for 6x the CPU (7.7 s vs 1.3 s).
+    # A vault table made before this line keeps the default: same data, slower inserts.
     """CREATE TABLE IF NOT EXISTS vault.identity (
         resident_key VARCHAR NOT NULL,
         field VARCHAR NOT NULL,
-        ciphertext BLOB NOT NULL,
+        ciphertext BLOB NOT NULL USING COMPRESSION uncompressed,
         batch_id VARCHAR NOT NULL
     )""",
 ]
 
 _PID = re.compile(r"PID (\d+)")
+
+# The batch's vault entries that are new: deterministic encryption makes an identical
+# (resident, field, value) an identical row, already there (anti join) or repeated within the
+# batch (a resident on rows of several chunks). A DISTINCT over the wide text keys of millions
+# of entries was most of the commit, yet repeats are rare: rows whose 64-bit hash of the key
+# is unique in the batch are unique (equal rows hash equally), so only the rows sharing a
+# hash go through the exact DISTINCT. Exact, whatever the hash collisions.
+_VAULT_INSERT = """INSERT INTO vault.identity
+    WITH fresh AS (
+        SELECT v.resident_key, v.field, v.ciphertext, v.batch_id,
+               hash(v.resident_key, v.field, v.ciphertext) AS h
+        FROM read_parquet({files}) v
+        ANTI JOIN vault.identity i
+          ON i.resident_key = v.resident_key AND i.field = v.field
+         AND i.ciphertext = v.ciphertext
+    ),
+    shared AS (SELECT h FROM fresh GROUP BY h HAVING count(*) > 1)
+    SELECT resident_key, field, ciphertext, batch_id FROM fresh ANTI JOIN shared USING (h)
+    UNION ALL
+    SELECT DISTINCT ON (resident_key, field, ciphertext) resident_key, field, ciphertext, batch_id
+    FROM fresh SEMI JOIN shared USING (h)"""
 
 
 @dataclass(frozen=True)
@@ -173,16 +197,7 @@ class Warehouse:
                     f"SELECT * FROM read_parquet({_parquet_list(staged.curated)}){anti}"
                 )
             if load_rows and staged.vault:
-                # Deterministic encryption: an identical (resident, field, value) is already there.
-                con.execute(
-                    f"""INSERT INTO vault.identity
-                        SELECT DISTINCT ON (v.resident_key, v.field, v.ciphertext)
-                               v.resident_key, v.field, v.ciphertext, v.batch_id
-                        FROM read_parquet({_parquet_list(staged.vault)}) v
-                        ANTI JOIN vault.identity i
-                          ON i.resident_key = v.resident_key AND i.field = v.field
-                         AND i.ciphertext = v.ciphertext"""
-                )
+                con.execute(_VAULT_INSERT.format(files=_parquet_list(staged.vault)))
             if staged.issues:
                 con.execute(
                     f"INSERT INTO quarantine.row_issues BY NAME "

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from desensitize.keys import KeyRing
 from desensitize.pseudonym import Pseudonymiser
 from hub.demo import DemoManifest
+from hub.keyconfig import load_keyring
 from hub.settings import HubSettings
 from schemas.identity import normalise_resident_id
 
@@ -24,7 +24,7 @@ def _fen(value: Any) -> Decimal:
 def resident_keys(settings: HubSettings, raw_ids: pd.Series, today: Any) -> pd.Series:
     """The resident key the hub gives each raw ID number (<NA> where it rejects the ID)."""
     ids = normalise_resident_id(raw_ids.astype("string"), today).values
-    with Pseudonymiser(KeyRing.load_or_create(settings.keys_dir).pseudonym_key) as p:
+    with Pseudonymiser(load_keyring(settings).pseudonym_key) as p:
         return p.pseudonymise(ids, "resident_id")
 
 

@@ -11,8 +11,8 @@ client puts in a URL (an ID number, say) never reaches a log line.
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,13 +26,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog.db import create_state_engine
 from catalog.store import CatalogStore
 from connectors.source import SOURCES_DIR, load_source
-from desensitize.keys import KeyRing, SecurityKeys
 from hub.api.deps import Services
 from hub.api.guard import ResidentGate
+from hub.api.lookup import ResidentDocuments, ResidentKeys
 from hub.api.problems import install_problem_handlers, problem_response
 from hub.api.routers import (
+    admin,
     audit,
     catalog,
+    exports,
     grids,
     health,
     households,
@@ -42,7 +44,8 @@ from hub.api.routers import (
 )
 from hub.audit.log import AuditLog
 from hub.jobs import JobQueue
-from hub.security.tokens import TokenStore
+from hub.keyconfig import load_keyring, load_security_keys
+from hub.security.tokens import TOKEN_CACHE_SECONDS, TokenStore
 from hub.settings import HubSettings
 from hub.views.read import ViewReader
 
@@ -92,18 +95,25 @@ def _create_tables(*stores: Any) -> None:
 
 
 def build_services(settings: HubSettings) -> Services:
+    # Keys first (hub.keyconfig refuses missing, exposed or placeholder keys): a refused start
+    # must not leave a new state store behind.
+    security = load_security_keys(settings)
+    keyring = load_keyring(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     engine = create_state_engine(settings.resolved_state_url)
     catalog_store = CatalogStore(engine)
     jobs = JobQueue(engine)
-    tokens = TokenStore(engine, SecurityKeys.load_or_create(settings.keys_dir).token_pepper)
+    # Valid tokens are cached for TOKEN_CACHE_SECONDS: a revocation from another process
+    # reaches this one within that time (hub.security.tokens).
+    tokens = TokenStore(engine, security.token_pepper, cache_seconds=TOKEN_CACHE_SECONDS)
     audit_log = AuditLog(engine)
     _create_tables(catalog_store, jobs, tokens, audit_log)
     files, datasets = source_catalogue(settings)
     return Services(settings=settings, engine=engine, views=ViewReader(engine), tokens=tokens,
                     audit=audit_log, jobs=jobs, catalog=catalog_store, sources=files,
-                    source_datasets=datasets,
-                    pseudonym_key=KeyRing.load_or_create(settings.keys_dir).pseudonym_key)
+                    source_datasets=datasets, pseudonym_key=keyring.pseudonym_key,
+                    resident_keys=ResidentKeys(keyring.pseudonym_key),
+                    documents=ResidentDocuments(engine))
 
 
 class RequestContext:
@@ -116,7 +126,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex[:16]
+        request_id = os.urandom(8).hex()  # as random as uuid4's first 16 hex digits, cheaper
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -198,7 +208,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.state.services = None
     app.state.on_invalid_request = _audit_invalid_request
     install_problem_handlers(app)
-    for module in (residents, households, grids, uploads, catalog, quality, audit, health):
+    for module in (residents, households, grids, uploads, catalog, quality, audit, health, admin):
         app.include_router(module.router)
+    app.include_router(exports.router)  # safe releases (hub.export_jobs)
     app.add_middleware(RequestContext)
     return app

@@ -8,6 +8,7 @@ tells them apart for the auditor, the caller cannot).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, NoReturn
 
@@ -20,6 +21,7 @@ from hub.security.errors import PurposeInvalid, PurposeRequired
 from hub.security.roles import Principal
 
 log = logging.getLogger("hub.api")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 # Roles that may read resident-level data at all (others get 403; scope decides the rest).
 RESIDENT_ROLES = frozenset({"street_office", "admin"})
@@ -103,6 +105,19 @@ class ResidentGate:
 
     def visible(self, document: dict[str, Any]) -> dict[str, Any]:
         return access.visible_view(self.caller, document)
+
+    def visible_json(self, text: str) -> bytes | None:
+        """What the caller may see of a published document (JSON text) as JSON bytes, or
+        None when the resident is outside the caller's jurisdiction. A caller who sees the
+        whole view gets the stored text as is: no parse, no re-serialisation."""
+        caller = self.caller
+        if access.sees_published_view(caller):
+            return text.encode("utf-8")
+        document = json.loads(text)
+        street = (document.get("location") or {}).get("street_code")
+        if not access.can_read_resident(caller, street):
+            return None
+        return _dumps(access.visible_view(caller, document)).encode("utf-8")
 
     def grid_in_scope(self, grid_code: str) -> bool:
         return access.can_read_grid(self.caller, grid_code)

@@ -21,8 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from catalog import errors as catalog_errors
 from connectors import errors as connector_errors
 from desensitize import errors as desensitize_errors
+from desensitize.release import errors as release_errors
 from hub import errors as hub_errors
+from hub import export_errors
+from hub.access_report import IdNumberInvalid
 from hub.crosswalk import CrosswalkInvalid
+from hub.rotation import errors as rotation_errors
+from hub.security.ratelimit import RateLimitBusy
+from hub.vault_store import VaultStoreMissing
 from hub.views.rules import RulesInvalid
 from schemas import errors as schema_errors
 
@@ -83,6 +89,12 @@ _STATUSES: dict[type[BaseException], int] = {
     desensitize_errors.KeyProblem: 503,
     desensitize_errors.KeyFileInsecure: 503,
     desensitize_errors.KeyFileInvalid: 503,
+    desensitize_errors.KeyFolderInsecure: 503,
+    desensitize_errors.KeyMissing: 503,
+    desensitize_errors.KeyInvalid: 503,
+    desensitize_errors.KeyWeak: 503,
+    desensitize_errors.KeysShareMaterial: 503,
+    desensitize_errors.KeyReferenceInvalid: 503,
     desensitize_errors.KeyLengthInvalid: 503,
     desensitize_errors.VaultError: 500,
     desensitize_errors.VaultDecryptFailed: 500,
@@ -100,6 +112,26 @@ _STATUSES: dict[type[BaseException], int] = {
     hub_errors.StateStoreError: 503,
     CrosswalkInvalid: 422,
     RulesInvalid: 500,
+    release_errors.ReleaseError: 500,  # safe releases (helper A); most run in the worker
+    release_errors.ReleaseParameterInvalid: 400,
+    release_errors.ReleaseColumnMissing: 500,
+    release_errors.ReleaseEmpty: 409,
+    release_errors.ReleaseNotPossible: 422,
+    export_errors.ExportError: 500,
+    export_errors.ExportFormatUnsupported: 400,
+    export_errors.ExportTargetExists: 409,
+    IdNumberInvalid: 422,  # the access-report request names a malformed ID number
+    RateLimitBusy: 503,  # the rate-limit lock is held too long: retry shortly
+    VaultStoreMissing: 503,  # reveal before the first publish: the operator must publish
+    # Key rotation runs from the CLI; while it is half done the API answers 503 (retry later).
+    rotation_errors.RotationError: 503,
+    rotation_errors.RotationInProgress: 503,
+    rotation_errors.RotationConflict: 409,
+    rotation_errors.RotationKeyReference: 500,
+    rotation_errors.RotationKeyMismatch: 500,
+    rotation_errors.RotationUnmappable: 500,
+    rotation_errors.RotationNotAbortable: 409,
+    rotation_errors.RotationNothingToDo: 409,
 }
 # hub.serve.ServeRefused is a start-up refusal of `hub serve` (exit code, never an HTTP answer);
 # it is registered lazily below to keep the API from importing the server module.
@@ -120,6 +152,7 @@ _SECURITY_STATUSES: dict[str, int] = {
     "CheckpointInvalid": 500,
     "CheckpointMissing": 500,
     "AuditUnavailable": 503,
+    "AuditConfigInvalid": 500,  # HUB_AUDIT_SYNCHRONOUS: fixed by the operator, not the caller
 }
 
 SECURITY_ERROR_MODULES = ("hub.security.errors", "hub.audit.errors")

@@ -3,6 +3,7 @@
     AuditError (HubError)
     ├── AuditWriteFailed     a record could not be written: the request must return no data
     ├── AuditUnavailable     the log cannot be read (verify, search)
+    ├── AuditConfigInvalid   an audit setting (environment variable) has a value it cannot take
     └── CheckpointInvalid    a checkpoint file cannot be read or written, or is malformed
 
 Messages name the state store (password hidden) or the file and the next step; never a value.
@@ -32,6 +33,14 @@ class AuditUnavailable(AuditError):
         self.problem = problem
         super().__init__(f"audit log in {url} cannot be read ({problem}); run `hub init`, "
                          "or check that the state store is reachable")
+
+
+class AuditConfigInvalid(AuditError):
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"audit setting {setting} {problem}; fix it in the environment of "
+                         "the API and CLI, then restart")
 
 
 class CheckpointInvalid(AuditError):

@@ -34,6 +34,14 @@ VAULT_SCHEMA = pa.schema([
 ])
 
 
+def _text(values: pd.Series) -> pa.Array:
+    """Arrow string column of a text series, without a Python object per value."""
+    arrow = pa.array(values.astype("string").array)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    return arrow.cast(pa.string())
+
+
 class BatchStage:
     """Parquet writers of one batch; one part file per chunk keeps each write small."""
 
@@ -60,12 +68,13 @@ class BatchStage:
         if frame.empty:
             return
         table = pa.table({
-            "resident_key": pa.array(frame["resident_key"].astype(str).tolist(), pa.string()),
-            "field": pa.array(frame["field"].astype(str).tolist(), pa.string()),
-            "ciphertext": pa.array(frame["ciphertext"].tolist(), pa.binary()),
-            "batch_id": pa.array([self.batch_id] * len(frame), pa.string()),
+            "resident_key": _text(frame["resident_key"]),
+            "field": _text(frame["field"]),
+            "ciphertext": pa.array(frame["ciphertext"].to_numpy(dtype=object), pa.binary()),
+            "batch_id": pa.repeat(pa.scalar(self.batch_id, pa.string()), len(frame)),
         }, schema=VAULT_SCHEMA)
-        pq.write_table(table, self._next("vault", self.vault), compression="zstd")
+        # Ciphertext does not compress; zstd over it was 2.5x the write time of no compression.
+        pq.write_table(table, self._next("vault", self.vault), compression="none")
 
     def add_issues(self, issues: pd.DataFrame, severity: str) -> None:
         if issues.empty:

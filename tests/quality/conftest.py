@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from quality_kit import NEW_PHONE, ORDER, TODAY, Loaded, Planted
 
-from desensitize.keys import KeyRing
 from desensitize.pseudonym import Pseudonymiser
 from hub.demo import DemoManifest, generate_demo
+from hub.keyconfig import init_keys, load_keyring
 from hub.settings import HubSettings
 from hub.worker import PipelineWorker
 
@@ -61,13 +61,14 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     demo = generate_demo(root / "district", residents=2_000, seed=3, today=TODAY)
     planted = _plant(demo)
     settings = HubSettings(home=root / "hub-home", chunk_rows=1_000)
+    init_keys(settings)
     with PipelineWorker(settings) as worker:
         worker.load_crosswalk(demo.crosswalk)
         for name in ORDER:
             extract = demo.datasets[name]
             result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
             assert result.outcome == "loaded", result.reason
-    ring = KeyRing.load_or_create(settings.keys_dir)
+    ring = load_keyring(settings)
     ids = [planted.phone_id, planted.death_id, planted.community_id]
     with Pseudonymiser(ring.pseudonym_key) as pseudonyms:
         keys = pseudonyms.pseudonymise(pd.Series(ids, dtype="string"), domain="resident_id")

@@ -15,6 +15,7 @@ from catalog.freshness import freshness
 from catalog.quality_store import QualityStore
 from catalog.store import CatalogStore
 from catalog.versions import version_history
+from hub.keyconfig import init_keys
 from hub.settings import HubSettings
 from hub.worker import PipelineWorker
 from schemas.compile_catalog import catalog_entry
@@ -86,6 +87,7 @@ def test_findings_resolve_when_the_conflict_is_gone(tmp_path: Path) -> None:
 def test_checks_without_registry_or_crosswalk_are_not_evaluated(loaded: Loaded,
                                                                tmp_path: Path) -> None:
     settings = HubSettings(home=tmp_path / "home", chunk_rows=1_000)
+    init_keys(settings)
     extract = loaded.demo.datasets["medical"]
     with PipelineWorker(settings) as worker:
         assert worker.ingest(Path(extract.source_yaml), Path(extract.path)).ok

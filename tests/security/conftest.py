@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from catalog.db import create_state_engine
-from hub.audit.log import AuditLog
+from hub.audit.log import HASHED_FIELDS, AuditLog
 from hub.security.tokens import TokenStore
 
 
@@ -53,6 +53,15 @@ def fill(log: AuditLog, n: int) -> None:
                    "refused:not_found", actor=f"tok{i % 2}:street office {i % 2}",
                    role="street_office", scope=[f"11010500{i % 2}"], request_id=f"req-{i}",
                    purpose="assistance_review", resident_key=f"rk{i:04d}")
+
+
+def set_field(seq: int, field: str, expr: str) -> str:
+    """SQL that rewrites one field inside the stored record text of `seq` (the readable
+    columns are generated from it); in `expr`, `old` is the field's current value."""
+    i = HASHED_FIELDS.index(field)
+    old = f"json_extract(body, '$[{i}]')"
+    return (f"UPDATE audit_events SET body = json_set(body, '$[{i}]', "
+            f"{expr.replace('old', old)}) WHERE seq = {seq}")
 
 
 def tamper(path: Path, *statements: str) -> None:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit.checkpoint import latest_checkpoint, verify_checkpoint, write_checkpoint
 from hub.audit.errors import CheckpointInvalid
-from hub.audit.log import AuditLog, record_hash
+from hub.audit.log import AuditLog, encode_record, record_hash
 from tests.security.conftest import fill, tamper
 
 
@@ -50,16 +50,16 @@ def test_rewritten_chain_is_caught(audit: AuditLog, key: Ed25519PrivateKey, tmp_
     write_checkpoint(audit, key, tmp_path / "cp.json")
     con = sqlite3.connect(state_path)
     con.execute("DROP TRIGGER audit_events_no_update")
-    rows = con.execute("SELECT * FROM audit_events ORDER BY seq").fetchall()
-    prev = rows[1][-1]
-    for row in rows[2:]:
-        values = list(row[:-1])
-        if values[0] == 3:
+    rows = con.execute("SELECT seq, body FROM audit_events ORDER BY seq").fetchall()
+    prev = audit.hash_of(2)
+    for seq, body in rows[2:]:
+        values = json.loads(body)
+        if seq == 3:
             values[8] = "someone-else"
         values[-1] = prev
         prev = record_hash(values)
-        con.execute("UPDATE audit_events SET resident_key = ?, prev_hash = ?, hash = ? "
-                    "WHERE seq = ?", (values[8], values[-1], prev, values[0]))
+        con.execute("UPDATE audit_events SET body = ?, hash = ? WHERE seq = ?",
+                    (encode_record(values), prev, seq))
     con.commit()
     con.close()
     assert audit.verify().ok

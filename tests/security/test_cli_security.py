@@ -9,19 +9,19 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from catalog.db import create_state_engine
-from desensitize.keys import SecurityKeys
 from hub.audit.log import AuditLog
 from hub.cli_security import audit_app, token_app
+from hub.keyconfig import load_security_keys
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
-from tests.security.conftest import fill, tamper
+from tests.security.conftest import fill, set_field, tamper
 
 runner = CliRunner()
 
 
 def _open(settings: HubSettings) -> tuple[TokenStore, AuditLog]:
     engine = create_state_engine(settings.resolved_state_url)
-    keys = SecurityKeys.load_or_create(settings.keys_dir)
+    keys = load_security_keys(settings)
     return TokenStore(engine, keys.token_pepper), AuditLog(engine)
 
 
@@ -79,7 +79,7 @@ def test_audit_verify_and_checkpoint(settings: HubSettings) -> None:
     assert truncated.exit_code == 1
     assert "record 6" in truncated.stdout
 
-    tamper(_state_file(settings), "UPDATE audit_events SET purpose = 'emergency' WHERE seq = 3")
+    tamper(_state_file(settings), set_field(3, "purpose", "'emergency'"))
     edited = runner.invoke(audit_app, ["verify", "--json"])
     assert edited.exit_code == 1
     assert json.loads(edited.stdout)["chain"]["first_bad_seq"] == 3

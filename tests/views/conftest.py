@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from catalog.db import create_state_engine
 from hub.demo import DemoManifest, generate_demo
+from hub.keyconfig import init_keys
 from hub.settings import HubSettings
 from hub.views.publish import current_generation
 from hub.views.store import view_residents
@@ -48,6 +49,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     base = tmp_path_factory.mktemp("views")
     demo = generate_demo(base / "district", residents=2_000, seed=11, today=TODAY)
     settings = HubSettings(home=base / "home", chunk_rows=1_000)
+    init_keys(settings)
     return Published(settings, demo, ingest_and_publish(settings, demo))
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import yaml
 from sqlalchemy import select, text
 
-from desensitize.keys import KeyRing
 from desensitize.pseudonym import Pseudonymiser
+from hub.keyconfig import load_keyring
 from hub.settings import HubSettings
 from hub.views.read import ViewReader, resident_key_for_id_number
 from hub.views.store import view_residents
@@ -75,7 +75,7 @@ def test_overlap_rule_fires_on_a_crafted_case(published: Published, own_home: Hu
     with PipelineWorker(own_home) as worker:
         assert worker.ingest(source_path, extract).outcome == "loaded"
         worker.publish(today=TODAY)
-    with Pseudonymiser(KeyRing.load_or_create(own_home.keys_dir).pseudonym_key) as p:
+    with Pseudonymiser(load_keyring(own_home).pseudonym_key) as p:
         key = resident_key_for_id_number(raw_id, p, TODAY)
     assert key is not None
     from catalog.db import create_state_engine
@@ -134,7 +134,7 @@ def test_diagnosis_codes_only_in_the_restricted_part(published: Published) -> No
 def test_reader_finds_by_id_number_and_pages_a_grid(published: Published) -> None:
     reader = ViewReader(published.engine())
     grid = pd.read_csv(published.demo.datasets["grid"].path, dtype=str)
-    with Pseudonymiser(KeyRing.load_or_create(published.settings.keys_dir).pseudonym_key) as p:
+    with Pseudonymiser(load_keyring(published.settings).pseudonym_key) as p:
         raw = grid["身份证号"].iloc[0]
         key = resident_key_for_id_number(" " + raw.lower() + " ", p, TODAY)
         assert resident_key_for_id_number("12345", p, TODAY) is None

@@ -1,0 +1,166 @@
+"""Appending to the evidence log on SQLite: one dedicated connection per process, one
+transaction per append, the chain's head decided inside it.
+
+Fast path: the process remembers the head it last wrote (seq, hash, at) and inserts seq+1 in
+one autocommit statement. The primary key makes that safe across processes: if any other
+process appended meanwhile, seq+1 exists already, the insert fails as a whole (IntegrityError)
+and nothing was written; the slow path then takes the write lock up front (BEGIN IMMEDIATE),
+reads the head, inserts and commits. Measured on the bench machine: BEGIN + head SELECT +
+COMMIT as three statements cost about 15 µs more per append than the single statement. While
+other processes keep appending the guess mostly fails, so after a failure the process takes
+the slow path until the head it finds there is its own again.
+
+`at` never goes backwards along the chain (a record takes its predecessor's time if the clock
+stepped back, within MAX_CLOCK_STEP), so a time range is a seq range: search needs no index
+on `at`, and every append writes one index page less.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from time import gmtime, strftime, time_ns
+from typing import Any
+
+from sqlalchemy import Engine
+
+from hub.audit.schema import GENESIS_HASH, INSERT_SQL, _sha256, encode_record
+
+MAX_CLOCK_STEP = timedelta(minutes=5)
+_MAX_STEP_US = MAX_CLOCK_STEP // timedelta(microseconds=1)
+_HEAD_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
+_inherited: list[Any] = []  # writer connections of a parent process: never used nor closed
+
+Head = tuple[int, str, str]  # seq, hash, at of the newest record
+
+
+def at_text(moment: datetime) -> str:
+    """ISO UTC with microseconds and a Z, so that text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted, read as one object
+
+
+def _text_of(microseconds: int) -> str:
+    global _second
+    second, fraction = divmod(microseconds, 1_000_000)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, strftime("%Y-%m-%dT%H:%M:%S.", gmtime(second)))
+    return f"{cached[1]}{fraction:06d}Z"
+
+
+def record_time(previous_at: str) -> str:
+    """Now (as `at_text` writes it), or the previous record's time if the clock stepped back
+    by less than MAX_CLOCK_STEP. (datetime.now().isoformat() cost 5 µs of an append.)"""
+    now = time_ns() // 1000
+    text = _text_of(now)
+    if previous_at > text and previous_at <= _text_of(now + _MAX_STEP_US):
+        return previous_at
+    return text
+
+
+def _at_of(body: Any) -> str:
+    with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
+        value = json.loads(body)[1]
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def head_of(row: Sequence[Any] | None) -> Head:
+    """The Head of a (seq, hash, body) row; the genesis head for an empty log."""
+    return (int(row[0]), str(row[1]), _at_of(row[2])) if row else (0, GENESIS_HASH, "")
+
+
+def chain(head: Head, batch: list[list[Any]]) -> tuple[list[tuple[int, str, str]], Head]:
+    """(seq, body, hash) rows that extend `head` with `batch`, and the new head."""
+    seq, prev, at = head
+    at = record_time(at)
+    rows = []
+    for fields in batch:
+        seq += 1
+        body = encode_record((seq, at, *fields, prev))
+        prev = _sha256(body.encode("utf-8")).hexdigest()
+        rows.append((seq, body, prev))
+    return rows, (seq, prev, at)
+
+
+class SqliteWriter:
+    """The audit writer of one process; the caller serialises threads around `append`."""
+
+    def __init__(self, engine: Engine, synchronous: str) -> None:
+        self.engine = engine
+        self.synchronous = synchronous
+        self._pid = 0
+        self._pooled: Any = None
+        self._con: sqlite3.Connection | None = None
+        self._head: Head | None = None  # what this process last wrote or read
+        self._alone = True  # no other process appended between our last two appends
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._con is not None and self._pid != os.getpid():
+            _inherited.append(self._pooled)  # forked: SQLite forbids touching it here
+            self._con = None
+        if self._con is None:
+            # From the engine, so that its connect arguments and pragmas (WAL, busy timeout)
+            # apply; detached: this connection is the process's audit writer, not pooled.
+            pooled = self.engine.raw_connection()
+            pooled.detach()
+            con = pooled.dbapi_connection
+            if not isinstance(con, sqlite3.Connection):
+                raise TypeError("the state store's driver is not sqlite3")
+            con.isolation_level = None  # autocommit; explicit BEGIN IMMEDIATE when locking
+            con.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            self._pid, self._pooled, self._con = os.getpid(), pooled, con
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None and self._pid == os.getpid():
+            with contextlib.suppress(Exception):
+                self._pooled.close()
+        self._con = self._pooled = None
+        self._head = None
+
+    def append(self, batch: list[list[Any]]) -> list[int]:
+        """Write the records, all or none; raises whatever the store raised."""
+        try:
+            con = self._connection()
+            if self._head is not None and self._alone and len(batch) == 1:
+                rows, head = chain(self._head, batch)
+                try:
+                    con.execute(INSERT_SQL, rows[0])  # its own transaction
+                except sqlite3.IntegrityError:
+                    self._alone = False  # another process appended since: read the head
+                else:
+                    self._head = head
+                    return [rows[0][0]]
+            return self._append_locked(con, batch)
+        except BaseException:
+            self.close()  # the next append starts from a fresh connection and head
+            raise
+
+    def _append_locked(self, con: sqlite3.Connection, batch: list[list[Any]]) -> list[int]:
+        con.execute("BEGIN IMMEDIATE")  # take the write lock before reading the head
+        try:
+            current = head_of(con.execute(_HEAD_SQL).fetchone())
+            # Under contention the guess mostly fails: guess again once the head found here
+            # is the one this process wrote last.
+            self._alone = self._head is not None and current[0] == self._head[0]
+            rows, head = chain(current, batch)
+            if len(rows) == 1:
+                con.execute(INSERT_SQL, rows[0])
+            else:
+                con.executemany(INSERT_SQL, rows)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+            raise
+        self._head = head
+        return [r[0] for r in rows]
