@@ -27,6 +27,7 @@ from schemas._strings import (
     fullmatch,
     mask_to_null,
     nfkc,
+    not_ascii_digits,
     replace,
     to_arrow,
     to_series,
@@ -57,6 +58,10 @@ _CANONICAL_ID = r"\d{17}[\dX]"
 # full-width digits, letters, spaces and the full-width hyphen to ASCII). RE2 syntax.
 _SEPARATORS = r"[[:space:]\-\x{2010}-\x{2015}\x{2212}]"
 _DOT_ZERO = (r"^(\d+)\.0+$", r"\1")  # a number a reader printed from an Excel float
+
+
+def _drop_dot_zero(text: pa.Array) -> pa.Array:
+    return replace(text, *_DOT_ZERO, only=pc.match_substring(text, "."))
 
 
 @dataclass
@@ -101,9 +106,10 @@ def _append_check_char(digits17: np.ndarray) -> np.ndarray:
 
 def _clean_id_text(raw: pa.Array) -> pa.Array:
     """Unicode and spreadsheet clean-up for values that are not already canonical."""
-    text = replace(pc.utf8_upper(nfkc(raw)), _SEPARATORS, "")
+    text = pc.utf8_upper(nfkc(raw))
+    text = replace(text, _SEPARATORS, "", only=not_ascii_digits(text))
     # A trailing ".0": Excel stored the number as a float and a reader printed it.
-    return replace(text, *_DOT_ZERO)
+    return _drop_dot_zero(text)
 
 
 def normalise_resident_id(values: pd.Series, today: date) -> IdentityResult:
@@ -216,10 +222,12 @@ def normalise_phone(values: pd.Series) -> IdentityResult:
     Area codes 010 and 020-029 have two digits after the 0, every other one three, so the
     split does not depend on where (or whether) the sender put a hyphen.
     """
-    text = blank_to_null(replace(nfkc(to_arrow(values)), _PHONE_JUNK, ""))
+    text = nfkc(to_arrow(values))
+    text = blank_to_null(replace(text, _PHONE_JUNK, "", only=not_ascii_digits(text)))
     mobile = pc.extract_regex(text, r"^(?:\+86|0086|86)?(?P<m>1[3-9]\d{9})$")
     # "+86 10 1234 5678": the international form drops the trunk 0 of the area code.
-    land_text = replace(text, r"^(?:\+86|0086)([1-9])", r"0\1")
+    land_text = replace(text, r"^(?:\+86|0086)([1-9])", r"0\1",
+                        only=pc.or_(pc.starts_with(text, "+86"), pc.starts_with(text, "0086")))
     land = pc.extract_regex(land_text, r"^(?P<a>0[12]\d|0[3-9]\d\d)(?P<n>\d{7,8})$")
     landline = pc.binary_join_element_wise(pc.struct_field(land, "a"),
                                            pc.struct_field(land, "n"),
@@ -242,7 +250,7 @@ def normalise_grid_code(values: pd.Series, scheme: str) -> IdentityResult:
     text = pc.utf8_upper(pc.utf8_trim_whitespace(nfkc(to_arrow(values))))
     bad = np.zeros(len(text), dtype=bool)
     if scheme == STANDARD_GRID_SCHEME:
-        text = replace(replace(text, _SEPARATORS, ""), *_DOT_ZERO)
+        text = _drop_dot_zero(replace(text, _SEPARATORS, "", only=not_ascii_digits(text)))
     text = blank_to_null(text)
     if scheme == STANDARD_GRID_SCHEME:
         bad = np.asarray(pc.is_valid(text)) & ~fullmatch(text, r"\d{15}")

@@ -87,9 +87,12 @@ def normalise_tags(values: pd.Series, allowed: list[str]) -> pd.Series:
     vocabulary is only trimmed, so the `allowed` check still reports it.
     """
     arr = to_arrow(values)
-    text = pc.utf8_trim_whitespace(replace(arr, r"[[:space:]]*;[[:space:]]*", ";"))
+    text = pc.utf8_trim_whitespace(replace(arr, r"[[:space:]]*;[[:space:]]*", ";",
+                                           only=pc.match_substring(arr, ";")))
     token = "(?:" + "|".join(re.escape(a) for a in allowed) + ")"
-    known = fullmatch(text, rf"(?:{token}?;)*{token}?")
+    single = pc.or_(pc.is_in(text, value_set=pa.array(allowed, pa.large_string())),
+                    pc.equal(text, ""))  # one tag or none: no regex needed
+    known = fullmatch(text, rf"(?:{token}?;)*{token}?", known=single)
     sep = pa.scalar(";", pa.large_string())
     wrapped = pc.binary_join_element_wise(sep, text, sep, pa.scalar("", pa.large_string()))
     joined = pa.array([""] * len(arr), type=pa.large_string())
