@@ -16,18 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
+from hub.cli_progress import progress_bar
 from hub.errors import HubError, WarehouseBusy
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
@@ -68,18 +61,8 @@ def _handled() -> Iterator[None]:
         raise typer.Exit(EXIT_CONFIG) from None
 
 
-@contextmanager
-def _progress_bar(label: str) -> Iterator[Any]:
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(stage: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"{label}: {stage}", completed=done, total=total)
-
-        yield update
+def _progress_bar(label: str) -> Any:
+    return progress_bar(console, label)
 
 
 def _result_line(result: BatchResult) -> str:

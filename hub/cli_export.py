@@ -19,17 +19,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from desensitize.errors import DesensitizeError
 from desensitize.release.errors import ReleaseNotPossible
+from hub.cli_progress import progress_bar
 from hub.errors import HubError, WarehouseBusy
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
@@ -60,18 +53,8 @@ def _handled() -> Iterator[None]:
         raise typer.Exit(EXIT_CONFIG) from None
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(stage: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"{label}: {stage}", completed=done, total=total)
-
-        yield update
+def _progress(label: str) -> Any:
+    return progress_bar(console, label)
 
 
 def _summary(report: Any, target: Path) -> str:

@@ -80,6 +80,29 @@ def check_home(settings: HubSettings) -> None:
         verify_keys(settings)
     except KeyProblem as exc:
         raise ServeRefused(str(exc)) from exc
+    _refuse_half_rotated(settings)
+
+
+def _refuse_half_rotated(settings: HubSettings) -> None:
+    """A half-done key rotation leaves views keyed partly by the old key: serve none of it."""
+    import duckdb
+
+    from hub.rotation.errors import RotationInProgress
+    from hub.rotation.state import refuse_if_rotating
+
+    if not settings.warehouse_path.exists():
+        return
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True,
+                             config={"autoinstall_known_extensions": False})
+    except duckdb.Error:  # another process writes it: the pipeline worker will say whom
+        return
+    try:
+        refuse_if_rotating(con)
+    except RotationInProgress as exc:
+        raise ServeRefused(str(exc)) from exc
+    finally:
+        con.close()
 
 
 def prepare_state(settings: HubSettings) -> None:

@@ -12,6 +12,7 @@ from hub.rotation.errors import (
     RotationNotAbortable,
     RotationUnmappable,
 )
+from hub.serve import ServeRefused, check_home
 from hub.settings import HubSettings
 from hub.worker import PipelineWorker
 from tests.rotation.rotation_kit import query, read_key
@@ -45,6 +46,8 @@ def test_worker_refuses_to_open_until_the_rotation_ends(home: HubSettings) -> No
     with pytest.raises(RotationInProgress) as refused:
         PipelineWorker(home).open()
     assert "hub keys rotate pseudonym --resume" in str(refused.value)
+    with pytest.raises(ServeRefused, match="--resume"):  # `hub serve` will not start either
+        check_home(home)
     with pytest.raises(RotationConflict):
         run.rotate(home, "vault")
 
@@ -69,6 +72,7 @@ def test_worker_refuses_to_open_until_the_rotation_ends(home: HubSettings) -> No
     assert summary.state == "done"
     with PipelineWorker(home):
         pass
+    check_home(home)
 
 
 def test_households_without_a_sealed_id_stop_the_rotation(home: HubSettings) -> None:
