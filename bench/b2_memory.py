@@ -25,13 +25,14 @@ import psutil
 from bench.common import Bench, Context, Row, fmt_s
 
 TARGET_BYTES = 2 * 1024**3
-LEAD_10M = "1.70 GB peak RSS, 13 min 6 s (measured by the lead, separate run at 10M rows)"
 CHILD = """
 import sys, time
 from pathlib import Path
 from hub.settings import HubSettings
+from hub.keyconfig import init_keys
 from hub.worker import PipelineWorker
 settings = HubSettings(home=Path(sys.argv[1]), quality_checks=False)
+init_keys(settings)
 with PipelineWorker(settings) as worker:
     if sys.argv[2] != "-":
         started = time.perf_counter()
@@ -90,13 +91,19 @@ def run(ctx: Context) -> Bench:
         Row("peak RSS, worker opened, nothing ingested", f"{base / 1024**2:,.0f} MiB", "",
             "imports, DuckDB, keys: the fixed part"),
         Row("ingest time in the child (median)", fmt_s(statistics.median(seconds))),
-        Row("10M rows (separate manual run)", "1.70 GB peak, 13 min 6 s", "0.85x the budget",
-            "lead's measurement, not re-run here"),
     ]
-    notes = [f"At {rows_read:,} rows this shows the fixed part and the per-chunk working set "
-             f"(HUB_CHUNK_ROWS, default 200,000), not the 10M behaviour; the verdict uses "
-             f"the 10M figure: {LEAD_10M}."]
-    # Judged on both: this run's peak and the 10M figure (1.70 GB) must stay under 2 GB.
+    notes = []
+    if rows_read < 10_000_000:
+        notes.append(f"At {rows_read:,} rows this shows the fixed part and the per-chunk "
+                     "working set (HUB_CHUNK_ROWS, default 200,000), not the 10M behaviour: the "
+                     "target is judged by the run at 10M residents "
+                     "(`python -m bench --only B2 --residents 10000000 --runs 1`).")
     met = peak_median <= TARGET_BYTES
     return Bench("B2", "peak memory of an ingest", "peak RSS at most 2 GB for a 10M-row extract",
-                 met, table, notes, time.perf_counter() - started)
+                 met, table, notes, time.perf_counter() - started,
+                 chart={"title": "B2: peak RSS of an ingest (MiB)", "unit": "MiB",
+                        "bars": [{"label": f"ingest of {rows_read:,} rows",
+                                  "value": peak_median / 1024**2},
+                                 {"label": "worker opened, nothing ingested",
+                                  "value": base / 1024**2, "reference": True}],
+                        "target": TARGET_BYTES / 1024**2, "target_label": "2 GB budget"})
