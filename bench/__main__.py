@@ -50,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--audit-records", type=int, default=1_000_000,
                         help="records in the log B5 verifies")
+    parser.add_argument("--render", action="store_true",
+                        help="only redraw the page from the recorded results; run nothing")
     args = parser.parse_args(argv)
+    if args.render:
+        store = args.out.parent / args.out.stem / "results.json"
+        args.out.write_text(results.render(store, args.out), encoding="utf-8")
+        print(f"wrote {args.out} from {store}")
+        return 0
     wanted = [k.strip().upper() for k in args.only.split(",") if k.strip()] or list(MODULES)
     unknown = [k for k in wanted if k not in MODULES and k not in NOT_BUILT]
     if unknown:

@@ -97,20 +97,23 @@ def render(store: Path, page: Path) -> str:
              "are against the reference measured in the same run.", "",
              "The machine has 2 cores shared with other jobs: absolute figures are "
              "indicative, the side-by-side ratios are the robust part.", "",
-             "## Summary", "", "| # | what | target | judged at | verdict |",
-             "|---|---|---|---|---|"]
+             "## Summary", "", "| # | what | target | judged at | headline figure | verdict |",
+             "|---|---|---|---|---|---|"]
     for bench_key in ORDER:
         judged = _judged_entry(results, bench_key)
         if judged is None:
-            lines.append(f"| {bench_key} | not run yet | | | |")
+            lines.append(f"| {bench_key} | not run yet | | | | |")
             continue
         key, entry = judged
         size = _size(key)
         title = entry["bench"]["title"] if "bench" in entry else entry["failed"]
         target = entry["bench"]["target"] if "bench" in entry else ""
         note = "" if size >= TARGET_SIZE.get(bench_key, 0) else " (below the target size)"
+        rows = entry["bench"]["rows"] if "bench" in entry else []
+        headline = (f"{rows[0]['value']} ({rows[0]['ratio']})" if rows and rows[0]["ratio"]
+                    else rows[0]["value"] if rows else "")
         lines.append(f"| {bench_key} | {title} | {target} | {size:,} residents{note} | "
-                     f"{_verdict(entry)} |")
+                     f"{headline} | {_verdict(entry)} |")
     for key in sorted(results, key=lambda k: (ORDER.index(k.split("@")[0])
                                               if k.split("@")[0] in ORDER else 99, _size(k))):
         entry = results[key]
