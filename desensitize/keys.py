@@ -231,11 +231,12 @@ def create_key_file(path: Path, size: int) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return created
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or new file in `folder` durable (its directory entry)."""
     with contextlib.suppress(OSError):  # not every platform can open a directory
         dfd = os.open(folder, os.O_RDONLY)
         try:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
-from hub.cli_progress import progress_bar
+from hub.cli_common import progress_bar, settings_or_exit
 from hub.errors import HubError, WarehouseBusy
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
@@ -38,11 +38,7 @@ EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_CONFIG = 1, 2, 3, 4
 
 
 def _settings() -> HubSettings:
-    try:
-        return HubSettings()
-    except ValueError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
+    return settings_or_exit(console)
 
 
 @contextmanager

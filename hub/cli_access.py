@@ -20,9 +20,9 @@ from rich.table import Table
 
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
+from hub.cli_common import settings_or_exit
 from hub.errors import HubError
 from hub.security.purposes import ACCESS_REPORT_PURPOSE
-from hub.settings import HubSettings
 
 if TYPE_CHECKING:  # pandas, DuckDB, SQLAlchemy: loaded only when the command runs
     from hub.access_report import AccessReport
@@ -77,11 +77,7 @@ def access_report_command(
     from hub.access_report import IdNumberInvalid, build_access_report
     from hub.audit.log import AuditLog
 
-    try:
-        settings = HubSettings()
-    except ValueError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
+    settings = settings_or_exit(console)
     raw = _read_id(id_number)
     try:
         engine = create_state_engine(settings.resolved_state_url)

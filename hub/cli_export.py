@@ -22,9 +22,8 @@ from rich.console import Console
 
 from desensitize.errors import DesensitizeError
 from desensitize.release.errors import ReleaseNotPossible
-from hub.cli_progress import progress_bar
+from hub.cli_common import progress_bar, settings_or_exit
 from hub.errors import HubError, WarehouseBusy
-from hub.settings import HubSettings
 from schemas.errors import SchemaError
 
 console = Console(stderr=True)
@@ -104,11 +103,7 @@ def export(
     from hub.keyconfig import load_keyring
     from hub.worker import PipelineWorker
 
-    try:
-        settings = HubSettings()
-    except ValueError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
+    settings = settings_or_exit(console)
     with _handled():
         keyring = load_keyring(settings)
         with PipelineWorker(settings) as worker, _progress(f"export {dataset}") as progress:

@@ -25,13 +25,9 @@ EXIT_KEY_PROBLEM, EXIT_CONFIG = 1, 4
 
 
 def _key_settings() -> HubSettings:
-    from hub.settings import HubSettings
+    from hub.cli_common import settings_or_exit
 
-    try:
-        return HubSettings()
-    except ValueError as exc:
-        err.print(f"[red]configuration error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_CONFIG) from None
+    return settings_or_exit(err)
 
 
 @keys_app.command("init")

@@ -29,6 +29,7 @@ from hub.audit.checkpoint import (
     write_checkpoint,
 )
 from hub.audit.log import AuditLog, VerifyResult
+from hub.cli_common import settings_or_exit
 from hub.errors import HubError
 from hub.keyconfig import load_security_keys
 from hub.security.roles import Role
@@ -59,11 +60,7 @@ def _handled() -> Iterator[None]:
 
 
 def _settings() -> HubSettings:
-    try:
-        return HubSettings()
-    except ValueError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
+    return settings_or_exit(console)
 
 
 def _keys(settings: HubSettings) -> SecurityKeys:

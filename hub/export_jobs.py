@@ -36,12 +36,12 @@ from sqlalchemy.exc import OperationalError
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
+from hub.queue_rows import DONE, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.security.roles import Principal, Role
 from schemas.errors import SchemaError
 
 log = logging.getLogger("hub.exports")
 
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 FORMATS = ("csv", "parquet")
 _KNOWN_ERRORS = (HubError, SchemaError, DesensitizeError, CatalogError)
 _CREATED: set[str] = set()  # engines whose export table exists (per process)
@@ -116,18 +116,8 @@ class ExportQueue:
         return dict(row._mapping) if row else None
 
     def claim(self) -> dict[str, Any] | None:
-        t = export_jobs
-        with self.engine.begin() as conn:
-            row = conn.execute(select(t).where(t.c.status == QUEUED)
-                               .order_by(t.c.created_at).limit(1)).first()
-            if row is None:
-                return None
-            claimed = conn.execute(update(t).where(t.c.job_id == row.job_id,
-                                                   t.c.status == QUEUED)
-                                   .values(status=RUNNING, started_at=_now()))
-            if claimed.rowcount != 1:
-                return None
-        return {**row._mapping, "status": RUNNING}
+        """Mark the oldest queued job running and return it (one pipeline worker claims)."""
+        return claim_oldest(self.engine, export_jobs)
 
     def requeue_interrupted(self) -> int:
         """Jobs left running by a worker that stopped start again (a release is rewritten
@@ -146,9 +136,7 @@ class ExportQueue:
                 finished_at=_now()))
 
     def fail(self, job_id: str, reason: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(export_jobs).where(export_jobs.c.job_id == job_id).values(
-                status=FAILED, reason=reason, finished_at=_now()))
+        mark_failed(self.engine, export_jobs, job_id, reason)
 
 
 def export_file(exports_dir: Path, job: dict[str, Any]) -> Path:

@@ -42,12 +42,12 @@ from catalog.errors import CatalogError
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
+from hub.queue_rows import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
 
 log = logging.getLogger("hub.jobs")
 
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ISSUE_CHUNK = 10_000
 _KNOWN_ERRORS = (HubError, ConnectorError, SchemaError, DesensitizeError, CatalogError)
 
@@ -139,18 +139,7 @@ class JobQueue:
 
     def claim(self) -> dict[str, Any] | None:
         """Mark the oldest queued job running and return it (one pipeline worker claims)."""
-        t = upload_jobs
-        with self.engine.begin() as conn:
-            row = conn.execute(select(t).where(t.c.status == QUEUED)
-                               .order_by(t.c.created_at).limit(1)).first()
-            if row is None:
-                return None
-            claimed = conn.execute(update(t).where(t.c.job_id == row.job_id,
-                                                   t.c.status == QUEUED)
-                                   .values(status=RUNNING, started_at=_now()))
-            if claimed.rowcount != 1:
-                return None
-        return {**row._mapping, "status": RUNNING}
+        return claim_oldest(self.engine, upload_jobs)
 
     def requeue_interrupted(self) -> int:
         """Jobs left running by a worker that died go back to the queue (ingest is
@@ -191,9 +180,7 @@ class JobQueue:
                 top_rules=result["top_rules"], finished_at=_now()))
 
     def fail(self, job_id: str, reason: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(upload_jobs).where(upload_jobs.c.job_id == job_id)
-                         .values(status=FAILED, reason=reason, finished_at=_now()))
+        mark_failed(self.engine, upload_jobs, job_id, reason)
 
 
 def _remove(path: Path) -> None:

@@ -14,11 +14,9 @@ history (vault.key_history) links today's keys to the ones those records carry.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -27,6 +25,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from catalog.quality_store import QualityStore, finding_id, quality_findings
+from desensitize.keys import fsync_dir
 from hub.settings import HubSettings
 from hub.views.publish import CURRENT
 from hub.views.store import view_state
@@ -144,19 +143,10 @@ def compact_warehouse(settings: HubSettings, worker: PipelineWorker) -> int:
     try:
         if same and not wal_left:
             os.replace(copy, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     finally:
         copy.unlink(missing_ok=True)
         # The worker's own attribute: the rotation keeps using the same worker (and lock).
         worker.warehouse = Warehouse(path, memory_limit=settings.warehouse_memory_limit,
                                      threads=settings.warehouse_threads)
     return before - path.stat().st_size if same and not wal_left else -1
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)

@@ -15,7 +15,14 @@ import os
 from pathlib import Path
 
 from desensitize.keycheck import fingerprint, key_digest
-from desensitize.keys import PSEUDONYM, VAULT, KeySpec, create_key_file, read_key_file
+from desensitize.keys import (
+    PSEUDONYM,
+    VAULT,
+    KeySpec,
+    create_key_file,
+    fsync_dir,
+    read_key_file,
+)
 from hub.keyconfig import key_source
 from hub.rotation.errors import RotationKeyMismatch, RotationKeyReference
 from hub.settings import HubSettings
@@ -69,19 +76,10 @@ def create_next_key(settings: HubSettings, kind: str) -> bytes:
 def install_next(settings: HubSettings, kind: str) -> None:
     """Replace the key file by `<name>.next` in one rename: the old key is gone from disk."""
     os.replace(next_path(settings, kind), key_path(settings, kind))
-    _fsync_dir(settings.keys_dir)
+    fsync_dir(settings.keys_dir)
 
 
 def discard_next(settings: HubSettings, kind: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         next_path(settings, kind).unlink()
-    _fsync_dir(settings.keys_dir)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform can open a directory
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    fsync_dir(settings.keys_dir)

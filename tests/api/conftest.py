@@ -28,11 +28,10 @@ from hub.keyconfig import init_keys, load_keyring, load_security_keys
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
 from hub.views.read import ViewReader
-from hub.worker import PipelineWorker
 from schemas.identity import normalise_resident_id
 from tests.demo_truth import benefit_rows
+from tests.district_kit import ingest_and_publish
 
-DATASETS = ["grid", "elderly_care", "medical", "employment"]
 ROOT = Path(__file__).resolve().parents[2]
 HUB = ROOT / ".venv" / "bin" / "hub"
 STARTUP_SECONDS = 240  # a busy 2-core CI machine
@@ -135,13 +134,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> District:
     demo = generate_demo(base / "district", residents=2_000, seed=11, today=date.today())
     settings = HubSettings(home=base / "home", chunk_rows=1_000)
     init_keys(settings)
-    with PipelineWorker(settings) as worker:
-        for name in DATASETS:
-            extract = demo.datasets[name]
-            result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
-            assert result.outcome == "loaded", (name, result.reason)
-        worker.load_crosswalk(demo.crosswalk)
-        worker.publish()
+    ingest_and_publish(settings, demo)
     engine = create_state_engine(settings.resolved_state_url)
     grid, needles = _residents(settings, demo)
     mine, other, cash = _pick(grid, ViewReader(engine), benefit_rows(settings, demo))

@@ -19,11 +19,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, inspect, text
 
 from hub.settings import HubSettings
 from hub.worker import PipelineWorker
 from schemas.identity import normalise_resident_id
+from tests.privacy_scan import database_text
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
@@ -98,34 +98,12 @@ def _raw_ids(demo: Any) -> list[str]:
 
 
 def _stored_texts(settings: HubSettings) -> Iterable[str]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True,
-                         config={"autoinstall_known_extensions": False})
-    try:
-        columns = con.execute(
-            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-            "WHERE data_type = 'VARCHAR' AND table_schema NOT IN "
-            "('information_schema', 'pg_catalog')").fetchall()
-        for schema, table, column in columns:
-            for (value,) in con.execute(
-                    f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall():
-                if value:
-                    yield str(value)
-    finally:
-        con.close()
-    engine = create_engine(settings.resolved_state_url)
-    try:
-        with engine.connect() as conn:
-            for table in inspect(conn).get_table_names():
-                for column in inspect(conn).get_columns(table):
-                    kind = str(column["type"]).upper()
-                    if "CHAR" not in kind and "TEXT" not in kind:
-                        continue
-                    query = f'SELECT DISTINCT "{column["name"]}" FROM "{table}"'
-                    for (value,) in conn.execute(text(query)):
-                        if value:
-                            yield str(value)
-    finally:
-        engine.dispose()
+    """Every text value of the warehouse and of the (SQLite) state store."""
+    state = Path(settings.resolved_state_url.removeprefix("sqlite:///"))
+    for path in (settings.warehouse_path, state):
+        values = database_text(path)
+        assert values is not None, path
+        yield from (v for v in values.decode().split("\n") if v)
 
 
 def test_no_stored_value_is_an_unkeyed_hash_of_an_id(ingested: HubSettings, demo: Any) -> None:

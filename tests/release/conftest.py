@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from hub.demo import DemoManifest, generate_demo
 from hub.keyconfig import init_keys
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
+from tests.district_kit import DATASETS, ingest_and_publish
 from tests.privacy_scan import Needles
 from tests.privacy_scan import privacy_hits as scan
 
-DATASETS = ["grid", "elderly_care", "medical", "employment"]
 RELEASED = [*DATASETS, "assistance_ledger"]
 DEMO_TODAY = date(2026, 11, 1)
 
@@ -38,11 +36,5 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     demo = generate_demo(base / "district", residents=2_000, seed=11, today=DEMO_TODAY)
     settings = HubSettings(home=base / "home", chunk_rows=1_000, quality_checks=False)
     init_keys(settings)
-    with PipelineWorker(settings) as worker:
-        for name in DATASETS:
-            extract = demo.datasets[name]
-            result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
-            assert result.outcome == "loaded", (name, result.reason)
-        worker.load_crosswalk(demo.crosswalk)
-        worker.publish(today=DEMO_TODAY)
+    ingest_and_publish(settings, demo, DEMO_TODAY)
     return Home(settings, demo, Needles.of(demo))

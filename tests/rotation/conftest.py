@@ -13,11 +13,10 @@ import pytest
 from hub.demo import DemoManifest, generate_demo
 from hub.keyconfig import init_keys
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
+from tests.district_kit import ingest_and_publish
 from tests.rotation.rotation_kit import copy_settings
 
 TODAY = date(2026, 11, 1)
-DATASETS = ["grid", "elderly_care", "medical", "employment"]
 
 
 @dataclass
@@ -32,13 +31,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> District:
     demo = generate_demo(base / "district", residents=2_000, seed=11, today=TODAY)
     settings = copy_settings(base / "home")
     init_keys(settings)
-    with PipelineWorker(settings) as worker:
-        for name in DATASETS:
-            extract = demo.datasets[name]
-            result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
-            assert result.outcome == "loaded", (name, result.reason)
-        worker.load_crosswalk(demo.crosswalk)
-        worker.publish(today=TODAY)
+    ingest_and_publish(settings, demo, TODAY)
     return District(settings, demo)
 
 

@@ -18,10 +18,9 @@ from hub.keyconfig import init_keys
 from hub.settings import HubSettings
 from hub.views.publish import current_generation
 from hub.views.store import view_residents
-from hub.worker import PipelineWorker
+from tests.district_kit import ingest_and_publish
 
 TODAY = date(2026, 11, 1)
-DATASETS = ["grid", "elderly_care", "medical", "employment"]
 
 
 @dataclass
@@ -34,23 +33,13 @@ class Published:
         return create_state_engine(self.settings.resolved_state_url)
 
 
-def ingest_and_publish(settings: HubSettings, demo: DemoManifest) -> dict[str, Any]:
-    with PipelineWorker(settings) as worker:
-        for name in DATASETS:
-            extract = demo.datasets[name]
-            result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
-            assert result.outcome == "loaded", (name, result.reason)
-        worker.load_crosswalk(demo.crosswalk)
-        return worker.publish(today=TODAY)
-
-
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     base = tmp_path_factory.mktemp("views")
     demo = generate_demo(base / "district", residents=2_000, seed=11, today=TODAY)
     settings = HubSettings(home=base / "home", chunk_rows=1_000)
     init_keys(settings)
-    return Published(settings, demo, ingest_and_publish(settings, demo))
+    return Published(settings, demo, ingest_and_publish(settings, demo, TODAY))
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
-"""The progress bar every long CLI command shows (on a terminal only; quiet in pipes and logs)."""
+"""What every CLI command module shares: settings or a clean exit, and the progress bar.
+
+The progress bar shows on a terminal only; pipes and logs stay quiet."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,6 +19,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from hub.settings import HubSettings
+
+EXIT_CONFIG = 4  # the same code in every command: the settings or the keys are wrong
 ProgressCallback = Callable[[str, int, "int | None"], None]
 
 
@@ -31,3 +38,12 @@ def progress_bar(console: Console, label: str) -> Iterator[ProgressCallback]:
             bar.update(task, description=f"{label}: {stage}", completed=done, total=total)
 
         yield update
+
+
+def settings_or_exit(console: Console) -> HubSettings:
+    """The settings from the environment, or a one-line message and exit code 4."""
+    try:
+        return HubSettings()
+    except ValueError as exc:  # pydantic's message names the variable and the rule
+        console.print(f"[red]configuration error:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_CONFIG) from None

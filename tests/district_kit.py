@@ -1,0 +1,25 @@
+"""A demo district ingested and published into a hub home: the set-up many test folders share."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from hub.demo import DemoManifest
+from hub.settings import HubSettings
+from hub.worker import PipelineWorker
+
+DATASETS = ["grid", "elderly_care", "medical", "employment"]
+
+
+def ingest_and_publish(settings: HubSettings, demo: DemoManifest,
+                       today: date | None = None) -> dict[str, Any]:
+    """Every department's extract loaded (each must load), the crosswalk, one publish."""
+    with PipelineWorker(settings) as worker:
+        for name in DATASETS:
+            extract = demo.datasets[name]
+            result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
+            assert result.outcome == "loaded", (name, result.reason)
+        worker.load_crosswalk(demo.crosswalk)
+        return worker.publish(today=today) if today is not None else worker.publish()
