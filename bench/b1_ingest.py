@@ -70,9 +70,9 @@ class _Counter:
 
 def hub_ingest(ctx: Context, folder: Path, quality: bool, counter: _Counter,
                timings: dict[str, float]) -> int:
-    from hub.keyconfig import init_keys
+    from hub.keys.config import init_keys
+    from hub.pipeline.worker import PipelineWorker
     from hub.settings import HubSettings
-    from hub.worker import PipelineWorker
 
     entry = ctx.manifest.datasets["grid"]
     settings = HubSettings(home=folder / f"home-{counter.next()}", quality_checks=quality)

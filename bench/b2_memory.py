@@ -29,8 +29,8 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from hub.settings import HubSettings
-from hub.keyconfig import init_keys
-from hub.worker import PipelineWorker
+from hub.keys.config import init_keys
+from hub.pipeline.worker import PipelineWorker
 settings = HubSettings(home=Path(sys.argv[1]), quality_checks=False)
 init_keys(settings)
 with PipelineWorker(settings) as worker:

@@ -65,7 +65,7 @@ def _enqueue(site: Site, extract: Path, source_yaml: Path) -> tuple[str, Any]:
     """Queue the extract as an upload would; (job id, the queue, to poll it)."""
     from catalog.db import create_state_engine
     from connectors.source import load_source
-    from hub.jobs import JobQueue, new_job_id
+    from hub.pipeline.jobs import JobQueue, new_job_id
 
     queue = JobQueue(create_state_engine(f"sqlite:///{site.home / 'state' / 'state.sqlite'}"))
     job_id = new_job_id()

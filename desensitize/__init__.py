@@ -6,7 +6,7 @@ and display masking. Depends only on `schemas`.
     vault       VaultCipher: deterministic AES-SIV bound to field and resident key
     generalise  birth year, age band, community of a grid cell
     masking     masked ID, name and phone for display
-    policy      Deidentifier: applies a contract's deid rules to a validated frame
+    deidentify  Deidentifier: applies a contract's deid rules to a validated frame
 """
 
 # Submodules load on first use (PEP 562): `import desensitize.errors` must not pull in
@@ -17,20 +17,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from desensitize.deidentify import VAULT_COLUMNS, Deidentifier, DeidResult
     from desensitize.generalise import AGE_BANDS, age_band, birth_year, community_of_grid
     from desensitize.keys import KeyRing
     from desensitize.masking import mask_id, mask_name, mask_phone
-    from desensitize.policy import VAULT_COLUMNS, Deidentifier, DeidResult
     from desensitize.pseudonym import Pseudonymiser, hmac_sha256_hex
     from desensitize.vault import VaultCipher
 
 _SOURCES = {
     "AGE_BANDS": "desensitize.generalise",
-    "DeidResult": "desensitize.policy",
-    "Deidentifier": "desensitize.policy",
+    "DeidResult": "desensitize.deidentify",
+    "Deidentifier": "desensitize.deidentify",
     "KeyRing": "desensitize.keys",
     "Pseudonymiser": "desensitize.pseudonym",
-    "VAULT_COLUMNS": "desensitize.policy",
+    "VAULT_COLUMNS": "desensitize.deidentify",
     "VaultCipher": "desensitize.vault",
     "age_band": "desensitize.generalise",
     "birth_year": "desensitize.generalise",

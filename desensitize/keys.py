@@ -11,7 +11,7 @@ audit checkpoints without holding the vault key, and vice versa):
 
 They are separate so that whoever can link records by pseudonym cannot also read raw
 identifiers. A key is one line of lower-case hex, in a file only its owner can read (or, for
-containers, in an environment variable: see hub.keyconfig, which decides where each key comes
+containers, in an environment variable: see hub.keys.config, which decides where each key comes
 from). This module reads, creates and judges key material; it never creates a key as a side
 effect of loading one, because a new key would orphan every pseudonym or vault entry made with
 the old one. Key material never appears in a repr, a message or a log line.

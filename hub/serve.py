@@ -1,9 +1,9 @@
 """`hub serve`: the API in several uvicorn worker processes plus one pipeline worker process.
 
 The API processes read the state store only; the pipeline worker is the single writer of the
-warehouse and drains the upload queue (hub.jobs). Before anything starts, the home folder is
-checked: keys readable by the owner only, no keys missing under existing data (new keys would
-orphan every pseudonym and token), no weak key (repeated bytes, equal keys: a placeholder
+warehouse and drains the upload queue (hub.pipeline.jobs). Before anything starts, the home
+folder is checked: keys readable by the owner only, no keys missing under existing data (new
+keys would orphan every pseudonym and token), no weak key (repeated bytes, equal keys: a placeholder
 copied from somewhere), and the state store tables are created once here so that worker
 processes do not race to create them. Ctrl-C or SIGTERM (to `hub serve` alone or to its whole
 process group) stops the API first, then lets the pipeline worker finish the job in hand for up
@@ -71,10 +71,10 @@ class ServeRefused(HubError):
 def check_home(settings: HubSettings) -> None:
     """Refuse insecure, missing, placeholder or shared keys before serving anything.
 
-    The checks themselves live in the key loader (hub.keyconfig), so every process gets them;
+    The checks themselves live in the key loader (hub.keys.config), so every process gets them;
     here all four keys are checked at once, before any worker process starts."""
     from desensitize.errors import KeyProblem
-    from hub.keyconfig import verify_keys
+    from hub.keys.config import verify_keys
 
     try:
         verify_keys(settings)
@@ -162,7 +162,7 @@ class StopRequest:
 
 
 def _pipeline_main(settings: HubSettings, stop: Any, ready: Any, nice: int = 0) -> None:
-    from hub.jobs import run_pipeline_worker
+    from hub.pipeline.jobs import run_pipeline_worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s",
                         stream=sys.stderr)
@@ -261,7 +261,7 @@ def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | No
 
     from catalog.db import create_state_engine
     from desensitize.pseudonym import Pseudonymiser
-    from hub.keyconfig import load_keyring
+    from hub.keys.config import load_keyring
     from hub.views.read import ViewReader, resident_key_for_id_number
 
     grid = pd.read_csv(manifest.datasets["grid"].path, dtype=str, encoding="utf-8", nrows=500)
@@ -286,7 +286,7 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any,
     The demo district is synthetic, so printing one of its ID numbers on the demo console is
     the point; a real installation never does this."""
     from catalog.db import create_state_engine
-    from hub.keyconfig import load_security_keys
+    from hub.keys.config import load_security_keys
     from hub.security.tokens import TokenStore
 
     found = _demo_resident(settings, manifest)

@@ -36,7 +36,7 @@ class HubSettings(BaseSettings):
     # Great Expectations quality suite and reports after each batch (issue: quality). Costs a
     # ~10 s import per worker process and about as long again as the ingest itself.
     quality_checks: bool = True
-    # Where each key comes from (hub.keyconfig): unset, the file in the home's keys folder;
+    # Where each key comes from (hub.keys.config): unset, the file in the home's keys folder;
     # `file:/absolute/path` (e.g. a compose secret in /run/secrets) or `env:VARIABLE` (the
     # variable holds the key as hex). Checked by the key loader, which never echoes the value.
     pseudonym_key_ref: str | None = None
@@ -91,7 +91,7 @@ class HubSettings(BaseSettings):
 
     @property
     def vault_dir(self) -> Path:
-        """The API's read copy of the vault and the sealed key history (hub.vault_store)."""
+        """The API's read copy of the vault and the sealed key history (hub.vault.store)."""
         return self.home / "vault"
 
     @property
@@ -100,7 +100,7 @@ class HubSettings(BaseSettings):
 
     @property
     def exports_dir(self) -> Path:
-        """Default folder of safe releases written by API export jobs (hub.export)."""
+        """Default folder of safe releases written by API export jobs (hub.release.export)."""
         return self.home / "exports"
 
     def ensure_dirs(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.keyconfig import init_keys
+from hub.keys.config import init_keys
 from hub.settings import HubSettings
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from desensitize.pseudonym import Pseudonymiser
 from hub.demo import DemoManifest
-from hub.keyconfig import load_keyring
+from hub.keys.config import load_keyring
 from hub.settings import HubSettings
 from schemas.identity import normalise_resident_id
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.demo import DemoManifest
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 DATASETS = ["grid", "elderly_care", "medical", "employment"]
 

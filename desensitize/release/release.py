@@ -18,6 +18,13 @@ import numpy as np
 import pandas as pd
 
 from desensitize.release import aggregate as agg
+from desensitize.release.column_plan import (
+    PERSON_KEY,
+    ColumnPlan,
+    ReleasePlan,
+    Treatment,
+    plan_release,
+)
 from desensitize.release.errors import (
     ReleaseColumnMissing,
     ReleaseEmpty,
@@ -25,7 +32,6 @@ from desensitize.release.errors import (
     ReleaseParameterInvalid,
 )
 from desensitize.release.lattice import Encoded, Progress, encode, evaluate, search
-from desensitize.release.policy import PERSON_KEY, ColumnPlan, ReleasePlan, Treatment, plan_release
 from desensitize.release.pseudonyms import check_label, release_pseudonyms
 from schemas.spec import ColumnType, ContractSpec, Sensitivity
 from schemas.spec import SharingClass as Sharing

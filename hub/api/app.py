@@ -43,8 +43,8 @@ from hub.api.routers import (
     uploads,
 )
 from hub.audit.log import AuditLog
-from hub.jobs import JobQueue
-from hub.keyconfig import load_keyring, load_security_keys
+from hub.keys.config import load_keyring, load_security_keys
+from hub.pipeline.jobs import JobQueue
 from hub.security.tokens import TOKEN_CACHE_SECONDS, TokenStore
 from hub.settings import HubSettings
 from hub.views.read import ViewReader
@@ -95,7 +95,7 @@ def _create_tables(*stores: Any) -> None:
 
 
 def build_services(settings: HubSettings) -> Services:
-    # Keys first (hub.keyconfig refuses missing, exposed or placeholder keys): a refused start
+    # Keys first (hub.keys.config refuses missing, exposed or placeholder keys): a refused start
     # must not leave a new state store behind.
     security = load_security_keys(settings)
     keyring = load_keyring(settings)
@@ -210,6 +210,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (residents, households, grids, uploads, catalog, quality, audit, health, admin):
         app.include_router(module.router)
-    app.include_router(exports.router)  # safe releases (hub.export_jobs)
+    app.include_router(exports.router)  # safe releases (hub.release.jobs)
     app.add_middleware(RequestContext)
     return app

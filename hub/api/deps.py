@@ -22,7 +22,7 @@ from desensitize.pseudonym import Pseudonymiser
 from hub.api.lookup import ResidentDocuments, ResidentKeys
 from hub.api.problems import ApiProblem
 from hub.audit.log import AuditLog
-from hub.jobs import JobQueue
+from hub.pipeline.jobs import JobQueue
 from hub.security.roles import Principal
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.warehouse import StagedBatch
+from hub.pipeline.warehouse import StagedBatch
 
 ISSUE_SCHEMA = pa.schema([
     ("batch_id", pa.string()),

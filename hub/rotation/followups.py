@@ -4,7 +4,7 @@
   only difference a reader sees is the keys (not a new day's staleness or age bands).
 - Quality findings in the state store name a resident key: they follow it to the new key, so
   a finding keeps its first-seen date instead of being "resolved" and reopened as new.
-- The vault store (the API's read copy, hub.vault_store) is copied incrementally by batch;
+- The vault store (the API's read copy, hub.vault.store) is copied incrementally by batch;
   every ciphertext changed under unchanged batch ids, so it is rebuilt whole.
 - The warehouse file is compacted: replaced tables leave their blocks (old keys) behind.
 
@@ -26,13 +26,13 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from catalog.quality_store import QualityStore, finding_id, quality_findings
 from desensitize.keys import fsync_dir
+from hub.pipeline.warehouse import Warehouse
 from hub.settings import HubSettings
 from hub.views.publish import CURRENT
 from hub.views.store import view_state
-from hub.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from hub.worker import PipelineWorker
+    from hub.pipeline.worker import PipelineWorker
 
 
 def published_today(engine: Engine) -> date | None:
@@ -80,7 +80,7 @@ def rekey_findings(engine: Engine, con: duckdb.DuckDBPyConnection) -> int:
 
 def rebuild_vault_store(settings: HubSettings, con: duckdb.DuckDBPyConnection) -> int:
     """Replace the API's read copy of the vault and key history; returns the entries copied."""
-    from hub.vault_store import VaultStore
+    from hub.vault.store import VaultStore
 
     with VaultStore(settings.vault_store_path) as store:
         return store.rebuild_from_warehouse(con)

@@ -23,7 +23,7 @@ from desensitize.keys import (
     fsync_dir,
     read_key_file,
 )
-from hub.keyconfig import key_source
+from hub.keys.config import key_source
 from hub.rotation.errors import RotationKeyMismatch, RotationKeyReference
 from hub.settings import HubSettings
 

@@ -121,7 +121,7 @@ def setup_history_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
 
     def work() -> None:
         con.execute("CREATE SCHEMA IF NOT EXISTS vault")
-        from hub.key_history import KEY_HISTORY_DDL
+        from hub.keys.history import KEY_HISTORY_DDL
 
         con.execute(KEY_HISTORY_DDL)
         con.execute(_HISTORY_WORK.format(maps=maps, new_current=new_current, join=join),

@@ -27,7 +27,8 @@ import duckdb
 
 from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
-from hub.keyconfig import load_keyring
+from hub.keys.config import load_keyring
+from hub.pipeline.worker import PipelineWorker
 from hub.rotation import keyfiles, passes, state, switch
 from hub.rotation.errors import (
     ABORTABLE_STATES,
@@ -46,7 +47,6 @@ from hub.rotation.followups import (
 from hub.rotation.state import RotationRecord
 from hub.rotation.transforms import history_chunk, pseudonym_chunk, vault_chunk
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 DEFAULT_CHUNK_RESIDENTS = 50_000
 Progress = Callable[[str, int, int | None], None]

@@ -13,7 +13,7 @@ import time
 
 import duckdb
 
-from hub.key_history import KEY_HISTORY_DDL
+from hub.keys.history import KEY_HISTORY_DDL
 from hub.rotation import state
 from hub.rotation.errors import RotationKeyMismatch, RotationUnmappable
 from hub.rotation.state import RotationRecord

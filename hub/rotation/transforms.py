@@ -12,7 +12,7 @@ import pandas as pd
 
 from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
-from hub.key_history import (
+from hub.keys.history import (
     HOUSEHOLD_DOMAIN,
     RESIDENT_DOMAIN,
     open_previous_column,

@@ -87,7 +87,7 @@ def validate_scope(role: Role, scope: Iterable[str]) -> tuple[str, ...]:
                                      + ", ".join(known))
         if any(i not in known for i in items):
             raise ScopeInvalid(role, "unknown dataset; use one of: " + ", ".join(known))
-    elif role == Role.RESEARCHER:  # safe releases of these datasets (hub.export_jobs)
+    elif role == Role.RESEARCHER:  # safe releases of these datasets (hub.release.jobs)
         datasets = sorted(all_contracts())
         if not items or any(i not in datasets for i in items):
             raise ScopeInvalid(role, "a researcher needs the datasets it may export: "

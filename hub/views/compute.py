@@ -118,7 +118,7 @@ def _dataset_tables(con: duckdb.DuckDBPyConnection, contracts: dict[str, Contrac
 
 def _locations(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec]) -> None:
     """Department grid codes through the crosswalk, and the codes that map to nothing."""
-    from hub.crosswalk import mapping_sql
+    from hub.pipeline.crosswalk import mapping_sql
 
     parts = []
     for name, contract in contracts.items():

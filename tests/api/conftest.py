@@ -24,7 +24,7 @@ import pytest
 from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
 from hub.demo import DemoManifest, generate_demo
-from hub.keyconfig import init_keys, load_keyring, load_security_keys
+from hub.keys.config import init_keys, load_keyring, load_security_keys
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
 from hub.views.read import ViewReader

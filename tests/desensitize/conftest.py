@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
-from desensitize.policy import Deidentifier
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
+from desensitize.deidentify import VAULT_COLUMNS, Deidentifier
 from desensitize.errors import FrameColumnMissing, NoIdentityColumn, VaultResidentMissing
 from desensitize.keys import KeyRing
-from desensitize.policy import VAULT_COLUMNS, Deidentifier
 from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
 from schemas.registry import get_contract

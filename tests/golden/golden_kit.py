@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 GOLDEN = Path(__file__).parent
 ROOT = GOLDEN.parents[1]

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from desensitize.errors import KeyFileInsecure, KeyMissing
 from desensitize.keys import PSEUDONYM_KEY_FILE, TOKEN_PEPPER_FILE, VAULT_KEY_FILE
 from hub.api.app import create_app
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from tests.keys.keys_kit import assert_no_key_material, unwrapped
 
 
@@ -53,7 +53,7 @@ def test_the_pipeline_worker_of_a_new_home_needs_keys_init(bare_settings: HubSet
                                                     (TOKEN_PEPPER_FILE, ["token", "list"])])
 def test_cli_commands_refuse_with_the_loader_message(settings: HubSettings, key_file: str,
                                                      command: list[str]) -> None:
-    from hub.cli import app
+    from hub.cli.main import app
 
     path = settings.keys_dir / key_file
     path.chmod(0o640)
@@ -64,7 +64,7 @@ def test_cli_commands_refuse_with_the_loader_message(settings: HubSettings, key_
 
 
 def test_demo_makes_the_keys_of_a_new_home(bare_settings: HubSettings) -> None:
-    from hub.demo_run import run_demo
+    from hub.cli.demo import run_demo
 
     quiet = Console(file=io.StringIO(), width=160)
     run_demo(bare_settings, residents=150, seed=5, serve=False, console=quiet,

@@ -1,4 +1,4 @@
-"""The key loader (hub.keyconfig): every refusal, file and environment references, and messages
+"""The key loader (hub.keys.config): every refusal, file and environment references, and messages
 that name the key, its source and the next step but never carry key material."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from desensitize.errors import (
     KeyWeak,
 )
 from desensitize.keys import PSEUDONYM_KEY_FILE, TOKEN_PEPPER_FILE, VAULT_KEY_FILE
-from hub.keyconfig import init_keys, load_keyring, load_security_keys, verify_keys
+from hub.keys.config import init_keys, load_keyring, load_security_keys, verify_keys
 from hub.settings import HubSettings
 from tests.keys.keys_kit import assert_no_key_material, write_key
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from desensitize.keycheck import fingerprint
 from desensitize.keys import ALL_KEYS, PSEUDONYM_KEY_FILE, VAULT_KEY_FILE
-from hub.cli_keys import keys_app
+from hub.cli.keys import keys_app
 from hub.settings import HubSettings
 from tests.keys.keys_kit import assert_no_key_material, unwrapped, write_key
 

@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from hub.errors import WarehouseBusy
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 
 def _counts(settings: HubSettings) -> tuple[int, ...]:

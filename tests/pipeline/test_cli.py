@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 
 def _hub(settings: HubSettings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 DATASETS = ["grid", "elderly_care", "medical", "employment"]
 
@@ -76,7 +76,7 @@ def test_same_content_again_is_reported_and_adds_nothing(
 
 def test_catalog_records_each_batch_with_lineage(
         settings: HubSettings, ingested: dict[str, Any]) -> None:
-    from hub.worker import open_catalog
+    from hub.pipeline.worker import open_catalog
 
     catalog = open_catalog(settings)
     for name, result in ingested.items():

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from hub.pipeline.worker import PipelineWorker, open_catalog
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker, open_catalog
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from schemas.identity import normalise_phone, normalise_resident_id
 from tests.privacy_scan import ID_PATTERN, PHONE_PATTERN, valid_id
 

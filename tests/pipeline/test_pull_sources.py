@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "employment" / "input.jsonl"

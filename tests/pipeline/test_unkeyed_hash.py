@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from schemas.identity import normalise_resident_id
 from tests.privacy_scan import database_text
 
@@ -82,7 +82,7 @@ def test_an_unkeyed_hash_is_reversed_by_enumerating_one_area_and_year() -> None:
 def ingested(tmp_path_factory: pytest.TempPathFactory, demo: Any) -> HubSettings:
     home = tmp_path_factory.mktemp("unkeyed") / "home"
     settings = HubSettings(home=home, quality_checks=False)
-    from hub.keyconfig import init_keys  # created by `hub keys init`
+    from hub.keys.config import init_keys  # created by `hub keys init`
 
     init_keys(settings)
     with PipelineWorker(settings) as worker:

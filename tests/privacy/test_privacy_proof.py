@@ -34,11 +34,11 @@ import pytest
 
 from catalog.db import create_state_engine
 from hub.demo import DemoManifest, generate_demo
-from hub.export import export_dataset
-from hub.keyconfig import load_keyring, load_security_keys
+from hub.keys.config import load_keyring, load_security_keys
+from hub.pipeline.worker import PipelineWorker
+from hub.release.export import export_dataset
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from tests.api.conftest import _free_port, _kill_group
 from tests.privacy_scan import Needles, privacy_hits, scan_files
 from tests.privacy_scan import valid_id as id_is_valid

@@ -18,9 +18,9 @@ from quality_kit import NEW_PHONE, ORDER, TODAY, Loaded, Planted
 
 from desensitize.pseudonym import Pseudonymiser
 from hub.demo import DemoManifest, generate_demo
-from hub.keyconfig import init_keys, load_keyring
+from hub.keys.config import init_keys, load_keyring
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 
 def _plant(demo: DemoManifest) -> Planted:

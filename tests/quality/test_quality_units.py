@@ -15,9 +15,9 @@ from catalog.freshness import freshness
 from catalog.quality_store import QualityStore
 from catalog.store import CatalogStore
 from catalog.versions import version_history
-from hub.keyconfig import init_keys
+from hub.keys.config import init_keys
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import get_contract
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from hub.demo import DemoManifest, generate_demo
-from hub.keyconfig import init_keys
+from hub.keys.config import init_keys
 from hub.settings import HubSettings
 from tests.district_kit import DATASETS, ingest_and_publish
 from tests.privacy_scan import Needles

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from desensitize.release.column_plan import PERSON_KEY, plan_release
 from desensitize.release.errors import ReleaseNotPossible, ReleaseParameterInvalid
 from desensitize.release.lattice import encode, evaluate, search
-from desensitize.release.policy import PERSON_KEY, plan_release
 from desensitize.release.release import ReleaseOptions, _source_series, build_release
 from schemas.registry import get_contract
 

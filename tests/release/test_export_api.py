@@ -1,6 +1,6 @@
 """The export job flow: the API queues a release, the pipeline worker loop writes it, the
 caller downloads it; roles, scopes and the audit log. In-process API (TestClient) and the
-real worker loop (hub.jobs.run_pipeline_worker) in a thread, on the shared demo home."""
+real worker loop (hub.pipeline.jobs.run_pipeline_worker) in a thread, on the shared demo home."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from catalog.db import create_state_engine
 from hub.api.app import create_app
 from hub.audit.log import AuditLog
-from hub.cli import app as cli_app
-from hub.jobs import run_pipeline_worker
-from hub.keyconfig import load_security_keys
+from hub.cli.main import app as cli_app
+from hub.keys.config import load_security_keys
+from hub.pipeline.jobs import run_pipeline_worker
 from hub.security.errors import ScopeInvalid
 from hub.security.tokens import TokenStore
 from tests.release.conftest import Home, privacy_hits

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
 from tests.release.conftest import RELEASED, Home, privacy_hits
 from tests.release.test_cells import determined
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from desensitize.release import hierarchy as h
-from desensitize.release.policy import PERSON_KEY, Treatment, hierarchy_for, plan_release
+from desensitize.release.column_plan import PERSON_KEY, Treatment, hierarchy_for, plan_release
 from schemas.registry import get_contract
 from schemas.spec import ColumnSpec
 

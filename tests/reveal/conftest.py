@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 
 from catalog.db import create_state_engine
 from hub.audit.log import AuditLog, audit_events
-from hub.keyconfig import load_security_keys
+from hub.keys.config import load_security_keys
 from hub.security.tokens import TokenStore
 from tests.api import conftest as api
 from tests.api.conftest import HUB, ROOT, STARTUP_SECONDS, District, Server

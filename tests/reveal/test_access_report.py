@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from desensitize.vault import VaultCipher
 from hub.audit.log import AuditLog
-from hub.cli import app
-from hub.key_history import RESIDENT_DOMAIN, seal_previous
-from hub.keyconfig import load_keyring
+from hub.cli.main import app
+from hub.keys.config import load_keyring
+from hub.keys.history import RESIDENT_DOMAIN, seal_previous
 from tests.api.conftest import HUB, ROOT, District, Server
 from tests.reveal.conftest import Tokens, client, records_of
 

@@ -11,10 +11,10 @@ from pydantic import ValidationError
 
 from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
-from hub.access_report import IdNumberInvalid, resident_key_of
 from hub.audit.log import AuditLog
-from hub.reveal import RevealPolicy, RevealRequest
 from hub.security.ratelimit import RATE_LIMITED, ActionRateLimit
+from hub.vault.access_report import IdNumberInvalid, resident_key_of
+from hub.vault.reveal import RevealPolicy, RevealRequest
 
 VALID_ID = "11010519491231002X"
 

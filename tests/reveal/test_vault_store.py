@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from desensitize.vault import VaultCipher
-from hub.key_history import KEY_HISTORY_DDL, RESIDENT_DOMAIN, open_previous, seal_previous
-from hub.vault_store import VaultStore, VaultStoreMissing
+from hub.keys.history import KEY_HISTORY_DDL, RESIDENT_DOMAIN, open_previous, seal_previous
+from hub.vault.store import VaultStore, VaultStoreMissing
 
 FIELDS = ("resident_id", "name", "phone")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub.demo import DemoManifest, generate_demo
-from hub.keyconfig import init_keys
+from hub.keys.config import init_keys
 from hub.settings import HubSettings
 from tests.district_kit import ingest_and_publish
 from tests.rotation.rotation_kit import copy_settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from hub.pipeline.worker import PipelineWorker
 from hub.rotation import run
 from hub.rotation.errors import (
     RotationConflict,
@@ -14,7 +15,6 @@ from hub.rotation.errors import (
 )
 from hub.serve import ServeRefused, check_home
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from tests.rotation.rotation_kit import query, read_key
 
 

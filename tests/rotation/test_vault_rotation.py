@@ -6,10 +6,10 @@ import pytest
 
 from desensitize.errors import VaultDecryptFailed
 from desensitize.vault import VaultCipher
+from hub.pipeline.worker import PipelineWorker
 from hub.rotation import run
 from hub.rotation.state import history
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 from tests.rotation.conftest import TODAY
 from tests.rotation.rotation_kit import documents, query, read_key
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from catalog.db import create_state_engine
 from hub.audit.log import AuditLog
-from hub.cli_security import audit_app, token_app
-from hub.keyconfig import load_security_keys
+from hub.cli.security import audit_app, token_app
+from hub.keys.config import load_security_keys
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
 from tests.security.conftest import fill, set_field, tamper

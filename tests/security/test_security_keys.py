@@ -9,7 +9,7 @@ import pytest
 
 from desensitize.errors import KeyFileInsecure, KeyFileInvalid, KeysShareMaterial, KeyWeak
 from desensitize.keys import AUDIT_SIGNING_KEY_FILE, PSEUDONYM_KEY_FILE, TOKEN_PEPPER_FILE
-from hub.keyconfig import load_keyring, load_security_keys
+from hub.keys.config import load_keyring, load_security_keys
 from hub.settings import HubSettings
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from catalog.db import create_state_engine
 from hub.demo import DemoManifest, generate_demo
-from hub.keyconfig import init_keys
+from hub.keys.config import init_keys
 from hub.settings import HubSettings
 from hub.views.publish import current_generation
 from hub.views.store import view_residents

@@ -12,11 +12,11 @@ import yaml
 from sqlalchemy import select, text
 
 from desensitize.pseudonym import Pseudonymiser
-from hub.keyconfig import load_keyring
+from hub.keys.config import load_keyring
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from hub.views.read import ViewReader, resident_key_for_id_number
 from hub.views.store import view_residents
-from hub.worker import PipelineWorker
 from tests.views.conftest import TODAY, Published, all_documents
 
 

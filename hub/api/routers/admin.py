@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from desensitize.errors import VaultDecryptFailed
-from hub.access_report import IdNumberInvalid, build_access_report
 from hub.api import examples
 from hub.api.bodies import body_openapi, error_fields, invalid_request, parse_body, read_body
 from hub.api.deps import OptionalPrincipal, Services, ServicesDep, forbidden, unauthenticated
@@ -25,6 +24,7 @@ from hub.api.guard import ResidentGate
 from hub.api.problems import ApiProblem
 from hub.security.purposes import ACCESS_REPORT_PURPOSE
 from hub.security.roles import Principal, Role
+from hub.vault.access_report import IdNumberInvalid, build_access_report
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

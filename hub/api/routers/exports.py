@@ -2,7 +2,7 @@
 
 `POST /v1/exports` queues a job that the pipeline worker runs (the API never opens the
 warehouse); the release is a de-identified extract, an aggregate table and a report
-(hub.export). Every request to queue a release, granted or refused, and every download
+(hub.release.export). Every request to queue a release, granted or refused, and every download
 leaves one audit record (action `export`, no resident key); if it cannot be written the
 caller gets 503 and nothing else happens.
 """
@@ -28,8 +28,8 @@ from hub.api.deps import (
 )
 from hub.api.guard import audit_unavailable
 from hub.api.problems import ApiProblem
-from hub.export_files import output_paths
-from hub.export_jobs import DONE, can_export, can_read_export, export_queue, new_export_id
+from hub.release.files import output_paths
+from hub.release.jobs import DONE, can_export, can_read_export, export_queue, new_export_id
 from hub.security.roles import Principal, Role
 from schemas.registry import all_contracts
 

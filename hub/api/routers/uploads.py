@@ -14,7 +14,7 @@ from hub.api import examples
 from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
 from hub.api.problems import ApiProblem
 from hub.api.upload_stream import bad_upload, receive_upload
-from hub.jobs import new_job_id
+from hub.pipeline.jobs import new_job_id
 from hub.security import access
 
 router = APIRouter(tags=["uploads"])

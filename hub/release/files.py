@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hub.export_errors import ExportFormatUnsupported
+from hub.release.errors import ExportFormatUnsupported
 
 FORMATS = (".csv", ".parquet")
 

@@ -1,7 +1,7 @@
 """The vault store: the API's read copy of the re-identification vault and the key history.
 
 The master copy of the vault (`vault.identity`) and of the sealed key history
-(`vault.key_history`, see hub.key_history) lives in the DuckDB warehouse, which only the pipeline
+(`vault.key_history`, see hub.keys.history) lives in the DuckDB warehouse, which only the pipeline
 worker opens: DuckDB allows one process per file, and a reveal must not wait for an ingest. So
 the worker copies both into this SQLite file (WAL: many reader processes, one writer) at the end
 of each publish, and the API and `hub access-report` read only this file.
@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from hub.errors import HubError
-from hub.key_history import KEY_HISTORY_DDL
+from hub.keys.history import KEY_HISTORY_DDL
 
 # Rows per executemany call: large enough that the per-call cost vanishes, small enough that the
 # Python objects of one chunk stay a few hundred MB at most.

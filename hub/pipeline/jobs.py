@@ -42,11 +42,11 @@ from catalog.errors import CatalogError
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
-from hub.queue_rows import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
+from hub.pipeline.queue_transitions import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
 
-log = logging.getLogger("hub.jobs")
+log = logging.getLogger("hub.pipeline.jobs")
 
 ISSUE_CHUNK = 10_000
 _KNOWN_ERRORS = (HubError, ConnectorError, SchemaError, DesensitizeError, CatalogError)
@@ -196,7 +196,7 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
     """Drain the job queue until `stop` is set; holds the warehouse writer lock meanwhile.
     `ready` (an Event) is set once the warehouse is open and the queue is being served."""
     from catalog.db import create_state_engine
-    from hub.worker import PipelineWorker
+    from hub.pipeline.worker import PipelineWorker
 
     queue = JobQueue(create_state_engine(settings.resolved_state_url))
     queue.create_all()
@@ -226,7 +226,7 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
 def _run_export(worker: Any, queue: JobQueue) -> bool:
     """Run the next safe release asked via the API; True when one ran. An error here must not
     stop the worker: ingests and publishing go on, and the export job records its own failure."""
-    from hub.export_jobs import run_next_export
+    from hub.release.jobs import run_next_export
 
     try:
         return bool(run_next_export(worker, queue.engine))

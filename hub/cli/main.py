@@ -20,7 +20,7 @@ from rich.table import Table
 
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
-from hub.cli_common import progress_bar, settings_or_exit
+from hub.cli.terminal import progress_bar, settings_or_exit
 from hub.errors import HubError, WarehouseBusy
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
@@ -79,8 +79,8 @@ def _exit_code(result: BatchResult) -> int:
 @app.command()
 def init() -> None:
     """Create the home folder, keys, warehouse tables and catalog entries."""
-    from hub.keyconfig import init_keys
-    from hub.worker import PipelineWorker
+    from hub.keys.config import init_keys
+    from hub.pipeline.worker import PipelineWorker
 
     settings = _settings()
     with _handled():
@@ -102,7 +102,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Ingest one extract as one batch."""
-    from hub.worker import PipelineWorker
+    from hub.pipeline.worker import PipelineWorker
 
     settings = _settings()
     with _handled(), PipelineWorker(settings) as worker, _progress_bar(
@@ -122,7 +122,7 @@ def batches(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List batches from the catalog (works while a worker is running)."""
-    from hub.worker import open_catalog
+    from hub.pipeline.worker import open_catalog
 
     with _handled():
         rows = open_catalog(_settings()).list_batches(dataset, limit)
@@ -145,7 +145,7 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="do not start the API")] = False,
 ) -> None:
     """Generate a synthetic district, ingest every department's extract, print a summary."""
-    from hub.demo_run import run_demo
+    from hub.cli.demo import run_demo
 
     settings = _settings()
     with _handled():
@@ -176,8 +176,8 @@ def serve(
     raise typer.Exit(code)
 
 
-try:  # token and audit commands (hub.cli_security), when that module is present
-    from hub.cli_security import audit_app, token_app
+try:  # token and audit commands (hub.cli.security), when that module is present
+    from hub.cli.security import audit_app, token_app
 
     app.add_typer(token_app, name="token")
     app.add_typer(audit_app, name="audit")
@@ -194,15 +194,15 @@ def main() -> None:
 
 
 def _register_sub_commands() -> None:
-    from hub.cli_catalog import catalog_app, quality_app
-    from hub.cli_keys import keys_app
+    from hub.cli.catalog import catalog_app, quality_app
+    from hub.cli.keys import keys_app
 
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(quality_app, name="quality")
     app.add_typer(keys_app, name="keys")
     # One line per further command module (export, access-report) goes here.
-    __import__("hub.cli_export", fromlist=["register"]).register(app)  # hub export
-    from hub.cli_access import access_report_command
+    __import__("hub.cli.export", fromlist=["register"]).register(app)  # hub export
+    from hub.cli.access_report import access_report_command
 
     app.command("access-report")(access_report_command)
 

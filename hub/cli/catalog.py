@@ -25,7 +25,7 @@ err = Console(stderr=True)
 
 
 def _store(settings: HubSettings) -> Any:
-    from hub.worker import open_catalog
+    from hub.pipeline.worker import open_catalog
 
     return open_catalog(settings)
 

@@ -1,6 +1,6 @@
 """Re-identification: open a resident's raw identifiers from the vault store.
 
-The API process reads the vault store (hub.vault_store, the pipeline worker's copy of the
+The API process reads the vault store (hub.vault.store, the pipeline worker's copy of the
 warehouse vault) and opens each ciphertext with the vault key, loaded on the first reveal
 only: an API that never reveals never holds it. Who may reveal, the purpose, the rate limit
 and the audit record are the route's business (hub.api.routers.residents); this module answers
@@ -24,9 +24,9 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desensitize.vault import VaultCipher
-from hub.keyconfig import load_keyring
+from hub.keys.config import load_keyring
 from hub.settings import HubSettings
-from hub.vault_store import VaultStore
+from hub.vault.store import VaultStore
 
 # The vaulted fields of the contracts, in the order a reveal lists them; a field the
 # contracts add later is listed after these.

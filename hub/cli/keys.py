@@ -25,7 +25,7 @@ EXIT_KEY_PROBLEM, EXIT_CONFIG = 1, 4
 
 
 def _key_settings() -> HubSettings:
-    from hub.cli_common import settings_or_exit
+    from hub.cli.terminal import settings_or_exit
 
     return settings_or_exit(err)
 
@@ -34,7 +34,7 @@ def _key_settings() -> HubSettings:
 def keys_init() -> None:
     """Create the missing keys of a new home; refuses once the home holds data."""
     from desensitize.errors import KeyProblem
-    from hub.keyconfig import init_keys
+    from hub.keys.config import init_keys
 
     settings = _key_settings()
     try:
@@ -56,7 +56,7 @@ def keys_check(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Each key's source, permissions and fingerprint (never the key); exit 1 on a problem."""
-    from hub.keyconfig import check_keys
+    from hub.keys.config import check_keys
 
     rows = check_keys(_key_settings())
     bad = [r for r in rows if r.problem]
@@ -105,8 +105,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _status(settings: HubSettings) -> None:
+    from hub.pipeline.warehouse import Warehouse
     from hub.rotation import state
-    from hub.warehouse import Warehouse
 
     with Warehouse(settings.warehouse_path, read_only=True) as wh:
         rows = state.history(wh.con)

@@ -1,7 +1,7 @@
 """Export jobs: the API queues a safe release, the pipeline worker writes it.
 
 The API processes never open the warehouse (the pipeline worker holds it), so
-`POST /v1/exports` stores a job in the state store and the worker loop (hub.jobs) calls
+`POST /v1/exports` stores a job in the state store and the worker loop (hub.pipeline.jobs) calls
 `run_next_export` whenever it has no upload to ingest. The release lands in
 `settings.exports_dir` as `<job id>.<csv|parquet>` with its aggregate table and report.
 
@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
-from hub.queue_rows import DONE, QUEUED, RUNNING, claim_oldest, mark_failed
+from hub.pipeline.queue_transitions import DONE, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.security.roles import Principal, Role
 from schemas.errors import SchemaError
 
@@ -166,8 +166,8 @@ def _worker_queue(engine: Engine) -> ExportQueue:
 
 def run_next_export(worker: Any, engine: Engine) -> bool:
     """Run the oldest queued export job with the open pipeline worker; False when none."""
-    from hub.export import export_dataset
-    from hub.keyconfig import load_keyring
+    from hub.keys.config import load_keyring
+    from hub.release.export import export_dataset
 
     try:
         queue = _worker_queue(engine)

@@ -16,17 +16,17 @@ from typing import Any
 from catalog.db import create_state_engine
 from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
+from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
-from desensitize.policy import Deidentifier
-from hub.crosswalk import ensure_schema as ensure_crosswalk_schema
-from hub.crosswalk import load_crosswalk
-from hub.keyconfig import load_keyring
-from hub.locking import WriterLock
+from hub.keys.config import load_keyring
+from hub.pipeline.crosswalk import ensure_schema as ensure_crosswalk_schema
+from hub.pipeline.crosswalk import load_crosswalk
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
+from hub.pipeline.warehouse import Warehouse
+from hub.pipeline.writer_lock import WriterLock
 from hub.rotation.state import refuse_if_rotating
 from hub.settings import HubSettings
-from hub.warehouse import Warehouse
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import all_contracts, get_contract
 
@@ -138,7 +138,7 @@ class PipelineWorker:
         try:
             # The API reveals from its read copy of the vault, never from the warehouse. Copied
             # before the views are published, so every resident they show can be revealed.
-            from hub.vault_store import VaultStore
+            from hub.vault.store import VaultStore
 
             with VaultStore(self.settings.vault_store_path) as store:
                 copied = store.sync_from_warehouse(con)

@@ -6,7 +6,7 @@
     FILE-stem.report.html     the same report as an offline page
 
 Only the pipeline worker reads the warehouse while it runs, so the CLI opens a worker and the
-API queues a job the worker runs (hub.export_jobs). Files are written to a temporary name and
+API queues a job the worker runs (hub.release.jobs). Files are written to a temporary name and
 renamed, so a reader never sees half a release; existing files are replaced only with `force`.
 """
 
@@ -25,13 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from desensitize.keys import KeyRing
-from desensitize.release.policy import plan_release
+from desensitize.release.column_plan import plan_release
 from desensitize.release.pseudonyms import new_release_id
 from desensitize.release.release import ReleaseOptions, build_release
-from hub.export_errors import ExportTargetExists
-from hub.export_files import output_paths, tmp_path, write_text_atomic
-from hub.export_report import ExportReport, render_html
-from hub.export_rows import read_rows
+from hub.release.errors import ExportTargetExists
+from hub.release.files import output_paths, tmp_path, write_text_atomic
+from hub.release.report import ExportReport, render_html
+from hub.release.source_rows import read_rows
 from schemas.registry import get_contract
 
 Progress = Callable[[str, int, int | None], None]

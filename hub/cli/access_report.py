@@ -20,12 +20,12 @@ from rich.table import Table
 
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
-from hub.cli_common import settings_or_exit
+from hub.cli.terminal import settings_or_exit
 from hub.errors import HubError
 from hub.security.purposes import ACCESS_REPORT_PURPOSE
 
 if TYPE_CHECKING:  # pandas, DuckDB, SQLAlchemy: loaded only when the command runs
-    from hub.access_report import AccessReport
+    from hub.vault.access_report import AccessReport
 
 ACCESS_REPORT_ACTION = "access_report"
 EXIT_BAD_INPUT, EXIT_CONFIG = 2, 4
@@ -74,8 +74,8 @@ def access_report_command(
 ) -> None:
     """Who looked at a resident's data, when, for what purpose (including refusals)."""
     from catalog.db import create_state_engine
-    from hub.access_report import IdNumberInvalid, build_access_report
     from hub.audit.log import AuditLog
+    from hub.vault.access_report import IdNumberInvalid, build_access_report
 
     settings = settings_or_exit(console)
     raw = _read_id(id_number)

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.pipeline.ingest import BatchResult
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
-from hub.worker import PipelineWorker
 
 DEMO_ORDER = ["grid", "elderly_care", "medical", "employment"]
 
@@ -75,7 +75,7 @@ def summary_table(results: list[BatchResult]) -> Table:
 
 def run_demo(settings: HubSettings, residents: int, seed: int, *, serve: bool,
              console: Console, progress_console: Console) -> int:
-    from hub.keyconfig import init_keys
+    from hub.keys.config import init_keys
 
     # The demo is a new home: make its keys as `hub keys init` would (and, like it, refuse to
     # make new ones for a home that already holds data).

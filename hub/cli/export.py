@@ -22,7 +22,7 @@ from rich.console import Console
 
 from desensitize.errors import DesensitizeError
 from desensitize.release.errors import ReleaseNotPossible
-from hub.cli_common import progress_bar, settings_or_exit
+from hub.cli.terminal import progress_bar, settings_or_exit
 from hub.errors import HubError, WarehouseBusy
 from schemas.errors import SchemaError
 
@@ -34,7 +34,7 @@ EXIT_NOT_POSSIBLE, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_CONFIG = 1, 2, 3, 4
 @contextmanager
 def _handled() -> Iterator[None]:
     from desensitize.release.errors import ReleaseEmpty, ReleaseParameterInvalid
-    from hub.export_errors import ExportError
+    from hub.release.errors import ExportError
 
     try:
         yield
@@ -99,9 +99,9 @@ def export(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Write a de-identified extract of DATASET, its aggregate table and its report."""
-    from hub.export import export_dataset
-    from hub.keyconfig import load_keyring
-    from hub.worker import PipelineWorker
+    from hub.keys.config import load_keyring
+    from hub.pipeline.worker import PipelineWorker
+    from hub.release.export import export_dataset
 
     settings = settings_or_exit(console)
     with _handled():

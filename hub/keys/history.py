@@ -2,13 +2,13 @@
 
 After `hub keys rotate pseudonym` every resident key changes, but the audit log is append-only
 and hash-chained, so its records keep the keys that were current when they were written. The
-history lets the access report (hub.access_report) find those records: for each current key it
+history lets the access report (hub.vault.access_report) find those records: for each current key it
 holds the earlier keys, each sealed under the vault key and bound to (domain, current key).
 Without the vault key the history links nothing, so a leaked old pseudonym key plus a copy of
 the state cannot bridge to today's keys.
 
 Master copy: table `vault.key_history` in the warehouse, written by the rotation in the same
-transaction that switches the keys. Read copy: the vault store (hub.vault_store), which the API
+transaction that switches the keys. Read copy: the vault store (hub.vault.store), which the API
 and `hub access-report` read.
 """
 

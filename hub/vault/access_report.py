@@ -28,10 +28,10 @@ from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
 from hub.audit.log import audit_events
 from hub.errors import HubError
-from hub.key_history import HOUSEHOLD_DOMAIN, RESIDENT_DOMAIN, open_previous
-from hub.keyconfig import load_keyring
+from hub.keys.config import load_keyring
+from hub.keys.history import HOUSEHOLD_DOMAIN, RESIDENT_DOMAIN, open_previous
 from hub.settings import HubSettings
-from hub.vault_store import VaultStore, VaultStoreMissing
+from hub.vault.store import VaultStore, VaultStoreMissing
 from hub.views.read import ViewReader
 from schemas.identity import normalise_resident_id
 

@@ -29,9 +29,9 @@ from hub.audit.checkpoint import (
     write_checkpoint,
 )
 from hub.audit.log import AuditLog, VerifyResult
-from hub.cli_common import settings_or_exit
+from hub.cli.terminal import settings_or_exit
 from hub.errors import HubError
-from hub.keyconfig import load_security_keys
+from hub.keys.config import load_security_keys
 from hub.security.roles import Role
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
