@@ -23,13 +23,13 @@ from connectors import errors as connector_errors
 from desensitize import errors as desensitize_errors
 from desensitize.release import errors as release_errors
 from hub import errors as hub_errors
-from hub.pipeline.crosswalk import CrosswalkInvalid
 from hub.release import errors as export_errors
 from hub.rotation import errors as rotation_errors
 from hub.security.ratelimit import RateLimitBusy
 from hub.vault.access_report import IdNumberInvalid
 from hub.vault.store import VaultStoreMissing
 from hub.views.rules import RulesInvalid
+from hub.warehouse.crosswalk import CrosswalkInvalid
 from schemas import errors as schema_errors
 
 log = logging.getLogger("hub.api")

@@ -105,8 +105,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _status(settings: HubSettings) -> None:
-    from hub.pipeline.warehouse import Warehouse
     from hub.rotation import state
+    from hub.warehouse.store import Warehouse
 
     with Warehouse(settings.warehouse_path, read_only=True) as wh:
         rows = state.history(wh.con)

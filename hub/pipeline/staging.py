@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.pipeline.warehouse import StagedBatch
+from hub.warehouse.store import StagedBatch
 
 ISSUE_SCHEMA = pa.schema([
     ("batch_id", pa.string()),

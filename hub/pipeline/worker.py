@@ -19,14 +19,14 @@ from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
 from hub.keys.config import load_keyring
-from hub.pipeline.crosswalk import ensure_schema as ensure_crosswalk_schema
-from hub.pipeline.crosswalk import load_crosswalk
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
-from hub.pipeline.warehouse import Warehouse
-from hub.pipeline.writer_lock import WriterLock
 from hub.rotation.state import refuse_if_rotating
 from hub.settings import HubSettings
+from hub.warehouse.crosswalk import ensure_schema as ensure_crosswalk_schema
+from hub.warehouse.crosswalk import load_crosswalk
+from hub.warehouse.store import Warehouse
+from hub.warehouse.writer_lock import WriterLock
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import all_contracts, get_contract
 

@@ -1,6 +1,6 @@
 """The DuckDB warehouse: curated tables, quarantine, vault and the batch manifest.
 
-Only the pipeline worker writes it (see `hub.pipeline.writer_lock`). A batch is staged to
+Only the pipeline worker writes it (see `hub.warehouse.writer_lock`). A batch is staged to
 Parquet files outside the warehouse first; `commit_batch` then moves the whole batch in with one
 transaction: its curated rows, vault entries, row issues and manifest row commit together or
 not at all, so a process killed at any moment leaves the whole batch or none of it.
