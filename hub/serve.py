@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.errors import HubError
+from hub.serve_errors import ServeRefused
 from hub.settings import HubSettings
 
 log = logging.getLogger("hub.serve")
@@ -62,12 +62,6 @@ class ServeSettings(BaseSettings):
     pipeline_nice: int = Field(default=10, ge=0, le=19)
 
 
-class ServeRefused(HubError):
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
-        super().__init__(f"hub serve refuses to start: {problem}")
-
-
 def check_home(settings: HubSettings) -> None:
     """Refuse insecure, missing, placeholder or shared keys before serving anything.
 
@@ -87,8 +81,8 @@ def _refuse_half_rotated(settings: HubSettings) -> None:
     """A half-done key rotation leaves views keyed partly by the old key: serve none of it."""
     import duckdb
 
-    from hub.rotation.errors import RotationInProgress
-    from hub.rotation.state import refuse_if_rotating
+    from hub.keys.rotation_errors import RotationInProgress
+    from hub.keys.rotation_state import refuse_if_rotating
 
     if not settings.warehouse_path.exists():
         return

@@ -19,9 +19,9 @@ from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
 from hub.keys.config import load_keyring
+from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
-from hub.rotation.state import refuse_if_rotating
 from hub.settings import HubSettings
 from hub.warehouse.crosswalk import ensure_schema as ensure_crosswalk_schema
 from hub.warehouse.crosswalk import load_crosswalk

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from hub.rotation.errors import RotationInProgress
+from hub.keys.rotation_errors import RotationInProgress
 
 KINDS = ("vault", "pseudonym")
 FINISHED = ("done", "aborted")
