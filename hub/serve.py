@@ -53,9 +53,8 @@ class ServeSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    # One API worker per usable core: measured at 1M residents on 2 cores, 4 workers served
-    # search at the same CPU per request as 2 but with 390 against 493 req/s and a p99 of
-    # 526 against 146 ms (more processes than cores only add preemption at the tail).
+    # One API worker per usable core: more processes than cores cost throughput and add
+    # preemption at the tail of search latency (B3 in docs/benchmarks.md).
     workers: int = Field(default_factory=default_workers, ge=1, le=64)
     pipeline: bool = True  # HUB_PIPELINE=false: API only (another host runs the worker)
     # Niceness added to the pipeline worker process (0: same priority as the API).

@@ -113,7 +113,7 @@ _STATUSES: dict[type[BaseException], int] = {
     hub_errors.StateStoreError: 503,
     CrosswalkInvalid: 422,
     RulesInvalid: 500,
-    release_errors.ReleaseError: 500,  # safe releases (helper A); most run in the worker
+    release_errors.ReleaseError: 500,  # safe releases: most run in the worker
     release_errors.ReleaseParameterInvalid: 400,
     release_errors.ReleaseColumnMissing: 500,
     release_errors.ReleaseEmpty: 409,

@@ -31,7 +31,6 @@ import duckdb
 from hub.keys.rotation_errors import RotationInProgress
 
 KINDS = ("vault", "pseudonym")
-FINISHED = ("done", "aborted")
 ORDER = ("preparing", "history", "ready", "switched", "keyed", "published", "cleaned",
          "done")
 

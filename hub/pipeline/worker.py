@@ -112,7 +112,7 @@ class PipelineWorker:
                           max_extract_bytes=self.settings.max_extract_bytes)
         result = job.run(spec, contract, extract, progress)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected"):
-            # Imported here: the quality step loads Great Expectations (~10 s) on first use.
+            # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch
 
             check_committed_batch(self.settings, self.warehouse, self.catalog, result.batch_id)

@@ -138,7 +138,7 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[di
 @cache
 def _gx_context() -> Any:
     """One ephemeral context per process: each one makes a temporary folder GX never removes."""
-    import great_expectations as gx  # ~10 s: only when a batch is actually checked
+    import great_expectations as gx  # a slow import: only when a batch is actually checked
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
