@@ -25,9 +25,11 @@ demo: setup
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# Ruff, mypy, then the import contracts of .importlinter (package rule, hub layers, no cycles).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Benchmarks on generated data; writes docs/benchmarks.md (BENCH_ARGS="--residents 100000").
 bench: setup
@@ -35,4 +37,4 @@ bench: setup
 
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -84,7 +84,7 @@ class _Ragged:
 
 
 def _order(lengths: I64) -> I64:
-    """Positions sorted by length, stably; 16-bit lengths get numpy's radix sort (8x faster)."""
+    """Positions sorted by length, stably; 16-bit lengths get numpy's radix sort."""
     short = len(lengths) == 0 or int(lengths.max()) < 1 << 16
     return np.argsort(lengths.astype(np.uint16) if short else lengths, kind="stable")
 

@@ -5,7 +5,7 @@ ciphertext, so the vault can deduplicate by ciphertext and a reloaded batch adds
 name and the resident key are associated data, so a ciphertext copied to another resident's
 row or another field no longer opens. The vault key is separate from the pseudonym key.
 
-The library's AESSIV seals one value per call (~3 us each), too slow for a column of a million
+The library's AESSIV seals one value per call, too slow for a column of a million
 residents, so whole columns go through `desensitize.siv_batch` (the same RFC 5297 construction
 on arrays of messages, byte-identical output); `seal` / `open` stay on the library for one value.
 """

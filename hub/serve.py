@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.errors import HubError
+from hub.serve_errors import ServeRefused
 from hub.settings import HubSettings
 
 log = logging.getLogger("hub.serve")
@@ -53,19 +53,12 @@ class ServeSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    # One API worker per usable core: measured at 1M residents on 2 cores, 4 workers served
-    # search at the same CPU per request as 2 but with 390 against 493 req/s and a p99 of
-    # 526 against 146 ms (more processes than cores only add preemption at the tail).
+    # One API worker per usable core: more processes than cores cost throughput and add
+    # preemption at the tail of search latency (B3 in docs/benchmarks.md).
     workers: int = Field(default_factory=default_workers, ge=1, le=64)
     pipeline: bool = True  # HUB_PIPELINE=false: API only (another host runs the worker)
     # Niceness added to the pipeline worker process (0: same priority as the API).
     pipeline_nice: int = Field(default=10, ge=0, le=19)
-
-
-class ServeRefused(HubError):
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
-        super().__init__(f"hub serve refuses to start: {problem}")
 
 
 def check_home(settings: HubSettings) -> None:
@@ -87,8 +80,8 @@ def _refuse_half_rotated(settings: HubSettings) -> None:
     """A half-done key rotation leaves views keyed partly by the old key: serve none of it."""
     import duckdb
 
-    from hub.rotation.errors import RotationInProgress
-    from hub.rotation.state import refuse_if_rotating
+    from hub.keys.rotation_errors import RotationInProgress
+    from hub.keys.rotation_state import refuse_if_rotating
 
     if not settings.warehouse_path.exists():
         return

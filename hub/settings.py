@@ -31,10 +31,10 @@ class HubSettings(BaseSettings):
     # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
     warehouse_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     warehouse_threads: int = Field(default=2, ge=1, le=64)
-    # Publishing the resident views builds one document per resident (about 6 GB at 1M).
+    # Publishing the resident views builds one document per resident: far more than ingest.
     publish_memory_limit: str = Field(default="8GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
-    # Great Expectations quality suite and reports after each batch (issue: quality). Costs a
-    # ~10 s import per worker process and about as long again as the ingest itself.
+    # Great Expectations quality suite and reports after each batch. Costs a slow import per
+    # worker process and about as long again as the ingest itself.
     quality_checks: bool = True
     # Where each key comes from (hub.keys.config): unset, the file in the home's keys folder;
     # `file:/absolute/path` (e.g. a compose secret in /run/secrets) or `env:VARIABLE` (the

@@ -44,8 +44,8 @@ def _ascii_digits(arr: pa.Array, length: int) -> pa.Array:
     return pc.and_(pc.equal(pc.binary_length(arr), length), pc.ascii_is_decimal(arr))
 
 
-# Exact equivalents of the digit patterns the identity rules test on every row: the RE2
-# kernel costs ~30 ms per 200,000 values, these plain kernels a tenth of that.
+# Exact equivalents of the digit patterns the identity rules test on every row, without the
+# regex engine (B7 in docs/benchmarks.md measures the validation they serve).
 _DIGIT_PATTERNS = {
     r"\d{15}": lambda a: _ascii_digits(a, 15),
     r"\d{17}": lambda a: _ascii_digits(a, 17),

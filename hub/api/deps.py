@@ -64,10 +64,6 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_settings(request: Request) -> HubSettings:
-    return get_services(request).settings
-
-
 # The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the
 # thread pool, and a thread hop per dependency cost more than the rest of a look-up (py-spy).
 # None of them blocks: attribute reads, and a token row read only when the cache misses.
@@ -75,12 +71,7 @@ async def _services_dependency(request: Request) -> Services:
     return get_services(request)
 
 
-async def _settings_dependency(request: Request) -> HubSettings:
-    return get_services(request).settings
-
-
 ServicesDep = Annotated[Services, Depends(_services_dependency)]
-SettingsDep = Annotated[HubSettings, Depends(_settings_dependency)]
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from `hub token create`")
 

@@ -88,7 +88,7 @@ class ResidentKeys:
                 return resident_key_for_id_number(raw_id, own, today)
         if canonical_valid_id(raw_id, today):
             return self._hmac(raw_id)
-        # Repairs and refusals exactly as the pipeline makes them (pandas, ~ms: rare input).
+        # Repairs and refusals exactly as the pipeline makes them (pandas: slow, but rare input).
         result = normalise_resident_id(pd.Series([raw_id], dtype="string"), today)
         value = result.values.iloc[0]
         if not bool(result.ok.iloc[0]) or value is pd.NA:

@@ -23,13 +23,14 @@ from connectors import errors as connector_errors
 from desensitize import errors as desensitize_errors
 from desensitize.release import errors as release_errors
 from hub import errors as hub_errors
-from hub.pipeline.crosswalk import CrosswalkInvalid
+from hub.audit.ratelimit import RateLimitBusy
+from hub.keys import rotation_errors
 from hub.release import errors as export_errors
-from hub.rotation import errors as rotation_errors
-from hub.security.ratelimit import RateLimitBusy
+from hub.serve_errors import ServeRefused
 from hub.vault.access_report import IdNumberInvalid
 from hub.vault.store import VaultStoreMissing
 from hub.views.rules import RulesInvalid
+from hub.warehouse.crosswalk import CrosswalkInvalid
 from schemas import errors as schema_errors
 
 log = logging.getLogger("hub.api")
@@ -112,7 +113,7 @@ _STATUSES: dict[type[BaseException], int] = {
     hub_errors.StateStoreError: 503,
     CrosswalkInvalid: 422,
     RulesInvalid: 500,
-    release_errors.ReleaseError: 500,  # safe releases (helper A); most run in the worker
+    release_errors.ReleaseError: 500,  # safe releases: most run in the worker
     release_errors.ReleaseParameterInvalid: 400,
     release_errors.ReleaseColumnMissing: 500,
     release_errors.ReleaseEmpty: 409,
@@ -132,9 +133,8 @@ _STATUSES: dict[type[BaseException], int] = {
     rotation_errors.RotationUnmappable: 500,
     rotation_errors.RotationNotAbortable: 409,
     rotation_errors.RotationNothingToDo: 409,
+    ServeRefused: 503,  # a start-up refusal of `hub serve`: an exit code, never an HTTP answer
 }
-# hub.serve.ServeRefused is a start-up refusal of `hub serve` (exit code, never an HTTP answer);
-# it is registered lazily below to keep the API from importing the server module.
 
 # Security and audit errors by class name, resolved when those modules exist.
 _SECURITY_STATUSES: dict[str, int] = {
@@ -163,10 +163,7 @@ def status_registry() -> dict[type[BaseException], int]:
     import importlib
     import inspect
 
-    from hub.serve import ServeRefused
-
     registry = dict(_STATUSES)
-    registry[ServeRefused] = 503
 
     for name in SECURITY_ERROR_MODULES:
         try:

@@ -18,8 +18,8 @@ into the WAL without fsync: a crash of the application or of any API process los
 that was acknowledged, but a power cut or kernel crash may lose the records of the last
 seconds (those the OS had not yet written back). The chain stays valid (SQLite recovers a
 prefix of the WAL), and a checkpoint written after the lost records shows them as truncated.
-`full` fsyncs the WAL on every append: no loss even then, at one disk flush per request (4.3 ms
-per append on the bench machine, against tens of µs). Normal is the default because the state
+`full` fsyncs the WAL on every append: no loss even then, at one disk flush per request
+(milliseconds, against microseconds without it). Normal is the default because the state
 store as a whole runs so (catalog.db) and the threat the log answers is tampering, not power
 loss; set `full` where the evidence must survive a power cut.
 

@@ -4,8 +4,8 @@ A record is one line of canonical JSON, the array of HASHED_FIELDS values (compa
 UTF-8, prev_hash last), stored as it was hashed in the `body` column; `hash` is SHA-256 of
 those bytes. The readable columns (at, actor, resident_key, ...) are VIRTUAL generated columns
 read out of `body`: there is no second copy that could be edited apart from what was hashed,
-and verification reads two columns per record instead of thirteen (B5 in docs/benchmarks.md:
-fetching thirteen columns of 1M rows alone took longer than the 3 s verify budget).
+and verification reads two columns per record instead of thirteen (fetching thirteen would
+by itself exceed the verify budget of B5 in docs/benchmarks.md).
 Anyone can check a record with standard tools: sha256 of the body text equals `hash`, and the
 body's last element equals the `hash` of the record before.
 """
@@ -35,8 +35,8 @@ _sha256 = hashlib.sha256
 
 
 # JSONEncoder.encode builds this C encoder anew on every call, which costs more than the
-# encoding of a record (measured: 11 µs against 3.6 µs per record); built once here, with the
-# encoder's own arguments, it writes the same bytes (a test pins the equality).
+# encoding of a record; built once here, with the encoder's own arguments, it writes the same
+# bytes (a test pins the equality).
 _c_encoder = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ":", ",", False,
     False, True) if json.encoder.c_make_encoder is not None else None  # type: ignore[attr-defined]

@@ -6,8 +6,7 @@ part per process (fork; the parts are independent because each starts from the s
 the record before it, which the part before verifies). A slice holds exactly its seqs, every
 body hashes to its stored hash and ends with the stored hash of the record before. Per record
 that is one fetch, one SHA-256 and two string compares: Python's sqlite3 row fetch and
-hashlib's per-call cost are the floor (about 1.3 and 1.2 µs per record on the 2-core bench
-machine), hence the processes.
+hashlib's per-call cost are the floor of one process, hence several processes.
 
 Precise pass: from the first slice the fast pass rejected (or from the start), record by
 record, bytes as stored (a tampered value need not even be valid UTF-8).

@@ -5,8 +5,7 @@ Fast path: the process remembers the head it last wrote (seq, hash, at) and inse
 one autocommit statement. The primary key makes that safe across processes: if any other
 process appended meanwhile, seq+1 exists already, the insert fails as a whole (IntegrityError)
 and nothing was written; the slow path then takes the write lock up front (BEGIN IMMEDIATE),
-reads the head, inserts and commits. Measured on the bench machine: BEGIN + head SELECT +
-COMMIT as three statements cost about 15 µs more per append than the single statement. While
+reads the head, inserts and commits, three statements more than the fast path's one. While
 other processes keep appending the guess mostly fails, so after a failure the process takes
 the slow path until the head it finds there is its own again.
 
@@ -57,7 +56,8 @@ def _text_of(microseconds: int) -> str:
 
 def record_time(previous_at: str) -> str:
     """Now (as `at_text` writes it), or the previous record's time if the clock stepped back
-    by less than MAX_CLOCK_STEP. (datetime.now().isoformat() cost 5 µs of an append.)"""
+    by less than MAX_CLOCK_STEP. Built from a cached second: datetime.now().isoformat() is a
+    noticeable share of an append."""
     now = time_ns() // 1000
     text = _text_of(now)
     if previous_at > text and previous_at <= _text_of(now + _MAX_STEP_US):

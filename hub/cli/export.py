@@ -116,8 +116,3 @@ def export(
         out.print_json(json.dumps(report.as_dict(), default=str))
     else:
         out.print(_summary(report, target))
-
-
-def register(app: typer.Typer) -> None:
-    """Add `hub export` to the main command line."""
-    app.command("export")(export)

@@ -105,11 +105,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _status(settings: HubSettings) -> None:
-    from hub.pipeline.warehouse import Warehouse
-    from hub.rotation import state
+    from hub.keys import rotation_state
+    from hub.warehouse.store import Warehouse
 
     with Warehouse(settings.warehouse_path, read_only=True) as wh:
-        rows = state.history(wh.con)
+        rows = rotation_state.history(wh.con)
     out.print_json(json.dumps(rows, default=str))
 
 
@@ -137,8 +137,8 @@ def keys_rotate(
 
     from desensitize.errors import DesensitizeError
     from hub.errors import HubError, WarehouseBusy
+    from hub.keys.rotation_errors import RotationError
     from hub.rotation import run
-    from hub.rotation.errors import RotationError
 
     settings = _key_settings()
     if kind not in (None, "vault", "pseudonym") or (kind is None and not (resume or abort

@@ -20,6 +20,11 @@ from rich.table import Table
 
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
+from hub.cli.access_report import access_report_command
+from hub.cli.catalog import catalog_app, quality_app
+from hub.cli.export import export as export_command
+from hub.cli.keys import keys_app
+from hub.cli.security import audit_app, token_app
 from hub.cli.terminal import progress_bar, settings_or_exit
 from hub.errors import HubError, WarehouseBusy
 from hub.settings import HubSettings
@@ -176,15 +181,6 @@ def serve(
     raise typer.Exit(code)
 
 
-try:  # token and audit commands (hub.cli.security), when that module is present
-    from hub.cli.security import audit_app, token_app
-
-    app.add_typer(token_app, name="token")
-    app.add_typer(audit_app, name="audit")
-except ImportError:
-    pass
-
-
 def main() -> None:
     try:
         app()
@@ -193,18 +189,11 @@ def main() -> None:
         sys.exit(130)
 
 
-def _register_sub_commands() -> None:
-    from hub.cli.catalog import catalog_app, quality_app
-    from hub.cli.keys import keys_app
-
-    app.add_typer(catalog_app, name="catalog")
-    app.add_typer(quality_app, name="quality")
-    app.add_typer(keys_app, name="keys")
-    # One line per further command module (export, access-report) goes here.
-    __import__("hub.cli.export", fromlist=["register"]).register(app)  # hub export
-    from hub.cli.access_report import access_report_command
-
-    app.command("access-report")(access_report_command)
-
-
-_register_sub_commands()
+# The command groups and commands that have modules of their own.
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(quality_app, name="quality")
+app.add_typer(keys_app, name="keys")
+app.command("export")(export_command)
+app.command("access-report")(access_report_command)

@@ -1,8 +1,7 @@
 """`hub token ...` and `hub audit ...`: API tokens and the evidence log.
 
-The lead wires them into the main app (`app.add_typer(token_app, name="token")`,
-`app.add_typer(audit_app, name="audit")`). Exit codes: 0 done / log intact; 1 the log failed
-verification or the token to revoke is unknown; 4 configuration error (keys, state store).
+Exit codes: 0 done / log intact; 1 the log failed verification or the token to revoke is
+unknown; 4 configuration error (keys, state store).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A minimal, fast, deterministic XLSX writer: one sheet, numbers and shared strings.
 
 Written directly as OOXML parts in a zip with fixed timestamps, because openpyxl's write-only
-mode needs ~25 µs a cell (a 1M-resident demo would spend a minute there) and stamps the
+mode is slow per cell (a large demo would spend most of its time there) and stamps the
 current time into docProps, so two runs would differ. Text goes into the shared-strings
 table as Excel itself does; readers look those up far faster than inline strings.
 openpyxl, pandas and Excel read the result like any other workbook.
@@ -128,8 +128,8 @@ def write_xlsx(headers: list[str], columns: list[Column], path: Path,
         for name, pieces in big.items():
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
-            # Level 1: the sheet of a large demo is ~100 MB of XML, and level 6 takes 3x
-            # longer for a file 10% smaller. Python 3.11 reads the level from this slot only.
+            # Level 1: the default level takes several times longer on the large sheet XML
+            # for a barely smaller file. Python 3.11 reads the level from this slot only.
             info._compresslevel = 1  # type: ignore[attr-defined]
             with zf.open(info, "w") as part:  # streamed: no extra copy of the whole part
                 for piece in pieces:

@@ -1,1 +1,7 @@
+"""The pipeline: one extract in, one batch in the warehouse.
 
+    worker    PipelineWorker: the warehouse's only writer; ingest, crosswalk, publish
+    ingest    one batch: read, map, validate, quarantine, de-identify, stage, commit
+    staging   a batch's Parquet files before the commit, and leftovers of killed runs
+    jobs      the upload queue in the state store, and the worker loop that drains it
+"""

@@ -1,7 +1,7 @@
 """One batch: stage -> map -> validate -> quarantine -> de-identify -> load -> catalog.
 
 Every extract becomes one batch. The batch is idempotent on its content (the same bytes
-again are reported as already ingested and add nothing), atomic (see `hub.pipeline.warehouse`), and
+again are reported as already ingested and add nothing), atomic (see `hub.warehouse.store`), and
 rejected whole when its share of bad rows passes the contract's threshold. Rows are processed
 chunk by chunk so a 10M-row extract never sits in memory whole.
 """
@@ -27,7 +27,7 @@ from connectors.open import open_reader
 from connectors.source import FILE_FORMATS, SourceSpec
 from desensitize.deidentify import Deidentifier
 from hub.pipeline.staging import BatchStage
-from hub.pipeline.warehouse import StagedBatch, Warehouse
+from hub.warehouse.store import StagedBatch, Warehouse
 from schemas.compile_arrow import to_curated_arrow
 from schemas.errors import SchemaError
 from schemas.issues import concat_issues

@@ -42,7 +42,8 @@ from catalog.errors import CatalogError
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
-from hub.pipeline.queue_transitions import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
+from hub.queue.transitions import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
+from hub.release.jobs import run_next_export
 from hub.settings import HubSettings
 from schemas.errors import SchemaError
 
@@ -226,8 +227,6 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
 def _run_export(worker: Any, queue: JobQueue) -> bool:
     """Run the next safe release asked via the API; True when one ran. An error here must not
     stop the worker: ingests and publishing go on, and the export job records its own failure."""
-    from hub.release.jobs import run_next_export
-
     try:
         return bool(run_next_export(worker, queue.engine))
     except Exception as exc:

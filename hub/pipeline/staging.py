@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.pipeline.warehouse import StagedBatch
+from hub.warehouse.store import StagedBatch
 
 ISSUE_SCHEMA = pa.schema([
     ("batch_id", pa.string()),
@@ -73,7 +73,7 @@ class BatchStage:
             "ciphertext": pa.array(frame["ciphertext"].to_numpy(dtype=object), pa.binary()),
             "batch_id": pa.repeat(pa.scalar(self.batch_id, pa.string()), len(frame)),
         }, schema=VAULT_SCHEMA)
-        # Ciphertext does not compress; zstd over it was 2.5x the write time of no compression.
+        # Ciphertext does not compress: zstd over it would only add write time.
         pq.write_table(table, self._next("vault", self.vault), compression="none")
 
     def add_issues(self, issues: pd.DataFrame, severity: str) -> None:

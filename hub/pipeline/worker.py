@@ -19,14 +19,14 @@ from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
 from hub.keys.config import load_keyring
-from hub.pipeline.crosswalk import ensure_schema as ensure_crosswalk_schema
-from hub.pipeline.crosswalk import load_crosswalk
+from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
-from hub.pipeline.warehouse import Warehouse
-from hub.pipeline.writer_lock import WriterLock
-from hub.rotation.state import refuse_if_rotating
 from hub.settings import HubSettings
+from hub.warehouse.crosswalk import ensure_schema as ensure_crosswalk_schema
+from hub.warehouse.crosswalk import load_crosswalk
+from hub.warehouse.store import Warehouse
+from hub.warehouse.writer_lock import WriterLock
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import all_contracts, get_contract
 
@@ -112,7 +112,7 @@ class PipelineWorker:
                           max_extract_bytes=self.settings.max_extract_bytes)
         result = job.run(spec, contract, extract, progress)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected"):
-            # Imported here: the quality step loads Great Expectations (~10 s) on first use.
+            # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch
 
             check_committed_batch(self.settings, self.warehouse, self.catalog, result.batch_id)

@@ -14,11 +14,11 @@ from typing import Any
 
 from catalog.quality_store import QualityStore
 from catalog.store import CatalogStore
-from hub.pipeline.warehouse import Warehouse
 from hub.quality.consistency import find_conflicts
 from hub.quality.overview import write_batch_report, write_dataset_report, write_overview
 from hub.quality.runner import check_batch
 from hub.settings import HubSettings
+from hub.warehouse.store import Warehouse
 from schemas.registry import all_contracts, get_contract
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ SCORE_NOTE = ("score = 100 x (mean over evaluated checks: 1 if met, else the sha
 
 
 def crosswalk_available(con: duckdb.DuckDBPyConnection) -> bool:
-    """ref.grid_crosswalk exists (hub.pipeline.crosswalk creates it) and holds a version."""
+    """ref.grid_crosswalk exists (hub.warehouse.crosswalk creates it) and holds a version."""
     exists = con.execute("SELECT count(*) FROM information_schema.tables "
                          "WHERE table_schema = 'ref' AND table_name = 'grid_crosswalk'"
                          ).fetchone()
@@ -43,7 +43,7 @@ def crosswalk_available(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def current_crosswalk_sql(as_of: str) -> str:
-    """The crosswalk in force on `as_of`, as `hub.pipeline.crosswalk` reads it: the latest version,
+    """The crosswalk in force on `as_of`, as `hub.warehouse.crosswalk` reads it: the latest version,
     and in it the latest row per (scheme, code) whose valid_from is on or before `as_of`."""
     return f"""SELECT scheme, code, standard_code, level FROM ref.grid_crosswalk
         WHERE version = (SELECT max(version) FROM ref.grid_crosswalk)
@@ -138,7 +138,7 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection, batch_id: str) -> list[di
 @cache
 def _gx_context() -> Any:
     """One ephemeral context per process: each one makes a temporary folder GX never removes."""
-    import great_expectations as gx  # ~10 s: only when a batch is actually checked
+    import great_expectations as gx  # a slow import: only when a batch is actually checked
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

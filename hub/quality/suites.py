@@ -1,7 +1,7 @@
 """Expectation suites: compiled from each contract, plus what a contract cannot state.
 
 A suite here is plain data (`Check`: the Great Expectations class name and its keyword
-arguments), so building one costs nothing and the ~10 s import of Great Expectations happens
+arguments), so building one costs nothing and the slow import of Great Expectations happens
 only in `hub.quality.runner`, when a batch is actually checked. Checks run on the curated,
 de-identified rows of one batch with a few columns the runner derives in SQL:
 

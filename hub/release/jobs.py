@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
-from hub.pipeline.queue_transitions import DONE, QUEUED, RUNNING, claim_oldest, mark_failed
+from hub.queue.transitions import DONE, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.security.roles import Principal, Role
 from schemas.errors import SchemaError
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from hub.ledger.current import current_rows_sql
-from hub.pipeline.crosswalk import mapping_sql
+from hub.warehouse.crosswalk import mapping_sql
 from schemas.spec import ContractSpec, Identity
 
 REGISTRY = "grid"  # the resident registry the other datasets are linked against

@@ -26,10 +26,10 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from catalog.quality_store import QualityStore, finding_id, quality_findings
 from desensitize.keys import fsync_dir
-from hub.pipeline.warehouse import Warehouse
 from hub.settings import HubSettings
 from hub.views.publish import CURRENT
 from hub.views.store import view_state
+from hub.warehouse.store import Warehouse
 
 if TYPE_CHECKING:
     from hub.pipeline.worker import PipelineWorker

@@ -24,7 +24,7 @@ from desensitize.keys import (
     read_key_file,
 )
 from hub.keys.config import key_source
-from hub.rotation.errors import RotationKeyMismatch, RotationKeyReference
+from hub.keys.rotation_errors import RotationKeyMismatch, RotationKeyReference
 from hub.settings import HubSettings
 
 SPECS: dict[str, KeySpec] = {"vault": VAULT, "pseudonym": PSEUDONYM}

@@ -25,8 +25,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from hub.rotation import state
-from hub.rotation.state import RotationRecord
+from hub.keys import rotation_state
+from hub.keys.rotation_state import RotationRecord
 
 SCHEMA = "rotation"
 Progress = Callable[[str, int, int | None], None]
@@ -93,7 +93,7 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) ->
 def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
                      chunk_residents: int) -> None:
     """Snapshot the vault into numbered chunks (once: a repeat finds the pass recorded)."""
-    if state.pass_progress(con, record, "vault") is not None:
+    if rotation_state.pass_progress(con, record, "vault") is not None:
         return
     started = time.perf_counter()
 
@@ -102,7 +102,7 @@ def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
         con.execute(_VAULT_WORK, {"per": chunk_residents})
         for statement in _OUTPUTS[record.kind]:
             con.execute(statement)
-        state.add_pass(con, record, "vault", _chunks(con, "rotation.vault_work"),
+        rotation_state.add_pass(con, record, "vault", _chunks(con, "rotation.vault_work"),
                        time.perf_counter() - started)
 
     _in_transaction(con, work)
@@ -110,7 +110,7 @@ def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
 
 def setup_history_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
                        chunk_rows: int) -> None:
-    if state.pass_progress(con, record, "history") is not None:
+    if rotation_state.pass_progress(con, record, "history") is not None:
         return
     if record.kind == "pseudonym":
         maps, new_current = _PSEUDONYM_MAPS, "m.new_key"
@@ -127,7 +127,7 @@ def setup_history_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
         con.execute(_HISTORY_WORK.format(maps=maps, new_current=new_current, join=join),
                     {"per": chunk_rows, "epoch": record.epoch})
         con.execute(_HISTORY_NEXT)
-        state.add_pass(con, record, "history", _chunks(con, "rotation.history_work"),
+        rotation_state.add_pass(con, record, "history", _chunks(con, "rotation.history_work"),
                        time.perf_counter() - started)
 
     _in_transaction(con, work)
@@ -141,7 +141,7 @@ def run_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord, name: str, 
     """Feed each chunk of `source` not done yet to `transform`; insert what it returns
     ({output table: frame}) and count the chunk, in one transaction. Returns the pass's
     seconds (over every run)."""
-    found = state.pass_progress(con, record, name)
+    found = rotation_state.pass_progress(con, record, name)
     if found is None:
         raise RuntimeError(f"pass {name} was not set up")
     done, total, _ = found
@@ -165,11 +165,11 @@ def run_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord, name: str, 
                         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _rotation_chunk")
                     finally:
                         con.unregister("_rotation_chunk")
-            state.chunk_done(con, record, name, chunk, time.perf_counter() - started)
+            rotation_state.chunk_done(con, record, name, chunk, time.perf_counter() - started)
 
         _in_transaction(con, work)
         progress(label, chunk + 1, total)
-    final = state.pass_progress(con, record, name)
+    final = rotation_state.pass_progress(con, record, name)
     return final[2] if final else 0.0
 
 

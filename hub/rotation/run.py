@@ -2,7 +2,7 @@
 
 The rotation opens a pipeline worker in rotation mode: that holds the writer lock for the
 whole run and gives the warehouse connection, the catalog and `publish`. Every step below
-is idempotent and recorded in meta.key_rotations (hub.rotation.state), so running the command
+is idempotent and recorded in meta.key_rotations (hub.keys.rotation_state), so running the command
 again after a crash, a kill or a power cut continues where the record says:
 
     preparing  new key file written (keys/<name>.next, 0600); vault copied chunk by chunk
@@ -27,10 +27,9 @@ import duckdb
 
 from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
+from hub.keys import rotation_state
 from hub.keys.config import load_keyring
-from hub.pipeline.worker import PipelineWorker
-from hub.rotation import keyfiles, passes, state, switch
-from hub.rotation.errors import (
+from hub.keys.rotation_errors import (
     ABORTABLE_STATES,
     RotationConflict,
     RotationKeyMismatch,
@@ -38,13 +37,15 @@ from hub.rotation.errors import (
     RotationNothingToDo,
     RotationUnmappable,
 )
+from hub.keys.rotation_state import RotationRecord
+from hub.pipeline.worker import PipelineWorker
+from hub.rotation import keyfiles, passes, switch
 from hub.rotation.followups import (
     compact_warehouse,
     published_today,
     rebuild_vault_store,
     rekey_findings,
 )
-from hub.rotation.state import RotationRecord
 from hub.rotation.transforms import history_chunk, pseudonym_chunk, vault_chunk
 from hub.settings import HubSettings
 
@@ -119,7 +120,7 @@ class _Rotation:
     def _prepare(self) -> None:
         old, new = self._old_and_new()
         con, record = self.con, self.record
-        if self.kind == "pseudonym" and state.pass_progress(con, record, "vault") is None:
+        if self.kind == "pseudonym" and rotation_state.pass_progress(con, record, "vault") is None:
             self._or_back_out(lambda: switch.precheck_pseudonym(con))
         passes.setup_vault_pass(con, record, self.chunk_residents)
         if self.kind == "vault":
@@ -138,7 +139,7 @@ class _Rotation:
                           ).fetchall()[0]
         record.counters["residents"] = int(row[0])
         record.seconds["vault pass"] = round(seconds, 3)
-        state.set_state(con, record, "history")
+        rotation_state.set_state(con, record, "history")
 
     def _or_back_out(self, check: Callable[[], None]) -> None:
         try:
@@ -158,7 +159,7 @@ class _Rotation:
                                   history_chunk(opener, sealer), self.progress,
                                   "re-sealing the key history")
         self.record.seconds["history pass"] = round(seconds, 3)
-        state.set_state(self.con, self.record, "ready")
+        rotation_state.set_state(self.con, self.record, "ready")
 
     def _switch(self) -> None:
         self._old_and_new()  # both key files must still be there: the switch needs the new one
@@ -175,7 +176,7 @@ class _Rotation:
         elif current != self.record.new_fingerprint:
             raise RotationKeyMismatch(self.kind, str(keyfiles.key_path(self.settings, self.kind)),
                                       "is neither the retired key nor the new one")
-        state.set_state(self.con, self.record, "keyed",
+        rotation_state.set_state(self.con, self.record, "keyed",
                         {"key file": time.perf_counter() - started})
 
     def _publish(self) -> None:
@@ -192,7 +193,7 @@ class _Rotation:
             self.record.counters["views.households"] = int(result.get("households", 0))
             self.record.counters["ledger facts"] = int(result.get("ledger_facts", 0))
         step = "publish" if self.kind == "pseudonym" else "reload keys"
-        state.set_state(self.con, self.record, "published",
+        rotation_state.set_state(self.con, self.record, "published",
                         {step: time.perf_counter() - started})
 
     def _finish(self) -> None:
@@ -204,7 +205,7 @@ class _Rotation:
         self.con.execute("BEGIN TRANSACTION")
         try:
             passes.drop_work(self.con)
-            state.set_state(self.con, self.record, "cleaned",
+            rotation_state.set_state(self.con, self.record, "cleaned",
                             {"finish": time.perf_counter() - started})
             self.con.execute("COMMIT")
         except BaseException:
@@ -219,7 +220,7 @@ class _Rotation:
             raise RuntimeError("the warehouse did not reopen after compaction")
         self.con = self.worker.warehouse.con
         self.record.counters["warehouse bytes freed"] = saved
-        state.set_state(self.con, self.record, "done",
+        rotation_state.set_state(self.con, self.record, "done",
                         {"compact": time.perf_counter() - started})
 
 
@@ -231,7 +232,7 @@ def back_out(settings: HubSettings, con: duckdb.DuckDBPyConnection,
     con.execute("BEGIN TRANSACTION")
     try:
         passes.drop_work(con)
-        state.set_state(con, record, "aborted")
+        rotation_state.set_state(con, record, "aborted")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -243,7 +244,7 @@ def _begin(settings: HubSettings, con: duckdb.DuckDBPyConnection,
            kind: str) -> RotationRecord:
     old = keyfiles.read_key(keyfiles.key_path(settings, kind), kind)
     new = keyfiles.create_next_key(settings, kind)
-    return state.begin(con, kind, keyfiles.digest(old), keyfiles.digest(new))
+    return rotation_state.begin(con, kind, keyfiles.digest(old), keyfiles.digest(new))
 
 
 def rotate(settings: HubSettings, kind: str | None, *, resume: bool = False,
@@ -251,14 +252,14 @@ def rotate(settings: HubSettings, kind: str | None, *, resume: bool = False,
            progress: Progress | None = None) -> RotationSummary:
     """Start a rotation of `kind`, or finish the one half done (same kind, or any kind when
     `kind` is None and `resume` is set)."""
-    if kind is not None and kind not in state.KINDS:
+    if kind is not None and kind not in rotation_state.KINDS:
         raise ValueError(f"unknown key kind {kind!r}: vault or pseudonym")
     with PipelineWorker(settings, rotating=True) as worker:
         if worker.warehouse is None:
             raise RuntimeError("the worker did not open the warehouse")
         con = worker.warehouse.con
-        state.ensure_tables(con)
-        pending = state.pending_rotation(con)
+        rotation_state.ensure_tables(con)
+        pending = rotation_state.pending_rotation(con)
         if pending is None:
             if resume or kind is None:
                 raise RotationNothingToDo("resume")
@@ -281,7 +282,7 @@ def abort(settings: HubSettings) -> RotationRecord:
     with PipelineWorker(settings, rotating=True) as worker:
         if worker.warehouse is None:
             raise RuntimeError("the worker did not open the warehouse")
-        pending = state.pending_rotation(worker.warehouse.con)
+        pending = rotation_state.pending_rotation(worker.warehouse.con)
         if pending is None:
             raise RotationNothingToDo("abort")
         back_out(settings, worker.warehouse.con, pending)

@@ -13,10 +13,10 @@ import time
 
 import duckdb
 
+from hub.keys import rotation_state
 from hub.keys.history import KEY_HISTORY_DDL
-from hub.rotation import state
-from hub.rotation.errors import RotationKeyMismatch, RotationUnmappable
-from hub.rotation.state import RotationRecord
+from hub.keys.rotation_errors import RotationKeyMismatch, RotationUnmappable
+from hub.keys.rotation_state import RotationRecord
 
 _MAPS = {
     "resident_key": "(SELECT old_key, new_key FROM rotation.resident_map)",
@@ -139,7 +139,7 @@ def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
                     "FROM rotation.history_next")
         record.counters["vault.key_history"] = _count(
             con, "SELECT count(*) FROM vault.key_history")
-        state.set_state(con, record, "switched", {"switch": time.perf_counter() - started})
+        rotation_state.set_state(con, record, "switched", {"switch": time.perf_counter() - started})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -22,6 +22,7 @@ from desensitize.generalise import AGE_BAND_STARTS, AGE_BANDS
 from desensitize.vault import VaultCipher
 from hub.ledger.build import LEDGER_TABLE
 from hub.ledger.current import CURRENT_BATCHES_SQL, current_rows_sql
+from hub.views.documents import build_documents
 from hub.views.profile import masked_identity
 from hub.views.rules import (
     MissedBenefitRule,
@@ -29,6 +30,7 @@ from hub.views.rules import (
     missed_benefit_sql,
     overlap_sql,
 )
+from hub.warehouse.crosswalk import mapping_sql
 from schemas.compile_ddl import GRID_SCHEME_COLUMN, curated_columns
 from schemas.registry import source_contracts
 from schemas.spec import ContractSpec, Identity, SharingClass
@@ -118,8 +120,6 @@ def _dataset_tables(con: duckdb.DuckDBPyConnection, contracts: dict[str, Contrac
 
 def _locations(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec]) -> None:
     """Department grid codes through the crosswalk, and the codes that map to nothing."""
-    from hub.pipeline.crosswalk import mapping_sql
-
     parts = []
     for name, contract in contracts.items():
         if name == REGISTRY or not any(c.identity == Identity.GRID_CODE for c in contract.columns):
@@ -239,8 +239,6 @@ def compute_views(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today: da
     _locations(con, contracts)
     _residents(con, today)
     _rule_tables(con, missed, overlaps, dates)
-    from hub.views.documents import build_documents
-
     build_documents(con, today)
     counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0]
               for t in ("resident_views", "household_views", "unmapped_codes")]

@@ -68,24 +68,6 @@ class ViewReader:
                 view_households.c.household_key == household_key)).scalar()
         return json.loads(doc) if doc is not None else None
 
-    def street_of_resident(self, resident_key: str) -> str | None:
-        with self.engine.connect() as conn:
-            gen = self._generation(conn)
-            if gen is None:
-                return None
-            return conn.execute(select(view_residents.c.street_code).where(
-                view_residents.c.generation == gen,
-                view_residents.c.resident_key == resident_key)).scalar()
-
-    def street_of_household(self, household_key: str) -> str | None:
-        with self.engine.connect() as conn:
-            gen = self._generation(conn)
-            if gen is None:
-                return None
-            return conn.execute(select(view_households.c.street_code).where(
-                view_households.c.generation == gen,
-                view_households.c.household_key == household_key)).scalar()
-
     def grid_residents(self, grid_code: str, *, special_group: str | None = None,
                        has_overlap: bool | None = None, has_missed_benefit: bool | None = None,
                        offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:

@@ -1,6 +1,6 @@
-"""The privacy proof of issue 5: after a whole working month of a demo district, no raw ID
-number, phone or name is anywhere the hub writes, except where the design puts it (the
-encrypted vault, and the one answer a reveal gives).
+"""The privacy proof: after a whole working month of a demo district, no raw ID number, phone
+or name is anywhere the hub writes, except where the design puts it (the encrypted vault, and
+the one answer a reveal gives).
 
 The month, all through the real entry points: `hub init`, ingests with quality checks (the
 first with `hub ingest`), the crosswalk, publishing, a real `hub serve` (uvicorn on

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
 from hub.audit.log import AuditLog
-from hub.security.ratelimit import RATE_LIMITED, ActionRateLimit
+from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit
 from hub.vault.access_report import IdNumberInvalid, resident_key_of
 from hub.vault.reveal import RevealPolicy, RevealRequest
 

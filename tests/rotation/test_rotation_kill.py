@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from desensitize.vault import VaultCipher
+from hub.keys.rotation_errors import RotationInProgress
 from hub.pipeline.worker import PipelineWorker
-from hub.rotation.errors import RotationInProgress
 from hub.settings import HubSettings
 from tests.rotation.conftest import District
 from tests.rotation.rotation_kit import documents, key_map, query, read_key, substitute

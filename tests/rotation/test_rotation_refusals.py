@@ -5,14 +5,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from hub.pipeline.worker import PipelineWorker
-from hub.rotation import run
-from hub.rotation.errors import (
+from hub.keys.rotation_errors import (
     RotationConflict,
     RotationInProgress,
     RotationNotAbortable,
     RotationUnmappable,
 )
+from hub.pipeline.worker import PipelineWorker
+from hub.rotation import run
 from hub.serve import ServeRefused, check_home
 from hub.settings import HubSettings
 from tests.rotation.rotation_kit import query, read_key

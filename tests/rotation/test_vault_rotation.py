@@ -6,9 +6,9 @@ import pytest
 
 from desensitize.errors import VaultDecryptFailed
 from desensitize.vault import VaultCipher
+from hub.keys.rotation_state import history
 from hub.pipeline.worker import PipelineWorker
 from hub.rotation import run
-from hub.rotation.state import history
 from hub.settings import HubSettings
 from tests.rotation.conftest import TODAY
 from tests.rotation.rotation_kit import documents, query, read_key
@@ -75,7 +75,7 @@ def _rotations(settings: HubSettings) -> list[dict[str, object]]:
 
 
 def test_rotation_refuses_a_key_given_by_reference(home: HubSettings) -> None:
-    from hub.rotation.errors import RotationKeyReference
+    from hub.keys.rotation_errors import RotationKeyReference
 
     target = home.keys_dir / "vault.key"
     referenced = home.model_copy(update={"vault_key_ref": f"file:{target}"})

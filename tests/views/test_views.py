@@ -144,7 +144,7 @@ def test_reader_finds_by_id_number_and_pages_a_grid(published: Published) -> Non
     assert doc["profile"]["id_number"].startswith(raw[:6])
     assert "*" in doc["profile"]["id_number"]
     assert doc["profile"]["id_number"][-4:] == raw[-4:]
-    street = reader.street_of_resident(key)
+    street = doc["location"]["street_code"]
     assert street is not None
     assert street == doc["location"]["grid_code"][:9]
     household = reader.household(doc["household"]["household_key"])

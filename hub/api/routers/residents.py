@@ -26,10 +26,10 @@ from hub.api.deps import (
 )
 from hub.api.guard import ResidentGate
 from hub.api.problems import ApiProblem, not_found
+from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
 from hub.security import access
 from hub.security.errors import PurposeInvalid, PurposeRequired
 from hub.security.purposes import REVEAL_PURPOSES
-from hub.security.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
 from hub.security.roles import Principal, Role
 from hub.vault.reveal import Revealer, RevealPolicy, RevealRequest
 from hub.vault.store import VaultStoreMissing

@@ -28,10 +28,9 @@ from typing import Any
 
 import duckdb
 
-from hub.rotation.errors import RotationInProgress
+from hub.keys.rotation_errors import RotationInProgress
 
 KINDS = ("vault", "pseudonym")
-FINISHED = ("done", "aborted")
 ORDER = ("preparing", "history", "ready", "switched", "keyed", "published", "cleaned",
          "done")
 
