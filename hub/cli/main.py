@@ -78,21 +78,30 @@ def _exit_code(result: BatchResult) -> int:
 
 @app.command()
 def init() -> None:
-    """Create the home folder, keys, warehouse tables and catalog entries."""
+    """Create the home folder, keys and warehouse tables, migrate the state store to the
+    newest schema (in place, for a home of an earlier release) and register the catalog."""
     from hub.keys.config import init_keys
     from hub.pipeline.worker import PipelineWorker
+    from hub.state.migrate import current_revision
 
     settings = _settings()
     with _handled():
         # As `hub keys init`: new keys only while the home holds no data (else it refuses).
         for name in init_keys(settings):
             out.print(f"created the {name} key")
-        with PipelineWorker(settings):
-            pass
+        with PipelineWorker(settings) as worker:  # opening it migrates the state store
+            assert worker.catalog is not None
+            revision = current_revision(worker.catalog.engine)
     out.print(f"hub home: {settings.home}")
     out.print(f"warehouse: {settings.warehouse_path}")
-    out.print(f"state store: {settings.resolved_state_url}")
+    out.print(f"state store: {_shown_url(settings)} (schema revision {revision})")
     out.print(f"keys: {settings.keys_dir} (keep a backup; losing them loses the vault)")
+
+
+def _shown_url(settings: HubSettings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_state_url).render_as_string(hide_password=True)
 
 
 @app.command()

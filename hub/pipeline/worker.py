@@ -13,7 +13,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from catalog.db import create_state_engine
 from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
@@ -27,14 +26,13 @@ from hub.pipeline.warehouse import Warehouse
 from hub.pipeline.writer_lock import WriterLock
 from hub.rotation.state import refuse_if_rotating
 from hub.settings import HubSettings
+from hub.state.migrate import open_state_store
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import all_contracts, get_contract
 
 
 def open_catalog(settings: HubSettings) -> CatalogStore:
-    store = CatalogStore(create_state_engine(settings.resolved_state_url))
-    store.create_all()
-    return store
+    return CatalogStore(open_state_store(settings.resolved_state_url))
 
 
 class PipelineWorker:

@@ -13,6 +13,7 @@ from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
 from hub.audit.log import AuditLog
 from hub.security.ratelimit import RATE_LIMITED, ActionRateLimit
+from hub.state.migrate import upgrade_state
 from hub.vault.access_report import IdNumberInvalid, resident_key_of
 from hub.vault.reveal import RevealPolicy, RevealRequest
 
@@ -22,7 +23,7 @@ VALID_ID = "11010519491231002X"
 @pytest.fixture
 def audit(tmp_path: Path) -> AuditLog:
     log = AuditLog(create_state_engine(f"sqlite:///{tmp_path / 'state.sqlite'}"))
-    log.create_all()
+    upgrade_state(log.engine)
     return log
 
 

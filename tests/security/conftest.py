@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from catalog.db import create_state_engine
 from hub.audit.log import HASHED_FIELDS, AuditLog
 from hub.security.tokens import TokenStore
+from hub.state.migrate import upgrade_state
 
 
 @pytest.fixture
@@ -35,14 +36,14 @@ def pepper() -> bytes:
 @pytest.fixture
 def tokens(engine: Engine, pepper: bytes) -> TokenStore:
     store = TokenStore(engine, pepper)
-    store.create_all()
+    upgrade_state(store.engine)
     return store
 
 
 @pytest.fixture
 def audit(engine: Engine) -> AuditLog:
     log = AuditLog(engine)
-    log.create_all()
+    upgrade_state(log.engine)
     return log
 
 

@@ -17,6 +17,7 @@ from catalog.db import create_state_engine
 from hub.audit.errors import AuditConfigInvalid, AuditWriteFailed
 from hub.audit.log import GENESIS_HASH, AuditLog, VerifyResult, encode_record
 from hub.security.roles import Principal, Role
+from hub.state.migrate import upgrade_state
 from tests.security._append_worker import append_many
 from tests.security.conftest import fill
 
@@ -110,7 +111,7 @@ def test_durability_setting(engine: Engine, monkeypatch: pytest.MonkeyPatch,
                             mode: str) -> None:
     monkeypatch.setenv("HUB_AUDIT_SYNCHRONOUS", mode.upper())
     log = AuditLog(engine)
-    log.create_all()
+    upgrade_state(log.engine)
     assert log.synchronous == mode
     fill(log, 2)
     assert log.verify().ok
@@ -128,7 +129,7 @@ OLD_DDL = ("CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, at VARCHAR(32) N
 
 def test_log_in_the_retired_layout_moves_over_with_its_hashes(state_path: Path,
                                                               tmp_path: Path) -> None:
-    """Thirteen stored columns, as before `body`: create_all moves the records, every hash
+    """Thirteen stored columns, as before `body`: migration 0001 moves the records, every hash
     and so every signed checkpoint stays valid, and an old edit is still caught."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -158,8 +159,8 @@ def test_log_in_the_retired_layout_moves_over_with_its_hashes(state_path: Path,
     con.close()
 
     log = AuditLog(engine)
-    log.create_all()
-    log.create_all()  # a second process starting later: nothing left to do
+    upgrade_state(log.engine)
+    upgrade_state(log.engine)  # a second process starting later: nothing left to do
     assert log.verify() == VerifyResult(False, 3, 4, "record 4 altered or inserted: its "
                                         "content does not match its hash")
     assert verify_checkpoint(log, key.public_key(), tmp_path / "cp.json").ok
