@@ -1,4 +1,6 @@
-"""Fixtures of the access-control and evidence-log tests: a real SQLite state store on disk."""
+"""Fixtures of the access-control and evidence-log tests: a real SQLite state store on disk
+(`engine`, `audit`, `tokens`), or each database of the state store in turn (`state_engine`,
+`any_audit`) for the tests that hold on both."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy import Engine
 from catalog.db import create_state_engine
 from hub.audit.log import HASHED_FIELDS, AuditLog
 from hub.security.tokens import TokenStore
-from hub.state.migrate import upgrade_state
+from hub.state.migrate import open_state_store, upgrade_state
 
 
 @pytest.fixture
@@ -26,6 +28,18 @@ def engine(state_path: Path) -> Iterator[Engine]:
     engine = create_state_engine(f"sqlite:///{state_path}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def state_engine(state_url: str) -> Iterator[Engine]:
+    engine = open_state_store(state_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def any_audit(state_engine: Engine) -> AuditLog:
+    return AuditLog(state_engine)
 
 
 @pytest.fixture

@@ -3,11 +3,18 @@ documented bound (TOKEN_CACHE_SECONDS) in every process. A fake clock stands in 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Connection, Engine
 
 from hub.security.roles import Role
 from hub.security.tokens import TOKEN_CACHE_SECONDS, TokenStore
 from hub.state.migrate import upgrade_state
+
+
+@pytest.fixture
+def engine(state_engine: Engine) -> Engine:
+    """These tests hold on both databases of the state store."""
+    return state_engine
 
 
 class Clock:

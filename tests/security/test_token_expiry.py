@@ -19,6 +19,12 @@ from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
 
 
+@pytest.fixture
+def engine(state_engine: Engine) -> Engine:
+    """These tests hold on both databases of the state store."""
+    return state_engine
+
+
 class WallClock:
     def __init__(self) -> None:
         self.now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)

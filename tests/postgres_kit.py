@@ -99,10 +99,12 @@ class PostgresCluster:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
+    def create_database(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of `template` (which nobody may be connected to)."""
         name = f"t_{secrets.token_hex(6)}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with self._admin() as con:
-            con.execute(f'CREATE DATABASE "{name}"')
+            con.execute(f'CREATE DATABASE "{name}"{copy}')
         return name
 
     def drop_database(self, name: str) -> None:
