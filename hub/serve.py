@@ -250,6 +250,22 @@ def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
     return 0
 
 
+def run_worker(settings: HubSettings) -> int:
+    """`hub worker`: the pipeline worker in this process until SIGINT or SIGTERM."""
+    import threading
+
+    from hub.pipeline.jobs import run_pipeline_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
+    settings.ensure_dirs()
+    check_home(settings)
+    request = StopRequest(threading.Event())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request.request)
+    run_pipeline_worker(settings, request)
+    return 0
+
+
 def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
     """(raw ID from the demo grid extract, its street) of a resident with published facts."""
     import pandas as pd

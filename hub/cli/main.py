@@ -171,17 +171,33 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, max=64,
                                                 help="API worker processes (HUB_WORKERS)")]
     = None,
+    pipeline: Annotated[bool | None, typer.Option(
+        "--pipeline/--no-pipeline", help="also run the pipeline worker (HUB_PIPELINE); "
+        "--no-pipeline: API only, `hub worker` runs elsewhere on the same state store")]
+    = None,
 ) -> None:
     """Serve the API (several worker processes) and the pipeline worker taking uploads."""
     from hub.serve import ServeSettings
     from hub.serve import serve as run_server
 
     settings = _settings()
-    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
-                 if v is not None}
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers,
+                                   "pipeline": pipeline}.items() if v is not None}
     options = ServeSettings(**overrides)  # type: ignore[arg-type]
     with _handled():
         code = run_server(settings, options)
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker() -> None:
+    """Run the pipeline worker alone: it drains the upload and export queues of the state
+    store and publishes the views, for API hosts started with `hub serve --no-pipeline`."""
+    from hub.serve import run_worker
+
+    settings = _settings()
+    with _handled():
+        code = run_worker(settings)
     raise typer.Exit(code)
 
 
