@@ -64,6 +64,9 @@ __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult
 SYNCHRONOUS_ENV = "HUB_AUDIT_SYNCHRONOUS"
 _SYNCHRONOUS = ("normal", "full")
 _HEAD_ROW_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
+# PostgreSQL's clock as `at_text` writes time: UTC, microseconds, Z.
+_SERVER_NOW_SQL = ("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 
 
 def _utc_text(moment: datetime | str) -> str:
@@ -151,10 +154,14 @@ class AuditLog:
             raise AuditWriteFailed(self._url, exc.__class__.__name__) from exc
 
     def _append_generic(self, batch: list[list[Any]]) -> list[int]:
+        now = None
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
+                # One appender at a time across every host, and the server's clock for `at`:
+                # hosts' clocks differ, and a time range must stay a seq range.
                 conn.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
-            rows, _ = chain(head_of(conn.execute(text(_HEAD_ROW_SQL)).first()), batch)
+                now = conn.execute(text(_SERVER_NOW_SQL)).scalar()
+            rows, _ = chain(head_of(conn.execute(text(_HEAD_ROW_SQL)).first()), batch, now)
             conn.execute(audit_events.insert(), [
                 {"seq": seq, "body": body, "hash": h} for seq, body, h in rows])
         return [r[0] for r in rows]

@@ -18,11 +18,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hub.state.audit_table import HASHED_FIELDS, SQLITE_GUARDS, audit_events
+from hub.state.audit_table import HASHED_FIELDS, audit_events
 
 GENESIS_HASH = "0" * 64
-__all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "SQLITE_GUARDS", "audit_events",
-           "canonical_json", "decode_record", "encode_list", "encode_record", "record_hash"]
+__all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "audit_events", "canonical_json",
+           "decode_record", "encode_list", "encode_record", "record_hash"]
 COLUMNS = (*HASHED_FIELDS, "hash")
 # The C encoder; tuples encode as JSON arrays. Control characters are always escaped, so a
 # body never holds a raw newline.

@@ -3,7 +3,8 @@
 The record format itself (canonical JSON of HASHED_FIELDS, hashing) is hub.audit.schema's;
 the table is here with the rest of the state store's schema. The readable columns (at, actor,
 resident_key, ...) are generated columns read out of `body`, VIRTUAL on SQLite and STORED on
-PostgreSQL: there is no second copy that could be edited apart from what was hashed.
+PostgreSQL: there is no second copy that could be edited apart from what was hashed. The
+guards that refuse UPDATE and DELETE are triggers made by the migrations.
 """
 
 from __future__ import annotations
@@ -42,13 +43,6 @@ def _body_item_postgres(element: _BodyItem, compiler: Any, **kw: Any) -> str:
     return f"((body)::jsonb ->> {element.index})"
 
 
-def body_item_sql(index: int, dialect: str) -> str:
-    """The generated-column expression of field `index` as SQL text (used by migrations)."""
-    if dialect == "postgresql":
-        return f"((body)::jsonb ->> {index})"
-    return f"json_extract(body, '$[{index}]')"
-
-
 def _field(name: str, type_: TypeEngine[Any]) -> Column[Any]:
     # persisted=None: VIRTUAL on SQLite (computed on read, nothing stored twice), STORED
     # where the database knows no other kind.
@@ -77,12 +71,4 @@ audit_events = Table(
     # No index on `at` alone: a time range is a seq range (hub.audit.writer), and each index
     # costs every append one more page written.
     Index("ix_audit_events_actor", "actor", "at"),
-)
-
-# SQLite: UPDATE and DELETE refused through the normal paths (the chain catches the rest).
-SQLITE_GUARDS = (
-    "CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
 )

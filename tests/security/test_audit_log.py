@@ -229,7 +229,7 @@ def test_record_text_is_the_canonical_json() -> None:
     assert encode_list(strings) == _dumps(strings)
 
 
-def test_time_never_goes_backwards_along_the_chain(any_audit: AuditLog,
+def test_time_never_goes_backwards_along_the_chain(audit: AuditLog,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A clock stepping back a little: records keep their predecessor's time, so a time
     range is still a seq range for search."""
@@ -239,14 +239,14 @@ def test_time_never_goes_backwards_along_the_chain(any_audit: AuditLog,
 
     offset = [0]
     monkeypatch.setattr(writer, "time_ns", lambda: time.time_ns() + offset[0] * 1000)
-    fill(any_audit, 3)
+    fill(audit, 3)
     offset[0] = -30_000_000  # NTP stepped the clock back by 30 s
-    fill(any_audit, 2)
+    fill(audit, 2)
     offset[0] = 5_000_000
-    fill(any_audit, 1)
-    times = [r["at"] for r in any_audit.search(newest_first=False)]
+    fill(audit, 1)
+    times = [r["at"] for r in audit.search(newest_first=False)]
     assert times == sorted(times)
     assert times[3] == times[2]  # took its predecessor's time
-    assert [r["seq"] for r in any_audit.search(since=times[5], newest_first=False)] == [6]
-    assert [r["seq"] for r in any_audit.search(until=times[5], newest_first=False)] == [1, 2, 3,
+    assert [r["seq"] for r in audit.search(since=times[5], newest_first=False)] == [6]
+    assert [r["seq"] for r in audit.search(until=times[5], newest_first=False)] == [1, 2, 3,
                                                                                     4, 5]
