@@ -63,11 +63,11 @@ def _extract(ctx: Context, k: int) -> tuple[Path, Path]:
 
 def _enqueue(site: Site, extract: Path, source_yaml: Path) -> tuple[str, Any]:
     """Queue the extract as an upload would; (job id, the queue, to poll it)."""
-    from catalog.db import create_state_engine
     from connectors.source import load_source
     from hub.pipeline.jobs import JobQueue, new_job_id
+    from hub.state.migrate import open_state_store
 
-    queue = JobQueue(create_state_engine(f"sqlite:///{site.home / 'state' / 'state.sqlite'}"))
+    queue = JobQueue(open_state_store(f"sqlite:///{site.home / 'state' / 'state.sqlite'}"))
     job_id = new_job_id()
     inbox = site.home / "inbox" / f"{job_id}{extract.suffix}"
     inbox.parent.mkdir(parents=True, exist_ok=True)

@@ -36,12 +36,10 @@ TARGET_RECORDS = 1_000_000
 
 
 def _log(path: Path, synchronous: str | None = None) -> Any:
-    from catalog.db import create_state_engine
     from hub.audit.log import AuditLog
+    from hub.state.migrate import open_state_store
 
-    log = AuditLog(create_state_engine(f"sqlite:///{path}"), synchronous=synchronous)
-    log.create_all()
-    return log
+    return AuditLog(open_state_store(f"sqlite:///{path}"), synchronous=synchronous)
 
 
 def _append_loop(log: Any, count: int, worker: int = 0) -> None:

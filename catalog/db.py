@@ -1,7 +1,14 @@
-"""The state store engine: SQLite in WAL mode behind a SQLAlchemy URL (Postgres can replace it).
+"""The state store's engine and its one schema: SQLite in WAL mode, or PostgreSQL, behind a
+SQLAlchemy URL.
 
 SQLite answers key lookups in microseconds and lets many API processes read while the
-pipeline worker writes; WAL keeps readers off the writer's back.
+pipeline worker writes; WAL keeps readers off the writer's back. PostgreSQL
+(`postgresql+psycopg://`) serves API processes on several hosts.
+
+`metadata` is the one MetaData of the whole state store: catalog's tables are defined on it
+here (catalog.store, catalog.quality_store) and the hub's rooms add theirs (hub.state.tables),
+since catalog may not import the hub. Tables are created and changed by the Alembic migrations
+in hub.state, never by `create_all`.
 """
 
 from __future__ import annotations
@@ -9,10 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 
 from catalog.errors import CatalogUnavailable
+
+metadata = MetaData()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

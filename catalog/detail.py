@@ -52,9 +52,7 @@ def _summary(dataset: dict[str, Any], batches: list[dict[str, Any]], quality: Qu
 
 
 def _quality(store: CatalogStore) -> QualityStore:
-    quality = QualityStore(store.engine)
-    quality.create_all()
-    return quality
+    return QualityStore(store.engine)
 
 
 def dataset_list(store: CatalogStore, today: date) -> list[dict[str, Any]]:

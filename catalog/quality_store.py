@@ -2,8 +2,8 @@
 
 The pipeline worker writes a value-free result per checked batch (expectations, counts,
 shares, score; never a resident's value) and refreshes the consistency findings; reports, the
-CLI and the API read them from here without touching the warehouse. The tables live in the
-catalog's MetaData, so `CatalogStore.create_all` creates them once this module is imported.
+CLI and the API read them from here without touching the warehouse. The tables belong to the
+state store's one MetaData (catalog.db) and are created by its migrations (hub.state).
 
 A finding is open while the conflict is still in the latest data and becomes `resolved` the
 first time a refresh of its kind no longer sees it (the owner corrected it at source).
@@ -30,10 +30,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.errors import CatalogUnavailable
-from catalog.store import metadata, upsert_insert
+from catalog.db import metadata
+from catalog.store import upsert_insert
 
 quality_batches = Table(
     "quality_batches", metadata,
@@ -80,13 +79,6 @@ def _iso(row: dict[str, Any]) -> dict[str, Any]:
 class QualityStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_all(self) -> None:
-        try:
-            metadata.create_all(self.engine, tables=[quality_batches, quality_findings])
-        except SQLAlchemyError as exc:
-            url = self.engine.url.render_as_string(hide_password=True)
-            raise CatalogUnavailable(url, exc.__class__.__name__) from exc
 
     def record_batch_result(self, result: dict[str, Any]) -> None:
         """Store (or replace) one batch's value-free result."""

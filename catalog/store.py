@@ -20,7 +20,6 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -28,11 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.errors import CatalogUnavailable, DatasetUnknown
-
-metadata = MetaData()
+from catalog.db import metadata
+from catalog.errors import DatasetUnknown
 
 datasets = Table(
     "catalog_datasets", metadata,
@@ -96,13 +93,6 @@ def upsert_insert(engine: Engine, table: Table) -> Any:
 class CatalogStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._url = engine.url.render_as_string(hide_password=True)
-
-    def create_all(self) -> None:
-        try:
-            metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise CatalogUnavailable(self._url, exc.__class__.__name__) from exc
 
     def register_contract(self, entry: dict[str, Any]) -> None:
         """Record a contract (idempotent); a new version becomes the current one."""

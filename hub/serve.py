@@ -4,8 +4,8 @@ The API processes read the state store only; the pipeline worker is the single w
 warehouse and drains the upload queue (hub.pipeline.jobs). Before anything starts, the home
 folder is checked: keys readable by the owner only, no keys missing under existing data (new
 keys would orphan every pseudonym and token), no weak key (repeated bytes, equal keys: a placeholder
-copied from somewhere), and the state store tables are created once here so that worker
-processes do not race to create them. Ctrl-C or SIGTERM (to `hub serve` alone or to its whole
+copied from somewhere), and the state store is migrated to the newest schema once here,
+before any worker process opens it. Ctrl-C or SIGTERM (to `hub serve` alone or to its whole
 process group) stops the API first, then lets the pipeline worker finish the job in hand for up
 to PIPELINE_STOP_SECONDS (a batch commits whole or not at all, so ending it later is safe).
 
@@ -99,15 +99,10 @@ def _refuse_half_rotated(settings: HubSettings) -> None:
 
 
 def prepare_state(settings: HubSettings) -> None:
-    """Create every state-store table once, before worker processes start."""
+    """Bring the state store to the newest schema once, before worker processes start."""
     from hub.api.app import build_services
-    from hub.views.store import create_view_tables
 
-    services = build_services(settings)
-    try:
-        create_view_tables(services.engine)
-    finally:
-        services.engine.dispose()
+    build_services(settings).engine.dispose()
 
 
 def export_settings(settings: HubSettings) -> None:
@@ -248,6 +243,22 @@ def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
     return 0
 
 
+def run_worker(settings: HubSettings) -> int:
+    """`hub worker`: the pipeline worker in this process until SIGINT or SIGTERM."""
+    import threading
+
+    from hub.pipeline.jobs import run_pipeline_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
+    settings.ensure_dirs()
+    check_home(settings)
+    request = StopRequest(threading.Event())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request.request)
+    run_pipeline_worker(settings, request)
+    return 0
+
+
 def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
     """(raw ID from the demo grid extract, its street) of a resident with published facts."""
     import pandas as pd
@@ -278,19 +289,18 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any,
 
     The demo district is synthetic, so printing one of its ID numbers on the demo console is
     the point; a real installation never does this."""
-    from catalog.db import create_state_engine
     from hub.keys.config import load_security_keys
     from hub.security.tokens import TokenStore
+    from hub.state.migrate import open_state_store
 
     found = _demo_resident(settings, manifest)
     if found is None:
         console.print("no published resident found: tokens not created")
         return
     raw_id, street = found
-    engine = create_state_engine(settings.resolved_state_url)
+    engine = open_state_store(settings.resolved_state_url)
     try:
         store = TokenStore(engine, load_security_keys(settings).token_pepper)
-        store.create_all()
         scopes = {"street_office": [street], "department": ["elderly_care"], "auditor": [],
                   "admin": []}
         tokens = {role: store.create(role, scope, f"demo-{role}")[1]

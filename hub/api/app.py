@@ -16,14 +16,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from catalog.db import create_state_engine
 from catalog.store import CatalogStore
 from connectors.source import SOURCES_DIR, load_source
 from hub.api.deps import Services
@@ -47,6 +44,7 @@ from hub.keys.config import load_keyring, load_security_keys
 from hub.pipeline.jobs import JobQueue
 from hub.security.tokens import TOKEN_CACHE_SECONDS, TokenStore
 from hub.settings import HubSettings
+from hub.state.migrate import open_state_store
 from hub.views.read import ViewReader
 
 log = logging.getLogger("hub.api")
@@ -81,33 +79,20 @@ def source_catalogue(settings: HubSettings) -> tuple[dict[str, Path], dict[str, 
     return files, datasets
 
 
-def _create_tables(*stores: Any) -> None:
-    # Several worker processes start at once; a lost CREATE race is retried, not fatal.
-    for attempt in range(5):
-        try:
-            for store in stores:
-                store.create_all()
-            return
-        except Exception as exc:
-            if attempt == 4 or not isinstance(exc.__cause__ or exc, OperationalError):
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
 def build_services(settings: HubSettings) -> Services:
     # Keys first (hub.keys.config refuses missing, exposed or placeholder keys): a refused start
     # must not leave a new state store behind.
     security = load_security_keys(settings)
     keyring = load_keyring(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_state_engine(settings.resolved_state_url)
+    # `hub serve` migrated the store before starting workers: here that is one version read.
+    engine = open_state_store(settings.resolved_state_url)
     catalog_store = CatalogStore(engine)
     jobs = JobQueue(engine)
     # Valid tokens are cached for TOKEN_CACHE_SECONDS: a revocation from another process
     # reaches this one within that time (hub.security.tokens).
     tokens = TokenStore(engine, security.token_pepper, cache_seconds=TOKEN_CACHE_SECONDS)
     audit_log = AuditLog(engine)
-    _create_tables(catalog_store, jobs, tokens, audit_log)
     files, datasets = source_catalogue(settings)
     return Services(settings=settings, engine=engine, views=ViewReader(engine), tokens=tokens,
                     audit=audit_log, jobs=jobs, catalog=catalog_store, sources=files,

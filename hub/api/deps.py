@@ -3,12 +3,14 @@
 Everything is built in the app's lifespan (hub.api.app), never at import time, and reached
 through `request.app.state.services`. Authentication is deny by default: every route except
 /healthz and the OpenAPI document depends on `CurrentPrincipal`, which answers 401 without a
-valid Bearer token.
+valid Bearer token (`token-expired` for the right token past its end: its holder needs a new
+one, not a retry).
 """
 
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -23,8 +25,9 @@ from hub.api.lookup import ResidentDocuments, ResidentKeys
 from hub.api.problems import ApiProblem
 from hub.audit.log import AuditLog
 from hub.pipeline.jobs import JobQueue
+from hub.security.errors import TokenExpired
 from hub.security.roles import Principal
-from hub.security.tokens import TokenStore
+from hub.security.tokens import TokenStore, bearer_token
 from hub.settings import HubSettings
 from hub.views.read import ViewReader
 
@@ -73,10 +76,19 @@ async def _services_dependency(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(_services_dependency)]
 
+# Documents the scheme in OpenAPI; the header itself is parsed strictly by `bearer_token`.
 _bearer = HTTPBearer(auto_error=False, description="an API token from `hub token create`")
+# Set by `optional_principal` for this request: the caller sent a token that has expired.
+_token_expired: ContextVar[bool] = ContextVar("hub_token_expired", default=False)
 
 
 def unauthenticated() -> ApiProblem:
+    if _token_expired.get():
+        return ApiProblem(401, "token-expired", "Token expired",
+                          "the API token has expired; ask an administrator for a new one "
+                          "(`hub token create`)",
+                          headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                                       'error_description="token expired"'})
     return ApiProblem(401, "unauthenticated", "Unauthenticated",
                       "send a valid API token as `Authorization: Bearer <token>`",
                       headers={"WWW-Authenticate": "Bearer"})
@@ -87,10 +99,15 @@ async def optional_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller, or None (resident routes audit a refusal before answering 401)."""
-    if credentials is None or not credentials.credentials:
+    _token_expired.set(False)
+    token = bearer_token(request.headers.get("authorization")) if credentials else None
+    if token is None:
         return None
-    principal: Principal | None = get_services(request).tokens.authenticate(
-        credentials.credentials)
+    try:
+        principal: Principal | None = get_services(request).tokens.authenticate(token)
+    except TokenExpired:
+        _token_expired.set(True)
+        principal = None
     request.state.principal = principal
     return principal
 

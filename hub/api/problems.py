@@ -144,6 +144,8 @@ _SECURITY_STATUSES: dict[str, int] = {
     "ScopeInvalid": 400,
     "RoleInvalid": 400,
     "TokenNameInvalid": 400,
+    "TokenLifetimeInvalid": 400,
+    "TokenExpired": 401,
     "TokenStoreUnavailable": 503,
     "AuditError": 503,
     "AuditWriteFailed": 503,

@@ -23,8 +23,9 @@ prefix of the WAL), and a checkpoint written after the lost records shows them a
 store as a whole runs so (catalog.db) and the threat the log answers is tampering, not power
 loss; set `full` where the evidence must survive a power cut.
 
-The SQLite triggers refuse UPDATE and DELETE through the normal paths; they do not stop
-someone holding the file, which is what the chain is for.
+The table and its guards (SQLite triggers that refuse UPDATE and DELETE through the normal
+paths; they do not stop someone holding the file, which is what the chain is for) come from
+the state store's migrations (hub.state).
 """
 
 from __future__ import annotations
@@ -37,23 +38,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, inspect, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.audit.errors import AuditConfigInvalid, AuditUnavailable, AuditWriteFailed
-from hub.audit.migrate import migrate_sqlite, old_layout
 from hub.audit.schema import (
     COLUMNS,
     GENESIS_HASH,
     HASHED_FIELDS,
     HEAD_SQL,
-    SQLITE_GUARDS,
     audit_events,
     canonical_json,
     decode_record,
     encode_list,
     encode_record,
-    metadata,
     record_hash,
 )
 from hub.audit.verify import PRECISE_SQL, SLICE, VerifyResult, check_rows, verify_sqlite
@@ -66,6 +64,9 @@ __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult
 SYNCHRONOUS_ENV = "HUB_AUDIT_SYNCHRONOUS"
 _SYNCHRONOUS = ("normal", "full")
 _HEAD_ROW_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
+# PostgreSQL's clock as `at_text` writes time: UTC, microseconds, Z.
+_SERVER_NOW_SQL = ("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 
 
 def _utc_text(moment: datetime | str) -> str:
@@ -94,28 +95,6 @@ class AuditLog:
 
     def __repr__(self) -> str:
         return f"AuditLog({self._url})"
-
-    def create_all(self) -> None:
-        try:
-            self._retire_old_layout()
-            metadata.create_all(self.engine)
-            if self._sqlite:
-                with self.engine.begin() as conn:
-                    for ddl in SQLITE_GUARDS:
-                        conn.execute(text(ddl))
-        except SQLAlchemyError as exc:
-            raise AuditUnavailable(self._url, exc.__class__.__name__) from exc
-
-    def _retire_old_layout(self) -> None:
-        """A log in the retired thirteen-column layout is moved over, hashes unchanged."""
-        if not self._sqlite:
-            if "body" not in {c["name"] for c in inspect(self.engine).get_columns(
-                    "audit_events")} and inspect(self.engine).has_table("audit_events"):
-                raise AuditUnavailable(self._url, "audit_events has the retired thirteen-"
-                                       "column layout; move its records to the body layout")
-            return
-        if old_layout(self.engine):
-            migrate_sqlite(self.engine)
 
     def close(self) -> None:
         """Close this process's writer connection (reopened by the next append)."""
@@ -175,10 +154,14 @@ class AuditLog:
             raise AuditWriteFailed(self._url, exc.__class__.__name__) from exc
 
     def _append_generic(self, batch: list[list[Any]]) -> list[int]:
+        now = None
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
+                # One appender at a time across every host, and the server's clock for `at`:
+                # hosts' clocks differ, and a time range must stay a seq range.
                 conn.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
-            rows, _ = chain(head_of(conn.execute(text(_HEAD_ROW_SQL)).first()), batch)
+                now = conn.execute(text(_SERVER_NOW_SQL)).scalar()
+            rows, _ = chain(head_of(conn.execute(text(_HEAD_ROW_SQL)).first()), batch, now)
             conn.execute(audit_events.insert(), [
                 {"seq": seq, "body": body, "hash": h} for seq, body, h in rows])
         return [r[0] for r in rows]

@@ -5,7 +5,9 @@ the full limit. The audit log already holds one record per attempt, shared by al
 so the limit is counted there: records of this action by this actor within the window. Count
 and append must be atomic across processes, otherwise two processes could both count limit-1
 and both grant; an exclusive `flock` on a lock file in the state folder serialises them (the
-audit append's own SQLite lock covers only the append, not the count before it).
+audit append's own SQLite lock covers only the append, not the count before it). On
+PostgreSQL the API may run on several hosts, which share no lock file: a session-level
+advisory lock on the action, held on a connection of its own, serialises them there.
 
 Refusals for the limit itself are not counted, so a client that keeps retrying is let in again
 once its oldest counted attempt leaves the window (which is what Retry-After tells it).
@@ -14,6 +16,7 @@ once its oldest counted attempt leaves the window (which is what Retry-After tel
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import math
 import os
 import time
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, text
 
 from hub.audit.log import AuditLog, audit_events
 from hub.errors import HubError
@@ -101,6 +104,10 @@ class ActionRateLimit:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        if self.audit.engine.dialect.name == "postgresql":
+            with self._advisory_locked():
+                yield
+            return
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -120,3 +127,28 @@ class ActionRateLimit:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    @contextmanager
+    def _advisory_locked(self) -> Iterator[None]:
+        digest = hashlib.sha256(f"hub.ratelimit:{self.action}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with self.audit.engine.connect() as conn:
+            _poll_advisory(conn, key, self.lock_timeout, str(self.lock_path))
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+
+
+def _poll_advisory(conn: Connection, key: int, timeout: float, label: str) -> None:
+    # Polled like the flock above: a hung holder costs a 503, not a thread.
+    deadline = time.monotonic() + timeout
+    while True:
+        taken = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        conn.commit()  # the lock is the session's; no transaction stays open meanwhile
+        if taken:
+            return
+        if time.monotonic() > deadline:
+            raise RateLimitBusy(label, timeout)
+        time.sleep(_LOCK_POLL_SECONDS)

@@ -1,4 +1,4 @@
-"""The evidence log's record format and table: the hashed text is what is stored.
+"""The evidence log's record format: the hashed text is what is stored (hub.state.audit_table).
 
 A record is one line of canonical JSON, the array of HASHED_FIELDS values (compact separators,
 UTF-8, prev_hash last), stored as it was hashed in the `body` column; `hash` is SHA-256 of
@@ -18,15 +18,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Computed, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.types import TypeEngine
+from hub.state.audit_table import HASHED_FIELDS, audit_events
 
 GENESIS_HASH = "0" * 64
-# Canonical order of the hashed fields; changing it invalidates every existing chain.
-HASHED_FIELDS = ("seq", "at", "request_id", "actor", "role", "scope", "action", "purpose",
-                 "resident_key", "outcome", "detail", "prev_hash")
+__all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "audit_events", "canonical_json",
+           "decode_record", "encode_list", "encode_record", "record_hash"]
 COLUMNS = (*HASHED_FIELDS, "hash")
 # The C encoder; tuples encode as JSON arrays. Control characters are always escaped, so a
 # body never holds a raw newline.
@@ -64,64 +60,6 @@ def record_hash(values: Sequence[Any]) -> str:
     return _sha256(encode_record(values).encode("utf-8")).hexdigest()
 
 
-class _BodyItem(ColumnElement[Any]):
-    """Element `index` of the JSON array in `body`, in each dialect's own JSON syntax."""
-
-    inherit_cache = True
-
-    def __init__(self, index: int, type_: TypeEngine[Any]) -> None:
-        self.index = index
-        self.type = type_
-
-
-@compiles(_BodyItem)
-def _body_item_sqlite(element: _BodyItem, compiler: Any, **kw: Any) -> str:
-    return f"json_extract(body, '$[{element.index}]')"
-
-
-@compiles(_BodyItem, "postgresql")
-def _body_item_postgres(element: _BodyItem, compiler: Any, **kw: Any) -> str:
-    return f"((body)::jsonb ->> {element.index})"
-
-
-def _field(name: str, type_: TypeEngine[Any]) -> Column[Any]:
-    # persisted=None: VIRTUAL on SQLite (computed on read, nothing stored twice), STORED
-    # where the database knows no other kind.
-    index = HASHED_FIELDS.index(name)
-    return Column(name, type_, Computed(_BodyItem(index, type_), persisted=None))
-
-
-metadata = MetaData()
-
-audit_events = Table(
-    "audit_events", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("body", Text, nullable=False),
-    Column("hash", String(64), nullable=False),
-    _field("at", String(32)),
-    _field("request_id", String(64)),
-    _field("actor", String(160)),
-    _field("role", String(32)),
-    _field("scope", Text()),  # JSON list, as text inside the record
-    _field("action", String(64)),
-    _field("purpose", String(32)),
-    _field("resident_key", String(128)),
-    _field("outcome", String(64)),
-    _field("detail", Text()),
-    _field("prev_hash", String(64)),
-    Index("ix_audit_events_resident_key", "resident_key"),
-    # (actor, at): the per-actor rate limit counts one actor's records in a time window.
-    # No index on `at` alone: a time range is a seq range (hub.audit.writer), and each index
-    # costs every append one more page written.
-    Index("ix_audit_events_actor", "actor", "at"),
-)
-
-SQLITE_GUARDS = (
-    "CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
-)
 INSERT_SQL = "INSERT INTO audit_events (seq, body, hash) VALUES (?, ?, ?)"
 HEAD_SQL = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
 

@@ -77,10 +77,13 @@ def head_of(row: Sequence[Any] | None) -> Head:
     return (int(row[0]), str(row[1]), _at_of(row[2])) if row else (0, GENESIS_HASH, "")
 
 
-def chain(head: Head, batch: list[list[Any]]) -> tuple[list[tuple[int, str, str]], Head]:
-    """(seq, body, hash) rows that extend `head` with `batch`, and the new head."""
+def chain(head: Head, batch: list[list[Any]], now: str | None = None
+          ) -> tuple[list[tuple[int, str, str]], Head]:
+    """(seq, body, hash) rows that extend `head` with `batch`, and the new head. `now`: the
+    time of one clock every appender shares (the database server's, as `at_text` writes
+    it); the records take it, or their predecessor's if that is later."""
     seq, prev, at = head
-    at = record_time(at)
+    at = record_time(at) if now is None else max(at, now)
     rows = []
     for fields in batch:
         seq += 1

@@ -73,17 +73,16 @@ def access_report_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
 ) -> None:
     """Who looked at a resident's data, when, for what purpose (including refusals)."""
-    from catalog.db import create_state_engine
     from hub.audit.log import AuditLog
+    from hub.state.migrate import open_state_store
     from hub.vault.access_report import IdNumberInvalid, build_access_report
 
     settings = settings_or_exit(console)
     raw = _read_id(id_number)
     try:
-        engine = create_state_engine(settings.resolved_state_url)
+        engine = open_state_store(settings.resolved_state_url)
         try:
             audit = AuditLog(engine)
-            audit.create_all()
             report = build_access_report(settings, raw, engine=engine)
             # Recorded before anything is shown: no record, no data.
             audit.append(actor=_cli_actor(), role="admin", scope=[],

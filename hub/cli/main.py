@@ -83,21 +83,30 @@ def _exit_code(result: BatchResult) -> int:
 
 @app.command()
 def init() -> None:
-    """Create the home folder, keys, warehouse tables and catalog entries."""
+    """Create the home folder, keys and warehouse tables, migrate the state store to the
+    newest schema (in place, for a home of an earlier release) and register the catalog."""
     from hub.keys.config import init_keys
     from hub.pipeline.worker import PipelineWorker
+    from hub.state.migrate import current_revision
 
     settings = _settings()
     with _handled():
         # As `hub keys init`: new keys only while the home holds no data (else it refuses).
         for name in init_keys(settings):
             out.print(f"created the {name} key")
-        with PipelineWorker(settings):
-            pass
+        with PipelineWorker(settings) as worker:  # opening it migrates the state store
+            assert worker.catalog is not None
+            revision = current_revision(worker.catalog.engine)
     out.print(f"hub home: {settings.home}")
     out.print(f"warehouse: {settings.warehouse_path}")
-    out.print(f"state store: {settings.resolved_state_url}")
+    out.print(f"state store: {_shown_url(settings)} (schema revision {revision})")
     out.print(f"keys: {settings.keys_dir} (keep a backup; losing them loses the vault)")
+
+
+def _shown_url(settings: HubSettings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_state_url).render_as_string(hide_password=True)
 
 
 @app.command()
@@ -167,17 +176,33 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, max=64,
                                                 help="API worker processes (HUB_WORKERS)")]
     = None,
+    pipeline: Annotated[bool | None, typer.Option(
+        "--pipeline/--no-pipeline", help="also run the pipeline worker (HUB_PIPELINE); "
+        "--no-pipeline: API only, `hub worker` runs elsewhere on the same state store")]
+    = None,
 ) -> None:
     """Serve the API (several worker processes) and the pipeline worker taking uploads."""
     from hub.serve import ServeSettings
     from hub.serve import serve as run_server
 
     settings = _settings()
-    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
-                 if v is not None}
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers,
+                                   "pipeline": pipeline}.items() if v is not None}
     options = ServeSettings(**overrides)  # type: ignore[arg-type]
     with _handled():
         code = run_server(settings, options)
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker() -> None:
+    """Run the pipeline worker alone: it drains the upload and export queues of the state
+    store and publishes the views, for API hosts started with `hub serve --no-pipeline`."""
+    from hub.serve import run_worker
+
+    settings = _settings()
+    with _handled():
+        code = run_worker(settings)
     raise typer.Exit(code)
 
 

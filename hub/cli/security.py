@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog.db import create_state_engine
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
 from desensitize.keys import SecurityKeys
@@ -32,8 +31,9 @@ from hub.cli.terminal import settings_or_exit
 from hub.errors import HubError
 from hub.keys.config import load_security_keys
 from hub.security.roles import Role
-from hub.security.tokens import TokenStore
+from hub.security.tokens import TokenStore, parse_lifetime
 from hub.settings import HubSettings
+from hub.state.migrate import open_state_store
 
 token_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="API tokens: create (shown once), revoke, list.")
@@ -67,16 +67,12 @@ def _keys(settings: HubSettings) -> SecurityKeys:
 
 
 def _tokens(settings: HubSettings) -> TokenStore:
-    store = TokenStore(create_state_engine(settings.resolved_state_url),
-                       _keys(settings).token_pepper)
-    store.create_all()
-    return store
+    return TokenStore(open_state_store(settings.resolved_state_url),
+                      _keys(settings).token_pepper)
 
 
 def _audit(settings: HubSettings) -> AuditLog:
-    log = AuditLog(create_state_engine(settings.resolved_state_url))
-    log.create_all()
-    return log
+    return AuditLog(open_state_store(settings.resolved_state_url))
 
 
 @token_app.command("create")
@@ -88,13 +84,19 @@ def token_create(
         help="street codes (street_office) or datasets (department, researcher); repeat "
              "or comma list")]
     = None,
+    expires_in: Annotated[str, typer.Option(
+        "--expires-in", help="lifetime: days, weeks or hours such as 90d, 2w, 12h (at most "
+                             "730d)")] = "90d",
 ) -> None:
     """Create a token and print it once; only its keyed hash is stored."""
     settings = _settings()
     with _handled():
-        token_id, token = _tokens(settings).create(role, scope or [], name)
-    console.print(f"token {token_id} created for {role.value}; it is shown only now, "
-                  "store it safely (lost tokens are revoked and replaced, not recovered)")
+        store = _tokens(settings)
+        token_id, token = store.create(role, scope or [], name, parse_lifetime(expires_in))
+        expires = next(r["expires_at"] for r in store.list() if r["token_id"] == token_id)
+    console.print(f"token {token_id} created for {role.value}, valid until {expires} (UTC); "
+                  "it is shown only now, store it safely (lost tokens are revoked and "
+                  "replaced, not recovered)")
     out.print(token)
 
 
@@ -118,10 +120,12 @@ def token_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    table = Table("token id", "name", "role", "scope", "created", "revoked")
+    table = Table("token id", "name", "role", "scope", "created", "expires", "revoked")
     for r in rows:
+        expires = r["expires_at"] if r["active"] or r["revoked_at"] else \
+            f"{r['expires_at']} (expired)"
         table.add_row(r["token_id"], r["name"], r["role"], ",".join(r["scope"]),
-                      r["created_at"], r["revoked_at"] or "")
+                      r["created_at"], expires, r["revoked_at"] or "")
     out.print(table)
 
 

@@ -21,22 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Engine,
-    Index,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, func, insert, select, update
 
 from catalog.errors import CatalogError
 from connectors.errors import ConnectorError
@@ -45,47 +30,13 @@ from hub.errors import HubError
 from hub.queue.transitions import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.release.jobs import run_next_export
 from hub.settings import HubSettings
+from hub.state.tables import upload_issues, upload_jobs
 from schemas.errors import SchemaError
 
 log = logging.getLogger("hub.pipeline.jobs")
 
 ISSUE_CHUNK = 10_000
 _KNOWN_ERRORS = (HubError, ConnectorError, SchemaError, DesensitizeError, CatalogError)
-
-metadata = MetaData()
-
-upload_jobs = Table(
-    "upload_jobs", metadata,
-    Column("job_id", String(40), primary_key=True),
-    Column("dataset", String(64), nullable=False, index=True),
-    Column("source", String(96), nullable=False),
-    Column("source_path", Text, nullable=False),
-    Column("inbox_path", Text, nullable=False),
-    Column("bytes", BigInteger, nullable=False),
-    Column("submitted_by", String(64), nullable=False),  # token id, never the token
-    Column("status", String(16), nullable=False, index=True),
-    Column("batch_id", String(96), index=True),
-    Column("outcome", String(24)),
-    Column("rows_read", BigInteger),
-    Column("rows_loaded", BigInteger),
-    Column("rows_quarantined", BigInteger),
-    Column("reason", Text),
-    Column("top_rules", JSON),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
-)
-
-upload_issues = Table(
-    "upload_issues", metadata,
-    Column("job_id", String(40), nullable=False),
-    Column("source_row", BigInteger, nullable=False),
-    Column("column_name", String(128), nullable=False),
-    Column("rule", String(128), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Index("ix_upload_issues_job", "job_id", "source_row"),
-)
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -100,9 +51,6 @@ class JobQueue:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_all(self) -> None:
-        metadata.create_all(self.engine)
 
     def enqueue(self, *, job_id: str, dataset: str, source: str, source_path: Path,
                 inbox_path: Path, size: int, submitted_by: str) -> dict[str, Any]:
@@ -196,11 +144,10 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
                         poll_seconds: float = 0.5, ready: Any | None = None) -> None:
     """Drain the job queue until `stop` is set; holds the warehouse writer lock meanwhile.
     `ready` (an Event) is set once the warehouse is open and the queue is being served."""
-    from catalog.db import create_state_engine
     from hub.pipeline.worker import PipelineWorker
+    from hub.state.migrate import open_state_store
 
-    queue = JobQueue(create_state_engine(settings.resolved_state_url))
-    queue.create_all()
+    queue = JobQueue(open_state_store(settings.resolved_state_url))
     with PipelineWorker(settings) as worker:
         requeued = queue.requeue_interrupted()
         if requeued:

@@ -13,7 +13,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from catalog.db import create_state_engine
 from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
@@ -23,6 +22,7 @@ from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.staging import clear_leftovers
 from hub.settings import HubSettings
+from hub.state.migrate import open_state_store
 from hub.warehouse.crosswalk import ensure_schema as ensure_crosswalk_schema
 from hub.warehouse.crosswalk import load_crosswalk
 from hub.warehouse.store import Warehouse
@@ -32,9 +32,7 @@ from schemas.registry import all_contracts, get_contract
 
 
 def open_catalog(settings: HubSettings) -> CatalogStore:
-    store = CatalogStore(create_state_engine(settings.resolved_state_url))
-    store.create_all()
-    return store
+    return CatalogStore(open_state_store(settings.resolved_state_url))
 
 
 class PipelineWorker:

@@ -35,7 +35,6 @@ def check_committed_batch(settings: HubSettings, warehouse: Warehouse, catalog: 
     try:
         result = check_batch(warehouse.con, get_contract(batch["dataset"]), batch, today)
         quality = QualityStore(catalog.engine)
-        quality.create_all()
         quality.record_batch_result(result)
         if batch["outcome"] == "loaded":
             kinds, findings = find_conflicts(warehouse.con, all_contracts())

@@ -14,12 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from catalog.db import create_state_engine
 from catalog.detail import dataset_detail, dataset_list
 from catalog.quality_store import QualityStore
 from catalog.store import CatalogStore
 from hub.quality.report_html import render_batch, render_dataset, render_overview
 from hub.settings import HubSettings
+from hub.state.migrate import open_state_store
 
 FINDING_LIMIT = 200  # per kind on the overview page; findings.json has them all
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -91,12 +91,10 @@ def write_quality_reports(settings: HubSettings, dataset: str | None = None,
     Raises `catalog.errors.DatasetUnknown` for a dataset the catalog does not know."""
     today = today or date.today()
     out = out_dir or settings.reports_dir
-    engine = create_state_engine(settings.resolved_state_url)
+    engine = open_state_store(settings.resolved_state_url)
     try:
         catalog = CatalogStore(engine)
-        catalog.create_all()
         quality = QualityStore(engine)
-        quality.create_all()
         names = [dataset] if dataset else [d["name"] for d in catalog.list_datasets()]
         if dataset:
             catalog.get_dataset(dataset)  # DatasetUnknown before anything is written

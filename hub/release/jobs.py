@@ -17,58 +17,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, insert, select, update
 
 from catalog.errors import CatalogError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
 from hub.queue.transitions import DONE, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.security.roles import Principal, Role
+from hub.state.tables import export_jobs
 from schemas.errors import SchemaError
 
 log = logging.getLogger("hub.exports")
 
 FORMATS = ("csv", "parquet")
 _KNOWN_ERRORS = (HubError, SchemaError, DesensitizeError, CatalogError)
-_CREATED: set[str] = set()  # engines whose export table exists (per process)
 _REQUEUED: set[str] = set()  # engines whose interrupted jobs this worker process requeued
-
-metadata = MetaData()
-
-export_jobs = Table(
-    "export_jobs", metadata,
-    Column("job_id", String(40), primary_key=True),
-    Column("dataset", String(64), nullable=False),
-    Column("recipient", String(64), nullable=False),
-    Column("k", Integer, nullable=False),
-    Column("l", Integer, nullable=False),
-    Column("cell_threshold", Integer, nullable=False),
-    Column("format", String(8), nullable=False),
-    Column("requested_by", String(64), nullable=False, index=True),  # token id, never a token
-    Column("status", String(16), nullable=False, index=True),
-    Column("release_id", String(64)),
-    Column("file_path", Text),
-    Column("report", JSON),
-    Column("reason", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
-)
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -93,13 +56,6 @@ def can_read_export(principal: Principal, job: dict[str, Any]) -> bool:
 class ExportQueue:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_all(self) -> None:
-        # Several API processes start at once: a lost CREATE race is not an error.
-        try:
-            metadata.create_all(self.engine)
-        except OperationalError:
-            metadata.create_all(self.engine)
 
     def enqueue(self, *, job_id: str, dataset: str, recipient: str, k: int, l_div: int,
                 cell_threshold: int, fmt: str, requested_by: str) -> dict[str, Any]:
@@ -144,13 +100,8 @@ def export_file(exports_dir: Path, job: dict[str, Any]) -> Path:
 
 
 def export_queue(engine: Engine) -> ExportQueue:
-    """The queue of `engine`, its table created on first use in this process."""
-    queue = ExportQueue(engine)
-    url = engine.url.render_as_string(hide_password=True)
-    if url not in _CREATED:
-        queue.create_all()
-        _CREATED.add(url)
-    return queue
+    """The export queue of a state store already migrated (hub.state.migrate)."""
+    return ExportQueue(engine)
 
 
 def _worker_queue(engine: Engine) -> ExportQueue:

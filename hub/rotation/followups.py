@@ -24,7 +24,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from catalog.quality_store import QualityStore, finding_id, quality_findings
+from catalog.quality_store import finding_id, quality_findings
 from desensitize.keys import fsync_dir
 from hub.settings import HubSettings
 from hub.views.publish import CURRENT
@@ -52,7 +52,6 @@ def published_today(engine: Engine) -> date | None:
 def rekey_findings(engine: Engine, con: duckdb.DuckDBPyConnection) -> int:
     """Move quality findings to the new resident keys (idempotent: new keys are not in the
     map). One state-store transaction; returns the findings moved."""
-    QualityStore(engine).create_all()
     t = quality_findings
     with engine.begin() as conn:
         rows = conn.execute(select(t.c.finding_id, t.c.kind, t.c.resident_key,

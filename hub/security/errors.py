@@ -6,6 +6,8 @@
     ├── RoleInvalid          a token was asked for with an unknown role
     ├── ScopeInvalid         a token scope does not fit its role (bad street code, unknown dataset)
     ├── TokenNameInvalid     a token name is empty, too long or has control characters
+    ├── TokenLifetimeInvalid a token was asked for with a lifetime that is not e.g. 90d
+    ├── TokenExpired         a valid token past its end (HTTP 401, problem `token-expired`)
     └── TokenStoreUnavailable the token table cannot be read or written
 
 Messages list what is allowed and never echo what the caller sent: a purpose or scope field
@@ -54,6 +56,21 @@ class TokenNameInvalid(SecurityError):
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"token name {problem}; give a short label such as 'street-110105001'")
+
+
+class TokenLifetimeInvalid(SecurityError):
+    def __init__(self, longest_days: int) -> None:
+        self.longest_days = longest_days
+        super().__init__("token lifetime: give a number with d (days), w (weeks) or h (hours), "
+                         f"such as 90d, 2w or 12h, at most {longest_days}d")
+
+
+class TokenExpired(SecurityError):
+    def __init__(self, token_id: str, expired_at: str) -> None:
+        self.token_id = token_id
+        self.expired_at = expired_at
+        super().__init__(f"token {token_id} expired at {expired_at}; ask an administrator for "
+                         "a new one (`hub token create`)")
 
 
 class TokenStoreUnavailable(SecurityError):

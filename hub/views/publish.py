@@ -17,7 +17,6 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 
 from hub.views.store import (
     GENERATION_TABLES,
-    create_view_tables,
     view_households,
     view_residents,
     view_state,
@@ -82,7 +81,6 @@ def current_generation(conn: Connection) -> int | None:
 def publish_views(engine: Engine, con: duckdb.DuckDBPyConnection,
                   summary: dict[str, Any]) -> dict[str, Any]:
     """Publish the TEMP tables resident_views, household_views, unmapped_codes of `con`."""
-    create_view_tables(engine)
     now = datetime.now(UTC)
     with engine.begin() as conn:
         generation = _next_generation(conn)

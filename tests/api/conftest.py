@@ -27,6 +27,7 @@ from hub.demo import DemoManifest, generate_demo
 from hub.keys.config import init_keys, load_keyring, load_security_keys
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
+from hub.state.migrate import upgrade_state
 from hub.views.read import ViewReader
 from schemas.identity import normalise_resident_id
 from tests.demo_truth import benefit_rows
@@ -139,7 +140,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> District:
     grid, needles = _residents(settings, demo)
     mine, other, cash = _pick(grid, ViewReader(engine), benefit_rows(settings, demo))
     store = TokenStore(engine, load_security_keys(settings).token_pepper)
-    store.create_all()
+    upgrade_state(store.engine)
     tokens = {
         "street_office": store.create("street_office", [mine.street], "street-test")[1],
         "department": store.create("department", ["elderly_care"], "civil-affairs-test")[1],

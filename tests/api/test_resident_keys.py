@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
 from hub.api.lookup import ResidentDocuments, ResidentKeys, canonical_valid_id
+from hub.state.migrate import upgrade_state
 from hub.views.read import resident_key_for_id_number
 
 TODAY = date(2026, 6, 1)
@@ -86,9 +87,9 @@ def test_nothing_published_reads_as_no_document(engine: Engine) -> None:
 def test_documents_come_from_the_current_generation_as_stored(engine: Engine) -> None:
     from datetime import UTC, datetime
 
-    from hub.views.store import create_view_tables, view_residents, view_state
+    from hub.views.store import view_residents, view_state
 
-    create_view_tables(engine)
+    upgrade_state(engine)
     now = datetime.now(UTC)
     row = {"household_key": None, "street_code": "110105001", "community_code": None,
            "grid_code": None, "special_groups": "", "has_overlap": False,

@@ -39,6 +39,7 @@ from hub.pipeline.worker import PipelineWorker
 from hub.release.export import export_dataset
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
+from hub.state.migrate import upgrade_state
 from tests.api.conftest import _free_port, _kill_group
 from tests.privacy_scan import Needles, privacy_hits, scan_files
 from tests.privacy_scan import valid_id as id_is_valid
@@ -184,7 +185,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Month:
 
     engine = create_state_engine(settings.resolved_state_url)
     store = TokenStore(engine, load_security_keys(settings).token_pepper)
-    store.create_all()
+    upgrade_state(store.engine)
     tokens = {"admin": store.create("admin", [], "admin-proof")[1],
               "auditor": store.create("auditor", [], "auditor-proof")[1],
               "researcher": store.create("researcher", ["grid"], "researcher-proof")[1],

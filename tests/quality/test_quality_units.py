@@ -18,6 +18,7 @@ from catalog.versions import version_history
 from hub.keys.config import init_keys
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
+from hub.state.migrate import upgrade_state
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import get_contract
 
@@ -39,7 +40,7 @@ def test_derived_dataset_has_no_promise() -> None:
 
 def _store(tmp_path: Path) -> CatalogStore:
     store = CatalogStore(create_state_engine(f"sqlite:///{tmp_path / 'state.sqlite'}"))
-    store.create_all()
+    upgrade_state(store.engine)
     return store
 
 
@@ -66,7 +67,7 @@ def test_version_history_diffs_columns_and_keeps_the_note(tmp_path: Path) -> Non
 def test_findings_resolve_when_the_conflict_is_gone(tmp_path: Path) -> None:
     store = _store(tmp_path)
     quality = QualityStore(store.engine)
-    quality.create_all()
+    upgrade_state(quality.engine)
     a = {"kind": "phone", "resident_key": "k1", "datasets": ["grid", "employment"],
          "departments": ["hr", "grid_centre"], "detail": "differ"}
     b = {**a, "resident_key": "k2"}

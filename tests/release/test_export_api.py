@@ -24,6 +24,7 @@ from hub.keys.config import load_security_keys
 from hub.pipeline.jobs import run_pipeline_worker
 from hub.security.errors import ScopeInvalid
 from hub.security.tokens import TokenStore
+from hub.state.migrate import upgrade_state
 from tests.release.conftest import Home, privacy_hits
 
 ROLES = {"admin": [], "auditor": [], "researcher": ["grid", "assistance_ledger"],
@@ -34,7 +35,7 @@ ROLES = {"admin": [], "auditor": [], "researcher": ["grid", "assistance_ledger"]
 def api(home: Home) -> Iterator[tuple[TestClient, dict[str, str]]]:
     engine = create_state_engine(home.settings.resolved_state_url)
     store = TokenStore(engine, load_security_keys(home.settings).token_pepper)
-    store.create_all()
+    upgrade_state(store.engine)
     tokens = {role: store.create(role, scope, f"{role}-export-test")[1]
               for role, scope in ROLES.items()}
     engine.dispose()

@@ -4,15 +4,16 @@ reference rule, the ID-number check of the access report."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
 from hub.audit.log import AuditLog
-from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit
+from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
+from hub.state.migrate import open_state_store
 from hub.vault.access_report import IdNumberInvalid, resident_key_of
 from hub.vault.reveal import RevealPolicy, RevealRequest
 
@@ -20,10 +21,10 @@ VALID_ID = "11010519491231002X"
 
 
 @pytest.fixture
-def audit(tmp_path: Path) -> AuditLog:
-    log = AuditLog(create_state_engine(f"sqlite:///{tmp_path / 'state.sqlite'}"))
-    log.create_all()
-    return log
+def audit(state_url: str) -> Iterator[AuditLog]:
+    log = AuditLog(open_state_store(state_url))
+    yield log
+    log.engine.dispose()
 
 
 def test_limit_counts_this_actors_attempts_of_this_action(audit: AuditLog,
@@ -51,6 +52,28 @@ def test_attempts_outside_the_window_no_longer_count(audit: AuditLog, tmp_path: 
     # A window that ended before the record: nothing counted, allowed again.
     limit = ActionRateLimit(audit, tmp_path / "l", "reveal", 1, 0)
     assert limit.verdict("t1:a").allowed
+
+
+def test_api_hosts_without_a_shared_folder_take_turns_on_postgresql(postgres_url: str,
+                                                                     tmp_path: Path) -> None:
+    """Two hosts have two lock files: on PostgreSQL the count-and-append is still one at a
+    time across them."""
+    engine = open_state_store(postgres_url)
+    try:
+        first = ActionRateLimit(AuditLog(engine), tmp_path / "a" / "l", "reveal", 1, 3600,
+                                lock_timeout=0.3)
+        second = ActionRateLimit(AuditLog(engine), tmp_path / "b" / "l", "reveal", 1, 3600,
+                                 lock_timeout=0.3)
+        with first.hold("t1:a") as verdict:
+            assert verdict.allowed
+            with pytest.raises(RateLimitBusy), second.hold("t1:a"):
+                pass
+            first.audit.append(action="reveal", outcome="granted", actor="t1:a",
+                               role="admin")
+        with second.hold("t1:a") as verdict:  # released: the other host counts the record
+            assert not verdict.allowed
+    finally:
+        engine.dispose()
 
 
 def test_policy_defaults_refuse_street_offices(monkeypatch: pytest.MonkeyPatch) -> None:

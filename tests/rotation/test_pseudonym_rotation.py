@@ -23,6 +23,7 @@ from hub.pipeline.worker import PipelineWorker
 from hub.rotation import run
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
+from hub.state.migrate import upgrade_state
 from hub.vault.access_report import build_access_report
 from schemas.identity import normalise_resident_id
 from tests.rotation.conftest import District
@@ -42,7 +43,7 @@ def _finding(settings: HubSettings, resident_key: str) -> dict[str, dict[str, An
     engine = create_state_engine(settings.resolved_state_url)
     try:
         store = QualityStore(engine)
-        store.create_all()
+        upgrade_state(store.engine)
         if resident_key:
             store.refresh_findings(["drill"], [{
                 "kind": "drill", "resident_key": resident_key, "datasets": ["grid"],
@@ -57,7 +58,7 @@ def _audit_read(settings: HubSettings, resident_key: str) -> int:
     engine = create_state_engine(settings.resolved_state_url)
     try:
         log = AuditLog(engine)
-        log.create_all()
+        upgrade_state(log.engine)
         seq = log.append(action="resident.read", outcome="granted", actor="drill",
                          role="street_office", purpose="assistance_review",
                          resident_key=resident_key)
@@ -71,7 +72,7 @@ def _street_token(settings: HubSettings, street: str) -> str:
     engine = create_state_engine(settings.resolved_state_url)
     try:
         store = TokenStore(engine, load_security_keys(settings).token_pepper)
-        store.create_all()
+        upgrade_state(store.engine)
         return store.create("street_office", [street], "street-drill")[1]
     finally:
         engine.dispose()

@@ -1,4 +1,6 @@
-"""Fixtures of the access-control and evidence-log tests: a real SQLite state store on disk."""
+"""Fixtures of the access-control and evidence-log tests: a real SQLite state store on disk
+(`engine`, `audit`, `tokens`), or each database of the state store in turn (`state_engine`,
+`any_audit`) for the tests that hold on both."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy import Engine
 from catalog.db import create_state_engine
 from hub.audit.log import HASHED_FIELDS, AuditLog
 from hub.security.tokens import TokenStore
+from hub.state.migrate import open_state_store, upgrade_state
 
 
 @pytest.fixture
@@ -28,6 +31,18 @@ def engine(state_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def state_engine(state_url: str) -> Iterator[Engine]:
+    engine = open_state_store(state_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def any_audit(state_engine: Engine) -> AuditLog:
+    return AuditLog(state_engine)
+
+
+@pytest.fixture
 def pepper() -> bytes:
     return secrets.token_bytes(32)
 
@@ -35,14 +50,14 @@ def pepper() -> bytes:
 @pytest.fixture
 def tokens(engine: Engine, pepper: bytes) -> TokenStore:
     store = TokenStore(engine, pepper)
-    store.create_all()
+    upgrade_state(store.engine)
     return store
 
 
 @pytest.fixture
 def audit(engine: Engine) -> AuditLog:
     log = AuditLog(engine)
-    log.create_all()
+    upgrade_state(log.engine)
     return log
 
 

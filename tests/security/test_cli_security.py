@@ -14,6 +14,7 @@ from hub.cli.security import audit_app, token_app
 from hub.keys.config import load_security_keys
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
+from hub.state.migrate import upgrade_state
 from tests.security.conftest import fill, set_field, tamper
 
 runner = CliRunner()
@@ -62,7 +63,7 @@ def test_token_create_refuses_a_bad_scope(settings: HubSettings) -> None:
 
 def test_audit_verify_and_checkpoint(settings: HubSettings) -> None:
     _, log = _open(settings)
-    log.create_all()
+    upgrade_state(log.engine)
     fill(log, 6)
     assert runner.invoke(audit_app, ["verify"]).exit_code == 0
     written = runner.invoke(audit_app, ["checkpoint"])

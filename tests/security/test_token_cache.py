@@ -3,10 +3,18 @@ documented bound (TOKEN_CACHE_SECONDS) in every process. A fake clock stands in 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Connection, Engine
 
 from hub.security.roles import Role
 from hub.security.tokens import TOKEN_CACHE_SECONDS, TokenStore
+from hub.state.migrate import upgrade_state
+
+
+@pytest.fixture
+def engine(state_engine: Engine) -> Engine:
+    """These tests hold on both databases of the state store."""
+    return state_engine
 
 
 class Clock:
@@ -41,7 +49,7 @@ def test_a_revocation_elsewhere_is_refused_within_the_cache_period(
 def test_a_revocation_through_the_same_store_is_immediate(engine: Engine,
                                                           pepper: bytes) -> None:
     api = _api_store(engine, pepper, Clock())
-    api.create_all()
+    upgrade_state(api.engine)
     token_id, token = api.create(Role.ADMIN, [], "admin")
     assert api.authenticate(token) is not None
     assert api.revoke(token_id)

@@ -1,0 +1,145 @@
+"""The hub's own tables in the state store: published views, upload and export jobs, tokens.
+
+They are defined on the state store's one MetaData (catalog.db), beside catalog's tables, and
+here rather than in their rooms so that this package depends on nothing of the hub: every room
+imports its tables from here, and the migrations see the whole schema without importing rooms.
+Columns change only together with a migration (hub/state/migrations/versions).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from catalog.db import metadata
+
+# -- published views (hub.views.store explains the generation protocol) --------------------
+
+view_state = Table(
+    "view_state", metadata,
+    Column("name", String(32), primary_key=True),  # 'current'
+    Column("generation", Integer, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: counts, as-of dates, rule files
+)
+
+view_residents = Table(
+    "view_residents", metadata,
+    Column("generation", Integer, primary_key=True),
+    Column("resident_key", String(64), primary_key=True),
+    Column("household_key", String(64)),
+    Column("street_code", String(9)),
+    Column("community_code", String(12)),
+    Column("grid_code", String(15)),
+    Column("special_groups", Text, nullable=False),  # ';a;b;' so LIKE '%;a;%' matches one
+    Column("has_overlap", Boolean, nullable=False),
+    Column("has_missed_benefit", Boolean, nullable=False),
+    Column("masked_name", String(64)),
+    Column("age_band", String(8)),
+    Column("document", Text, nullable=False),  # JSON
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_view_residents_grid", "generation", "grid_code", "resident_key"),
+    Index("ix_view_residents_household", "generation", "household_key"),
+)
+
+view_households = Table(
+    "view_households", metadata,
+    Column("generation", Integer, primary_key=True),
+    Column("household_key", String(64), primary_key=True),
+    Column("street_code", String(9)),
+    Column("document", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+view_unmapped_codes = Table(
+    "view_unmapped_codes", metadata,
+    Column("generation", Integer, primary_key=True),
+    Column("dataset", String(64), primary_key=True),
+    Column("scheme", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("residents", BigInteger, nullable=False),
+)
+
+# -- the upload queue and its row reports (hub.pipeline.jobs) ------------------------------
+
+upload_jobs = Table(
+    "upload_jobs", metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("dataset", String(64), nullable=False, index=True),
+    Column("source", String(96), nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("inbox_path", Text, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("submitted_by", String(64), nullable=False),  # token id, never the token
+    Column("status", String(16), nullable=False, index=True),
+    Column("batch_id", String(96), index=True),
+    Column("outcome", String(24)),
+    Column("rows_read", BigInteger),
+    Column("rows_loaded", BigInteger),
+    Column("rows_quarantined", BigInteger),
+    Column("reason", Text),
+    Column("top_rules", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+upload_issues = Table(
+    "upload_issues", metadata,
+    Column("job_id", String(40), nullable=False),
+    Column("source_row", BigInteger, nullable=False),
+    Column("column_name", String(128), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Index("ix_upload_issues_job", "job_id", "source_row"),
+)
+
+# -- safe releases asked through the API (hub.release.jobs) --------------------------------
+
+export_jobs = Table(
+    "export_jobs", metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("dataset", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("k", Integer, nullable=False),
+    Column("l", Integer, nullable=False),
+    Column("cell_threshold", Integer, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("requested_by", String(64), nullable=False, index=True),  # token id, never a token
+    Column("status", String(16), nullable=False, index=True),
+    Column("release_id", String(64)),
+    Column("file_path", Text),
+    Column("report", JSON),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+# -- API tokens (hub.security.tokens): the keyed hash only, never the token -----------------
+
+TOKEN_NAME_MAX = 100
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("name", String(TOKEN_NAME_MAX), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("scope", Text, nullable=False),  # JSON list
+    Column("token_hmac", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    # ISO UTC text like created_at; migration 0002 gave older tokens 90 days from the upgrade
+    Column("expires_at", String(32), nullable=False),
+)

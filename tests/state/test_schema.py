@@ -1,0 +1,60 @@
+"""One schema: the migrations build exactly what the table definitions say, on both
+databases, and processes that start at once on a new store migrate it once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+import catalog.quality_store
+import catalog.store
+from catalog.db import create_state_engine
+from hub.state.migrate import current_revision, head_revision, upgrade_state
+from hub.state.schema import metadata
+
+STATE_TABLES = {"alembic_version", "api_tokens", "audit_events", "catalog_batches",
+                "catalog_contract_versions", "catalog_datasets", "export_jobs",
+                "quality_batches", "quality_findings", "upload_issues", "upload_jobs",
+                "view_households", "view_residents", "view_state", "view_unmapped_codes"}
+
+
+def test_migrations_build_the_schema_the_tables_define(engine: Engine) -> None:
+    assert catalog.store.batches.metadata is metadata is catalog.quality_store.metadata
+    assert set(inspect(engine).get_table_names()) == STATE_TABLES
+    assert current_revision(engine) == head_revision() == "0003"
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    assert upgrade_state(engine) == head_revision()  # at head: nothing to do
+
+
+def _upgrade(url: str) -> str | None:
+    engine = create_state_engine(url)
+    try:
+        upgrade_state(engine)
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'state.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_processes_starting_at_once_migrate_a_new_store_once(empty_url: str) -> None:
+    state_url = empty_url
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        revisions = pool.map(_upgrade, [state_url] * 3)
+    assert revisions == [head_revision()] * 3
+    engine = create_state_engine(state_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == STATE_TABLES
+    finally:
+        engine.dispose()
