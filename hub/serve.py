@@ -63,6 +63,8 @@ class ServeSettings(BaseSettings):
 
 
 class ServeRefused(HubError):
+    status = 503
+
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"hub serve refuses to start: {problem}")

@@ -22,8 +22,12 @@ from hub.errors import HubError
 class SecurityError(HubError):
     """Base of every access-control error."""
 
+    status = 403
+
 
 class PurposeRequired(SecurityError):
+    status = 400
+
     def __init__(self, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__(
@@ -31,6 +35,8 @@ class PurposeRequired(SecurityError):
 
 
 class PurposeInvalid(SecurityError):
+    status = 400
+
     def __init__(self, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__(
@@ -38,12 +44,16 @@ class PurposeInvalid(SecurityError):
 
 
 class RoleInvalid(SecurityError):
+    status = 400
+
     def __init__(self, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__("unknown role; use one of: " + ", ".join(self.allowed))
 
 
 class ScopeInvalid(SecurityError):
+    status = 400
+
     def __init__(self, role: str, problem: str) -> None:
         self.role = role
         self.problem = problem
@@ -51,12 +61,16 @@ class ScopeInvalid(SecurityError):
 
 
 class TokenNameInvalid(SecurityError):
+    status = 400
+
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"token name {problem}; give a short label such as 'street-110105001'")
 
 
 class TokenStoreUnavailable(SecurityError):
+    status = 503
+
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
