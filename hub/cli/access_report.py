@@ -78,7 +78,7 @@ def access_report_command(
     with exit_on_error(console):  # an invalid ID number exits 2, the store or keys 4
         engine = create_state_engine(settings.resolved_state_url)
         try:
-            audit = AuditLog(engine)
+            audit = AuditLog(engine, synchronous=settings.audit.synchronous)
             audit.create_all()
             report = build_access_report(settings, raw, engine=engine)
             # Recorded before anything is shown: no record, no data.

@@ -155,21 +155,25 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="address (default HUB_HOST or 127.0.0.1)")]
     = None,
-    port: Annotated[int | None, typer.Option(help="port (default HUB_PORT or 8000)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535,
+                                             help="port (default HUB_PORT or 8000)")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=64,
                                                 help="API worker processes (HUB_WORKERS)")]
     = None,
 ) -> None:
     """Serve the API (several worker processes) and the pipeline worker taking uploads."""
-    from hub.serve import ServeSettings
     from hub.serve import serve as run_server
+    from hub.settings import ServeSettings
 
     settings = _settings()
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items()
                  if v is not None}
-    options = ServeSettings(**overrides)  # type: ignore[arg-type]
+    # Options of this process only (where to listen, how many workers): the API workers
+    # build the rest of their settings from the same environment.
+    serve_options = ServeSettings.model_validate({**settings.serve.model_dump(), **overrides})
+    settings = settings.model_copy(update={"serve": serve_options})
     with exit_on_error(console):
-        code = run_server(settings, options)
+        code = run_server(settings)
     raise typer.Exit(code)
 
 

@@ -59,7 +59,8 @@ def _tokens(settings: HubSettings) -> TokenStore:
 
 
 def _audit(settings: HubSettings) -> AuditLog:
-    log = AuditLog(create_state_engine(settings.resolved_state_url))
+    log = AuditLog(create_state_engine(settings.resolved_state_url),
+                   synchronous=settings.audit.synchronous)
     log.create_all()
     return log
 
