@@ -35,7 +35,7 @@ TARGET_VERIFY_S = 3.0
 TARGET_RECORDS = 1_000_000
 
 
-def _log(path: Path, synchronous: str | None = None) -> Any:
+def _log(path: Path, synchronous: str = "normal") -> Any:
     from hub.audit.log import AuditLog
     from hub.state.migrate import open_state_store
 

@@ -1,6 +1,6 @@
 """Errors raised by the catalog.
 
-    CatalogError
+    CatalogError (DataHubError)
     ├── DatasetUnknown     no catalog entry for the dataset (names it and the known ones)
     └── CatalogUnavailable the state store cannot be opened or written (names the URL,
                            without credentials)
@@ -8,12 +8,20 @@
 
 from __future__ import annotations
 
+from schemas.errors import DataHubError, ExitCode
 
-class CatalogError(Exception):
+
+class CatalogError(DataHubError):
     """Base of every error raised by `catalog`."""
+
+    status = 500
+    exit_code = ExitCode.CONFIG
 
 
 class DatasetUnknown(CatalogError):
+    status = 404
+    exit_code = ExitCode.BAD_INPUT
+
     def __init__(self, dataset: str, known: list[str]) -> None:
         self.dataset = dataset
         self.known = known
@@ -21,6 +29,8 @@ class DatasetUnknown(CatalogError):
 
 
 class CatalogUnavailable(CatalogError):
+    status = 503
+
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem

@@ -1,6 +1,6 @@
 """Errors raised while reading a department's extract.
 
-    ConnectorError
+    ConnectorError (DataHubError)
     ├── SourceInvalid         the source YAML is wrong (names the YAML file and the field)
     ├── ExtractUnreadable     the extract cannot be read at all: empty, binary garbage,
     │   │                     truncated archive, too large, wrong format (names the file)
@@ -15,12 +15,19 @@ never a cell value.
 
 from __future__ import annotations
 
+from schemas.errors import DataHubError, ExitCode
 
-class ConnectorError(Exception):
+
+class ConnectorError(DataHubError):
     """Base of every error raised by `connectors`."""
+
+    status = 422
+    exit_code = ExitCode.BAD_INPUT
 
 
 class SourceInvalid(ConnectorError):
+    status = 500  # source YAMLs are server configuration
+
     def __init__(self, source: str, problem: str) -> None:
         self.source = source
         self.problem = problem
@@ -67,6 +74,8 @@ class MissingColumns(ConnectorError):
 
 
 class SourceUnavailable(ConnectorError):
+    status = 502
+
     def __init__(self, location: str, problem: str) -> None:
         self.location = location
         self.problem = problem

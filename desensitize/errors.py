@@ -1,6 +1,6 @@
 """Errors raised while handling keys, pseudonyms, the vault and the de-identification policy.
 
-    DesensitizeError
+    DesensitizeError (DataHubError)
     ├── KeyProblem                   key material cannot be used
     │   ├── KeyFileInsecure          a key file is readable by others, not ours, or a symlink
     │   ├── KeyFolderInsecure        the folder of key files is readable or writable by others
@@ -22,11 +22,11 @@ Messages name files, fields, columns and source row numbers and say what to do n
 carry a key, a raw identifier or any other cell value.
 """
 
-
-
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from schemas.errors import DataHubError, ExitCode
 
 
 def _rows(rows: Sequence[int], limit: int = 10) -> str:
@@ -35,12 +35,17 @@ def _rows(rows: Sequence[int], limit: int = 10) -> str:
     return f"{shown}{more}"
 
 
-class DesensitizeError(Exception):
+class DesensitizeError(DataHubError):
     """Base of every error raised by `desensitize`."""
+
+    status = 500
+    exit_code = ExitCode.CONFIG
 
 
 class KeyProblem(DesensitizeError):
     """Key material cannot be used."""
+
+    status = 503
 
 
 class KeyFileInsecure(KeyProblem):

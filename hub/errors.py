@@ -1,24 +1,34 @@
 """Errors raised by the hub's composition root (pipeline, warehouse, state store).
 
-    HubError
+    HubError (DataHubError)
     ├── WarehouseBusy        another process holds the warehouse writer lock (names the holder)
     ├── WarehouseError       the warehouse file cannot be opened or written
     ├── IngestRejected       a batch was read but rejected whole (bad-row share over threshold,
     │                        no data rows); carries the batch id and top reasons
-    └── StateStoreError      the state store cannot be opened or written
+    ├── StateStoreError      the state store cannot be opened or written
+    └── ServeRefused         `hub serve` will not start on this home (keys, rotation, settings)
 
-Package errors (schemas, connectors, desensitize, catalog) pass through unchanged; the CLI and
-API map all of them to messages and exit codes / HTTP statuses. Messages never carry a value.
+Package errors (schemas, connectors, desensitize, catalog) pass through unchanged: every one
+derives from schemas.errors.DataHubError and carries its HTTP status and CLI exit code, which
+the API (hub.api.problems) and the CLI (hub.cli.terminal) read. Messages never carry a value.
 """
 
 from __future__ import annotations
 
+from schemas.errors import DataHubError, ExitCode
 
-class HubError(Exception):
+
+class HubError(DataHubError):
     """Base of every error raised by `hub`."""
+
+    status = 500
+    exit_code = ExitCode.CONFIG
 
 
 class WarehouseBusy(HubError):
+    status = 503
+    exit_code = ExitCode.BUSY
+
     def __init__(self, path: str, holder: str) -> None:
         self.path = path
         self.holder = holder
@@ -30,6 +40,8 @@ class WarehouseBusy(HubError):
 
 
 class WarehouseError(HubError):
+    status = 503
+
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
         self.problem = problem
@@ -37,6 +49,9 @@ class WarehouseError(HubError):
 
 
 class IngestRejected(HubError):
+    status = 422
+    exit_code = ExitCode.REFUSED
+
     def __init__(self, batch_id: str, dataset: str, reason: str) -> None:
         self.batch_id = batch_id
         self.dataset = dataset
@@ -48,7 +63,17 @@ class IngestRejected(HubError):
 
 
 class StateStoreError(HubError):
+    status = 503
+
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
         super().__init__(f"state store {url}: {problem}")
+
+
+class ServeRefused(HubError):
+    status = 503
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"hub serve refuses to start: {problem}")

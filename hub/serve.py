@@ -11,6 +11,10 @@ to PIPELINE_STOP_SECONDS (a batch commits whole or not at all, so ending it late
 
 The pipeline worker runs at a lower CPU priority (`HUB_PIPELINE_NICE`, default 10): on a small
 host a long ingest then takes the cores the API leaves idle, and look-ups keep theirs.
+
+Every API worker process builds its own HubSettings from the same environment `hub serve` was
+started in; nothing is written back to the environment. Where and how to listen
+(`settings.serve`) matters to this process only.
 """
 
 from __future__ import annotations
@@ -24,10 +28,7 @@ import sys
 import time
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from hub.serve_errors import ServeRefused
+from hub.errors import ServeRefused
 from hub.settings import HubSettings
 
 log = logging.getLogger("hub.serve")
@@ -37,28 +38,6 @@ STOP_POLL_SECONDS = 0.25
 WORKER_HEALTHCHECK_SECONDS = 60
 
 
-def default_workers() -> int:
-    """The cores this process may run on (CPU affinity: a container's cpuset counts)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(64, cores))
-
-
-class ServeSettings(BaseSettings):
-    """Where and how `hub serve` listens (`HUB_HOST`, `HUB_PORT`, `HUB_WORKERS`)."""
-
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    # One API worker per usable core: more processes than cores cost throughput and add
-    # preemption at the tail of search latency (B3 in docs/benchmarks.md).
-    workers: int = Field(default_factory=default_workers, ge=1, le=64)
-    pipeline: bool = True  # HUB_PIPELINE=false: API only (another host runs the worker)
-    # Niceness added to the pipeline worker process (0: same priority as the API).
-    pipeline_nice: int = Field(default=10, ge=0, le=19)
 
 
 def check_home(settings: HubSettings) -> None:
@@ -103,13 +82,6 @@ def prepare_state(settings: HubSettings) -> None:
     from hub.api.app import build_services
 
     build_services(settings).engine.dispose()
-
-
-def export_settings(settings: HubSettings) -> None:
-    """API worker processes read `HUB_*` at startup: hand them these settings."""
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            os.environ[f"HUB_{name.upper()}"] = str(value)
 
 
 def log_config(level: str = "INFO") -> dict[str, Any]:
@@ -212,17 +184,27 @@ class _DeferredSignals:
             signal.signal(sig, handler)
 
 
-def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
+def check_environment_matches(settings: HubSettings) -> None:
+    """The API worker processes build their settings from this environment: refuse settings
+    that differ from it (apart from `serve`, which only this process reads)."""
+    if HubSettings().model_dump(exclude={"serve"}) != settings.model_dump(exclude={"serve"}):
+        raise ServeRefused("the settings given differ from the HUB_* environment, which every "
+                           "API worker process reads: set them in the environment instead")
+
+
+def serve(settings: HubSettings) -> int:
+    """Serve until stopped. `settings` must be those of this process's environment (the CLI
+    builds them so), apart from `settings.serve`."""
     import uvicorn
 
     from hub.api.nodelay import NoDelayHTTPProtocol
 
-    options = options or ServeSettings()
+    check_environment_matches(settings)
+    options = settings.serve
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     settings.ensure_dirs()
     check_home(settings)
     prepare_state(settings)
-    export_settings(settings)
     # From here on a signal only asks for an orderly stop: API first, then the pipeline.
     with _DeferredSignals() as deferred:
         pipeline = start_pipeline(settings, options.pipeline_nice) if options.pipeline \
@@ -283,8 +265,7 @@ def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | No
     return None
 
 
-def print_demo_access(settings: HubSettings, manifest: Any, console: Any,
-                      options: ServeSettings) -> None:
+def print_demo_access(settings: HubSettings, manifest: Any, console: Any) -> None:
     """Create one token per role for the demo, print them and a ready `curl` look-up.
 
     The demo district is synthetic, so printing one of its ID numbers on the demo console is
@@ -311,7 +292,7 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any,
     for role, token in tokens.items():
         scope = ",".join(scopes[role]) or "-"
         console.print(f"  {role:<14} scope {scope:<12} {token}", soft_wrap=True)
-    url = f"http://{options.host}:{options.port}"
+    url = f"http://{settings.serve.host}:{settings.serve.port}"
     console.print("look up a demo resident (street office, purpose stated, ID in the body):")
     console.print(
         f"  curl -s -X POST {url}/v1/residents/search "

@@ -1,14 +1,21 @@
-"""Typed settings of a hub installation, read from `HUB_*` environment variables.
+"""Typed settings of a hub installation: the one place that reads `HUB_*` environment variables.
 
 All state lives under one home folder (`HUB_HOME`): the warehouse, the state store, the keys,
 the inbox, staging and reports. Settings are built by the caller (CLI command, app factory,
-test), never at import time.
+test), never at import time, and never written back to the environment: a process that needs
+them (an API worker of `hub serve`) builds its own from the same environment.
+
+Groups keep their documented variable names: `settings.serve` (`HUB_HOST`, `HUB_PORT`,
+`HUB_WORKERS`, `HUB_PIPELINE`, `HUB_PIPELINE_NICE`), `settings.reveal` (`HUB_REVEAL_*`),
+`settings.audit` (`HUB_AUDIT_SYNCHRONOUS`). Each group reads its variables when the
+HubSettings holding it is built.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +24,57 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 def default_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "community-data-hub"
+
+
+def default_workers() -> int:
+    """The cores this process may run on (CPU affinity: a container's cpuset counts)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(64, cores))
+
+
+class ServeSettings(BaseSettings):
+    """Where and how `hub serve` listens, and its pipeline worker."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # One API worker per usable core: more processes than cores only add preemption at the
+    # tail (docs/benchmarks.md, B3).
+    workers: int = Field(default_factory=default_workers, ge=1, le=64)
+    pipeline: bool = True  # HUB_PIPELINE=false: API only (another host runs the worker)
+    # Niceness added to the pipeline worker process (0: same priority as the API).
+    pipeline_nice: int = Field(default=10, ge=0, le=19)
+
+
+class RevealSettings(BaseSettings):
+    """Who may open raw identifiers from the vault, and how often (hub.vault.reveal)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_REVEAL_", extra="ignore")
+
+    street_office: bool = False  # street offices may reveal their own residents
+    rate_limit: int = Field(default=10, ge=1, le=10_000)  # reveals per actor per window
+    rate_window_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
+
+
+class AuditSettings(BaseSettings):
+    """The evidence log (hub.audit.log)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_AUDIT_", extra="ignore")
+
+    # `normal` commits without an fsync per record (a power cut may lose the last ones, never
+    # the chain); `full` syncs each record.
+    synchronous: Literal["normal", "full"] = "normal"
+
+    @field_validator("synchronous", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() not in ("normal", "full"):
+            raise ValueError("HUB_AUDIT_SYNCHRONOUS must be normal or full")
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class HubSettings(BaseSettings):
@@ -43,6 +101,9 @@ class HubSettings(BaseSettings):
     vault_key_ref: str | None = None
     token_pepper_ref: str | None = None
     audit_signing_key_ref: str | None = None
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    reveal: RevealSettings = Field(default_factory=RevealSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @field_validator("home")
     @classmethod

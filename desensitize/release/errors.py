@@ -1,6 +1,6 @@
 """Errors raised while preparing a safe release (de-identified extract and aggregate table).
 
-    DesensitizeError
+    DesensitizeError (DataHubError)
     └── ReleaseError                 a release cannot be prepared
         ├── ReleaseParameterInvalid  k, l, a threshold, the recipient or a level is out of range
         ├── ReleaseColumnMissing     the frame lacks a column its contract promises
@@ -14,13 +14,19 @@ cell value, a pseudonym or a key.
 from __future__ import annotations
 
 from desensitize.errors import DesensitizeError
+from schemas.errors import ExitCode
 
 
 class ReleaseError(DesensitizeError):
     """Base of every error raised by `desensitize.release`."""
 
+    status = 500
+
 
 class ReleaseParameterInvalid(ReleaseError):
+    status = 400
+    exit_code = ExitCode.BAD_INPUT
+
     def __init__(self, parameter: str, problem: str) -> None:
         self.parameter = parameter
         self.problem = problem
@@ -28,6 +34,8 @@ class ReleaseParameterInvalid(ReleaseError):
 
 
 class ReleaseColumnMissing(ReleaseError):
+    status = 500
+
     def __init__(self, dataset: str, column: str) -> None:
         self.dataset = dataset
         self.column = column
@@ -39,15 +47,21 @@ class ReleaseColumnMissing(ReleaseError):
 
 
 class ReleaseEmpty(ReleaseError):
+    status = 409
+    exit_code = ExitCode.BAD_INPUT
+
     def __init__(self, dataset: str) -> None:
         self.dataset = dataset
         super().__init__(
             f"dataset {dataset} has no current rows to release; ingest an extract first "
-            "(for the assistance ledger, publish after ingesting)"
+            "(for the assistance ledger, run `hub publish` after ingesting)"
         )
 
 
 class ReleaseNotPossible(ReleaseError):
+    status = 422
+    exit_code = ExitCode.REFUSED
+
     def __init__(self, dataset: str, k: int, l_div: int, max_suppression: float,
                  persons: int, least_suppressed_share: float) -> None:
         self.dataset = dataset

@@ -92,7 +92,7 @@ def build_services(settings: HubSettings) -> Services:
     # Valid tokens are cached for TOKEN_CACHE_SECONDS: a revocation from another process
     # reaches this one within that time (hub.security.tokens).
     tokens = TokenStore(engine, security.token_pepper, cache_seconds=TOKEN_CACHE_SECONDS)
-    audit_log = AuditLog(engine)
+    audit_log = AuditLog(engine, synchronous=settings.audit.synchronous)
     files, datasets = source_catalogue(settings)
     return Services(settings=settings, engine=engine, views=ViewReader(engine), tokens=tokens,
                     audit=audit_log, jobs=jobs, catalog=catalog_store, sources=files,

@@ -17,8 +17,12 @@ from hub.errors import HubError
 class AuditError(HubError):
     """Base of every evidence-log error."""
 
+    status = 503
+
 
 class AuditWriteFailed(AuditError):
+    status = 503
+
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
@@ -28,6 +32,8 @@ class AuditWriteFailed(AuditError):
 
 
 class AuditUnavailable(AuditError):
+    status = 503
+
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
@@ -36,6 +42,8 @@ class AuditUnavailable(AuditError):
 
 
 class AuditConfigInvalid(AuditError):
+    status = 500  # fixed by the operator, not the caller
+
     def __init__(self, setting: str, problem: str) -> None:
         self.setting = setting
         self.problem = problem
@@ -44,6 +52,8 @@ class AuditConfigInvalid(AuditError):
 
 
 class CheckpointInvalid(AuditError):
+    status = 500
+
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
         self.problem = problem

@@ -13,7 +13,8 @@ else BEGIN IMMEDIATE, read head, insert, commit), so several processes extend on
 record is committed before `append` returns; if that fails the caller gets AuditWriteFailed
 and must not return data. `append_many` writes several records in one transaction.
 
-Durability, HUB_AUDIT_SYNCHRONOUS (or the `synchronous` argument): `normal` (default) commits
+Durability, the `synchronous` argument (`settings.audit.synchronous`, HUB_AUDIT_SYNCHRONOUS):
+`normal` (default) commits
 into the WAL without fsync: a crash of the application or of any API process loses no record
 that was acknowledged, but a power cut or kernel crash may lose the records of the last
 seconds (those the OS had not yet written back). The chain stays valid (SQLite recovers a
@@ -31,7 +32,6 @@ the state store's migrations (hub.state).
 from __future__ import annotations
 
 import functools
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -61,7 +61,6 @@ from hub.security.roles import Principal
 __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult",
            "audit_events", "encode_record", "record_hash"]
 
-SYNCHRONOUS_ENV = "HUB_AUDIT_SYNCHRONOUS"
 _SYNCHRONOUS = ("normal", "full")
 _HEAD_ROW_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 # PostgreSQL's clock as `at_text` writes time: UTC, microseconds, Z.
@@ -78,7 +77,7 @@ def _utc_text(moment: datetime | str) -> str:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, *, synchronous: str | None = None) -> None:
+    def __init__(self, engine: Engine, *, synchronous: str = "normal") -> None:
         self.engine = engine
         self._url = engine.url.render_as_string(hide_password=True)
         self._sqlite = engine.dialect.name == "sqlite"
@@ -86,9 +85,9 @@ class AuditLog:
         # A file of its own: verify processes and the writer connection can open it again.
         self._file = database if database and database != ":memory:" and \
             not database.startswith("file:") else None
-        choice = (synchronous or os.environ.get(SYNCHRONOUS_ENV) or "normal").strip().lower()
+        choice = synchronous.strip().lower()
         if choice not in _SYNCHRONOUS:
-            raise AuditConfigInvalid(SYNCHRONOUS_ENV, "must be normal or full")
+            raise AuditConfigInvalid("HUB_AUDIT_SYNCHRONOUS", "must be normal or full")
         self.synchronous = choice
         self._lock = threading.Lock()  # API threads of one process share the writer
         self._writer = SqliteWriter(engine, choice) if self._file else None

@@ -36,6 +36,8 @@ _LOCK_POLL_SECONDS = 0.01
 
 
 class RateLimitBusy(HubError):
+    status = 503  # retry shortly
+
     def __init__(self, lock_path: str, waited: float) -> None:
         self.lock_path = lock_path
         self.waited = waited

@@ -18,17 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog.errors import CatalogError
-from desensitize.errors import DesensitizeError
-from hub.cli.terminal import settings_or_exit
-from hub.errors import HubError
+from hub.cli.terminal import exit_on_error, settings_or_exit
 from hub.security.purposes import ACCESS_REPORT_PURPOSE
 
 if TYPE_CHECKING:  # pandas, DuckDB, SQLAlchemy: loaded only when the command runs
     from hub.vault.access_report import AccessReport
 
 ACCESS_REPORT_ACTION = "access_report"
-EXIT_BAD_INPUT, EXIT_CONFIG = 2, 4
 console = Console(stderr=True)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
@@ -75,14 +71,14 @@ def access_report_command(
     """Who looked at a resident's data, when, for what purpose (including refusals)."""
     from hub.audit.log import AuditLog
     from hub.state.migrate import open_state_store
-    from hub.vault.access_report import IdNumberInvalid, build_access_report
+    from hub.vault.access_report import build_access_report
 
     settings = settings_or_exit(console)
     raw = _read_id(id_number)
-    try:
+    with exit_on_error(console):  # an invalid ID number exits 2, the store or keys 4
         engine = open_state_store(settings.resolved_state_url)
         try:
-            audit = AuditLog(engine)
+            audit = AuditLog(engine, synchronous=settings.audit.synchronous)
             report = build_access_report(settings, raw, engine=engine)
             # Recorded before anything is shown: no record, no data.
             audit.append(actor=_cli_actor(), role="admin", scope=[],
@@ -91,12 +87,6 @@ def access_report_command(
                          detail={"events": len(report.events)})
         finally:
             engine.dispose()
-    except IdNumberInvalid as exc:
-        console.print(f"[red]bad input:[/] {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (HubError, DesensitizeError, CatalogError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
     if as_json:
         typer.echo(json.dumps({
             "events": [e.as_dict() for e in report.events],

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog.errors import CatalogError
+from hub.cli.terminal import exit_on_error, settings_or_exit
 from hub.settings import HubSettings
 
 catalog_app = typer.Typer(no_args_is_help=True, help="Datasets, owners, versions, freshness.")
@@ -35,7 +35,9 @@ def catalog_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """Every dataset with its owner, freshness and latest quality score."""
     from catalog.detail import dataset_list
 
-    rows = dataset_list(_store(HubSettings()), date.today())
+    settings = settings_or_exit(err)
+    with exit_on_error(err):
+        rows = dataset_list(_store(settings), date.today())
     if as_json:
         out.print_json(json.dumps(rows, default=str))
         return
@@ -54,11 +56,9 @@ def catalog_show(dataset: str) -> None:
     """Everything the catalog knows about one dataset, as JSON."""
     from catalog.detail import dataset_detail
 
-    try:
-        detail = dataset_detail(_store(HubSettings()), dataset, date.today())
-    except CatalogError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(err)
+    with exit_on_error(err):  # an unknown dataset exits 2
+        detail = dataset_detail(_store(settings), dataset, date.today())
     out.print_json(json.dumps(detail, default=str))
 
 
@@ -70,10 +70,8 @@ def quality_report(
     """Write the batch, dataset and district-overview reports (HTML and JSON, offline)."""
     from hub.quality.overview import write_quality_reports
 
-    try:
-        paths = write_quality_reports(HubSettings(), dataset, out_dir)
-    except CatalogError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(err)
+    with exit_on_error(err):
+        paths = write_quality_reports(settings, dataset, out_dir)
     for path in paths:
         out.print(str(path))

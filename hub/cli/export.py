@@ -12,44 +12,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from desensitize.errors import DesensitizeError
-from desensitize.release.errors import ReleaseNotPossible
-from hub.cli.terminal import progress_bar, settings_or_exit
-from hub.errors import HubError, WarehouseBusy
-from schemas.errors import SchemaError
+from hub.cli.terminal import exit_on_error, progress_bar, settings_or_exit
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-EXIT_NOT_POSSIBLE, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_CONFIG = 1, 2, 3, 4
-
-
-@contextmanager
-def _handled() -> Iterator[None]:
-    from desensitize.release.errors import ReleaseEmpty, ReleaseParameterInvalid
-    from hub.release.errors import ExportError
-
-    try:
-        yield
-    except WarehouseBusy as exc:
-        console.print(f"[red]busy:[/] {exc}")
-        raise typer.Exit(EXIT_BUSY) from None
-    except ReleaseNotPossible as exc:
-        console.print(f"[red]not released:[/] {exc}")
-        raise typer.Exit(EXIT_NOT_POSSIBLE) from None
-    except (SchemaError, ExportError, ReleaseParameterInvalid, ReleaseEmpty) as exc:
-        console.print(f"[red]bad request:[/] {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (HubError, DesensitizeError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _progress(label: str) -> Any:
@@ -104,7 +76,8 @@ def export(
     from hub.release.export import export_dataset
 
     settings = settings_or_exit(console)
-    with _handled():
+    with exit_on_error(console, busy_hint="while `hub serve` runs, ask for the release "
+                       "with POST /v1/exports"):
         keyring = load_keyring(settings)
         with PipelineWorker(settings) as worker, _progress(f"export {dataset}") as progress:
             report = export_dataset(worker, dataset, target, recipient=recipient, k=k, l=l_div,

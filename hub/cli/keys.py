@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hub.cli.terminal import exit_on_error, settings_or_exit
+from schemas.errors import ExitCode
+
 if TYPE_CHECKING:
     from hub.settings import HubSettings
 
@@ -21,27 +24,23 @@ err = Console(stderr=True)
 
 # --- init / check (keys loading) ---
 
-EXIT_KEY_PROBLEM, EXIT_CONFIG = 1, 4
-
 
 def _key_settings() -> HubSettings:
-    from hub.cli.terminal import settings_or_exit
-
     return settings_or_exit(err)
 
 
 @keys_app.command("init")
 def keys_init() -> None:
     """Create the missing keys of a new home; refuses once the home holds data."""
-    from desensitize.errors import KeyProblem
     from hub.keys.config import init_keys
 
     settings = _key_settings()
     try:
-        created = init_keys(settings)
-    except (KeyProblem, OSError) as exc:
+        with exit_on_error(err):
+            created = init_keys(settings)
+    except OSError as exc:  # the keys folder cannot be made or written
         err.print(f"[red]refused:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise typer.Exit(ExitCode.CONFIG) from None
     if created:
         out.print(f"created the {', '.join(created)} key(s); back them up now, apart from "
                   "the data (without them the data cannot be linked or revealed)",
@@ -71,12 +70,11 @@ def keys_check(
         for r in bad:
             err.print(f"[red]{r.key}:[/] {escape(r.problem or '')}", soft_wrap=True)
     if bad:
-        raise typer.Exit(EXIT_KEY_PROBLEM)
+        raise typer.Exit(ExitCode.REFUSED)
 
 
 # --- rotate (key rotation) ---
 
-EXIT_REFUSED, EXIT_BUSY = 1, 3
 _AFTER = {
     "vault": "the old vault key is gone from {path}: destroy every backup of it, and replace "
              "backups of the keys folder and of the warehouse taken before now (their vault "
@@ -135,20 +133,17 @@ def keys_rotate(
         TimeElapsedColumn,
     )
 
-    from desensitize.errors import DesensitizeError
-    from hub.errors import HubError, WarehouseBusy
-    from hub.keys.rotation_errors import RotationError
     from hub.rotation import run
 
     settings = _key_settings()
     if kind not in (None, "vault", "pseudonym") or (kind is None and not (resume or abort
                                                                           or status)):
         err.print("[red]error:[/] name the key to rotate: `vault` or `pseudonym`")
-        raise typer.Exit(EXIT_CONFIG)
+        raise typer.Exit(ExitCode.CONFIG)
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
     seen: set[tuple[str, int]] = set()
-    try:
+    with exit_on_error(err, busy_hint="stop `hub serve` to rotate keys"):
         if status:
             _status(settings)
             return
@@ -171,16 +166,6 @@ def keys_rotate(
 
             summary = run.rotate(settings, kind, resume=resume, chunk_residents=chunk_residents,
                                  progress=progress)
-    except WarehouseBusy as exc:
-        err.print(f"[red]busy:[/] {escape(str(exc))} (stop `hub serve` to rotate keys)",
-                  soft_wrap=True)
-        raise typer.Exit(EXIT_BUSY) from None
-    except RotationError as exc:
-        err.print(f"[red]refused:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_REFUSED) from None
-    except (HubError, DesensitizeError) as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from None
     if as_json:
         out.print_json(json.dumps(summary.as_dict(), default=str))
     else:

@@ -1,16 +1,15 @@
-"""The `hub` command line: init, demo, ingest, batches.
+"""The `hub` command line: init, demo, ingest, publish, batches, serve.
 
-Exit codes: 0 the batch loaded (with or without quarantined rows) or was already ingested;
-1 the batch was rejected whole; 2 the input could not be read (bad file, bad source YAML,
-broken contract); 3 the warehouse is held by another writer; 4 configuration error.
+Exit codes (README.md): `hub ingest` exits 0 when the batch loaded (with or without
+quarantined rows) or was already ingested; 1 the batch was rejected whole; 2 the input could
+not be read (bad file, bad source YAML, broken contract); 3 the warehouse is held by another
+writer; 4 configuration error. Errors carry their own code (hub.cli.terminal.exit_on_error).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,17 +17,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.errors import ConnectorError
-from desensitize.errors import DesensitizeError
 from hub.cli.access_report import access_report_command
 from hub.cli.catalog import catalog_app, quality_app
 from hub.cli.export import export as export_command
 from hub.cli.keys import keys_app
 from hub.cli.security import audit_app, token_app
-from hub.cli.terminal import progress_bar, settings_or_exit
-from hub.errors import HubError, WarehouseBusy
+from hub.cli.terminal import exit_on_error, progress_bar, settings_or_exit
 from hub.settings import HubSettings
-from schemas.errors import SchemaError
+from schemas.errors import ExitCode
 
 if TYPE_CHECKING:  # the pipeline imports pandas: load it only for commands that ingest
     from hub.pipeline.ingest import BatchResult
@@ -39,27 +35,9 @@ console = Console(stderr=True)
 # Piped output (make demo in a log, CI) gets a wide table instead of 80 wrapped columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
 
-EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_BUSY, EXIT_CONFIG = 1, 2, 3, 4
-
 
 def _settings() -> HubSettings:
     return settings_or_exit(console)
-
-
-@contextmanager
-def _handled() -> Iterator[None]:
-    """Turn known errors into a one-line message and an exit code, never a traceback."""
-    try:
-        yield
-    except WarehouseBusy as exc:
-        console.print(f"[red]busy:[/] {exc}")
-        raise typer.Exit(EXIT_BUSY) from None
-    except (ConnectorError, SchemaError) as exc:
-        console.print(f"[red]bad input:[/] {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (HubError, DesensitizeError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _progress_bar(label: str) -> Any:
@@ -77,8 +55,8 @@ def _result_line(result: BatchResult) -> str:
 
 
 def _exit_code(result: BatchResult) -> int:
-    return {"loaded": 0, "already_ingested": 0, "rejected": EXIT_REJECTED}.get(
-        result.outcome, EXIT_BAD_INPUT)
+    return {"loaded": ExitCode.OK, "already_ingested": ExitCode.OK,
+            "rejected": ExitCode.REFUSED}.get(result.outcome, ExitCode.BAD_INPUT)
 
 
 @app.command()
@@ -90,7 +68,7 @@ def init() -> None:
     from hub.state.migrate import current_revision
 
     settings = _settings()
-    with _handled():
+    with exit_on_error(console):
         # As `hub keys init`: new keys only while the home holds no data (else it refuses).
         for name in init_keys(settings):
             out.print(f"created the {name} key")
@@ -119,7 +97,7 @@ def ingest(
     from hub.pipeline.worker import PipelineWorker
 
     settings = _settings()
-    with _handled(), PipelineWorker(settings) as worker, _progress_bar(
+    with exit_on_error(console), PipelineWorker(settings) as worker, _progress_bar(
             source.stem) as progress:
         result = worker.ingest(source, extract, progress)
     if as_json:
@@ -127,6 +105,25 @@ def ingest(
     else:
         out.print(_result_line(result))
     raise typer.Exit(_exit_code(result))
+
+
+@app.command()
+def publish(
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Rebuild the ledger and republish the resident and household views and the vault copy.
+
+    `hub ingest` loads a batch only; `hub serve` publishes after each upload it loads."""
+    from hub.pipeline.worker import PipelineWorker
+
+    settings = _settings()
+    with exit_on_error(console), PipelineWorker(settings) as worker:
+        summary = worker.publish()
+    if as_json:
+        out.print_json(json.dumps(summary, default=str))
+        return
+    out.print(f"published views of {summary['residents']} residents and "
+              f"{summary['households']} households (generation {summary['generation']})")
 
 
 @app.command()
@@ -138,7 +135,7 @@ def batches(
     """List batches from the catalog (works while a worker is running)."""
     from hub.pipeline.worker import open_catalog
 
-    with _handled():
+    with exit_on_error(console):
         rows = open_catalog(_settings()).list_batches(dataset, limit)
     if as_json:
         out.print_json(json.dumps(rows, default=str))
@@ -162,7 +159,7 @@ def demo(
     from hub.cli.demo import run_demo
 
     settings = _settings()
-    with _handled():
+    with exit_on_error(console):
         code = run_demo(settings, residents, seed, serve=not no_serve, console=out,
                         progress_console=console)
     raise typer.Exit(code)
@@ -172,7 +169,8 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="address (default HUB_HOST or 127.0.0.1)")]
     = None,
-    port: Annotated[int | None, typer.Option(help="port (default HUB_PORT or 8000)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535,
+                                             help="port (default HUB_PORT or 8000)")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=64,
                                                 help="API worker processes (HUB_WORKERS)")]
     = None,
@@ -182,15 +180,18 @@ def serve(
     = None,
 ) -> None:
     """Serve the API (several worker processes) and the pipeline worker taking uploads."""
-    from hub.serve import ServeSettings
     from hub.serve import serve as run_server
+    from hub.settings import ServeSettings
 
     settings = _settings()
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers,
                                    "pipeline": pipeline}.items() if v is not None}
-    options = ServeSettings(**overrides)  # type: ignore[arg-type]
-    with _handled():
-        code = run_server(settings, options)
+    # Options of this process only (where to listen, how many workers): the API workers
+    # build the rest of their settings from the same environment.
+    serve_options = ServeSettings.model_validate({**settings.serve.model_dump(), **overrides})
+    settings = settings.model_copy(update={"serve": serve_options})
+    with exit_on_error(console):
+        code = run_server(settings)
     raise typer.Exit(code)
 
 
@@ -201,7 +202,7 @@ def worker() -> None:
     from hub.serve import run_worker
 
     settings = _settings()
-    with _handled():
+    with exit_on_error(console):
         code = run_worker(settings)
     raise typer.Exit(code)
 

@@ -1,14 +1,12 @@
 """`hub token ...` and `hub audit ...`: API tokens and the evidence log.
 
 Exit codes: 0 done / log intact; 1 the log failed verification or the token to revoke is
-unknown; 4 configuration error (keys, state store).
+unknown; otherwise the error's own (4 for keys and the state store; README.md has the table).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,8 +15,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from catalog.errors import CatalogError
-from desensitize.errors import DesensitizeError
 from desensitize.keys import SecurityKeys
 from hub.audit.checkpoint import (
     CHECKPOINT_GLOB,
@@ -27,13 +23,13 @@ from hub.audit.checkpoint import (
     write_checkpoint,
 )
 from hub.audit.log import AuditLog, VerifyResult
-from hub.cli.terminal import settings_or_exit
-from hub.errors import HubError
+from hub.cli.terminal import exit_on_error, settings_or_exit
 from hub.keys.config import load_security_keys
 from hub.security.roles import Role
 from hub.security.tokens import TokenStore, parse_lifetime
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
+from schemas.errors import ExitCode
 
 token_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="API tokens: create (shown once), revoke, list.")
@@ -42,20 +38,9 @@ audit_app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=True)
 out = Console(highlight=False)
 
-EXIT_FAILED, EXIT_CONFIG = 1, 4
-
 
 def audit_dir(settings: HubSettings) -> Path:
     return settings.home / "audit"
-
-
-@contextmanager
-def _handled() -> Iterator[None]:
-    try:
-        yield
-    except (HubError, DesensitizeError, CatalogError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _settings() -> HubSettings:
@@ -72,7 +57,8 @@ def _tokens(settings: HubSettings) -> TokenStore:
 
 
 def _audit(settings: HubSettings) -> AuditLog:
-    return AuditLog(open_state_store(settings.resolved_state_url))
+    return AuditLog(open_state_store(settings.resolved_state_url),
+                    synchronous=settings.audit.synchronous)
 
 
 @token_app.command("create")
@@ -90,7 +76,7 @@ def token_create(
 ) -> None:
     """Create a token and print it once; only its keyed hash is stored."""
     settings = _settings()
-    with _handled():
+    with exit_on_error(console):
         store = _tokens(settings)
         token_id, token = store.create(role, scope or [], name, parse_lifetime(expires_in))
         expires = next(r["expires_at"] for r in store.list() if r["token_id"] == token_id)
@@ -104,18 +90,18 @@ def token_create(
 def token_revoke(token_id: Annotated[str, typer.Argument(help="id from `hub token list`")],
                  ) -> None:
     """Revoke a token; requests with it fail from now on."""
-    with _handled():
+    with exit_on_error(console):
         done = _tokens(_settings()).revoke(token_id)
     if not done:
         console.print(f"no active token {token_id}; see `hub token list`")
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(ExitCode.REFUSED)
     out.print(f"revoked {token_id}")
 
 
 @token_app.command("list")
 def token_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List tokens (never their secrets)."""
-    with _handled():
+    with exit_on_error(console):
         rows = _tokens(_settings()).list()
     if as_json:
         out.print_json(json.dumps(rows))
@@ -149,7 +135,7 @@ def audit_verify(
     """Recompute the hash chain and check the signed checkpoints; exit 1 naming the first bad
     record."""
     settings = _settings()
-    with _handled():
+    with exit_on_error(console):
         log = _audit(settings)
         chain = log.verify()
         files = checkpoint if checkpoint else sorted(audit_dir(settings).glob(CHECKPOINT_GLOB))
@@ -167,7 +153,7 @@ def audit_verify(
         if not checks:
             console.print("no checkpoint yet: truncation of the newest records would not show; "
                           "run `hub audit checkpoint` regularly")
-    raise typer.Exit(0 if ok else EXIT_FAILED)
+    raise typer.Exit(0 if ok else ExitCode.REFUSED)
 
 
 @audit_app.command("checkpoint")
@@ -178,7 +164,7 @@ def audit_checkpoint(
 ) -> None:
     """Sign the current head of the log and write it to a checkpoint file."""
     settings = _settings()
-    with _handled():
+    with exit_on_error(console):
         log = _audit(settings)
         seq, _ = log.head()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -191,5 +177,5 @@ def audit_checkpoint(
 @audit_app.command("public-key")
 def audit_public_key() -> None:
     """Print the checkpoint verification key (hex) for auditors to keep outside the hub."""
-    with _handled():
+    with exit_on_error(console):
         out.print(public_key_hex(_keys(_settings()).public_key()))

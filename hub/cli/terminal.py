@@ -1,6 +1,9 @@
-"""What every CLI command module shares: settings or a clean exit, and the progress bar.
+"""What every CLI command module shares: settings or a clean exit, project errors as one line
+and their exit code, and the progress bar.
 
-The progress bar shows on a terminal only; pipes and logs stay quiet."""
+Every project error carries its exit code (schemas.errors.ExitCode, the table in README.md):
+commands do not map errors themselves. The progress bar shows on a terminal only; pipes and
+logs stay quiet."""
 
 from __future__ import annotations
 
@@ -20,8 +23,8 @@ from rich.progress import (
 )
 
 from hub.settings import HubSettings
+from schemas.errors import DataHubError, ExitCode
 
-EXIT_CONFIG = 4  # the same code in every command: the settings or the keys are wrong
 ProgressCallback = Callable[[str, int, "int | None"], None]
 
 
@@ -40,10 +43,28 @@ def progress_bar(console: Console, label: str) -> Iterator[ProgressCallback]:
         yield update
 
 
+_LABELS = {ExitCode.REFUSED: "refused", ExitCode.BAD_INPUT: "bad input",
+           ExitCode.BUSY: "busy", ExitCode.CONFIG: "error"}
+
+
+@contextmanager
+def exit_on_error(console: Console, busy_hint: str = "") -> Iterator[None]:
+    """A project error becomes one line (its message names the next step) and its exit code,
+    never a traceback. `busy_hint` adds what this command's busy case calls for."""
+    try:
+        yield
+    except DataHubError as exc:
+        code = ExitCode(exc.exit_code)
+        hint = f" ({busy_hint})" if busy_hint and code == ExitCode.BUSY else ""
+        console.print(f"[red]{_LABELS.get(code, 'error')}:[/] {escape(str(exc))}{hint}",
+                      soft_wrap=True)
+        raise typer.Exit(int(code)) from None
+
+
 def settings_or_exit(console: Console) -> HubSettings:
     """The settings from the environment, or a one-line message and exit code 4."""
     try:
         return HubSettings()
     except ValueError as exc:  # pydantic's message names the variable and the rule
         console.print(f"[red]configuration error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise typer.Exit(ExitCode.CONFIG) from None

@@ -6,22 +6,32 @@
     ├── RotationKeyReference   the key comes from a HUB_*_KEY_REF setting, not the keys folder
     ├── RotationKeyMismatch    the key files do not match the rotation recorded in the warehouse
     ├── RotationUnmappable     rows whose resident or household key cannot be re-keyed
+    ├── RotationCopyMismatch   the re-keyed copy of a table differs in rows or keys: not switched
     ├── RotationNotAbortable   --abort after the switch: the data needs the new key now
     └── RotationNothingToDo    --resume or --abort without a half-done rotation
 
 Messages name tables, counts, files and the next command; never a key, an ID or a value.
+The API answers 503 while a rotation runs (retry later); `hub keys rotate` exits 1 (refused),
+while any other command meeting a half-done rotation exits 4 (the administrator must act).
 """
 
 from __future__ import annotations
 
 from hub.errors import HubError
+from schemas.errors import ExitCode
 
 
 class RotationError(HubError):
     """Base of every key-rotation error."""
 
+    status = 503
+    exit_code = ExitCode.REFUSED
+
 
 class RotationInProgress(RotationError):
+    status = 503
+    exit_code = ExitCode.CONFIG
+
     def __init__(self, kind: str, epoch: int, state: str) -> None:
         self.kind = kind
         self.epoch = epoch
@@ -36,6 +46,8 @@ class RotationInProgress(RotationError):
 
 
 class RotationConflict(RotationError):
+    status = 409
+
     def __init__(self, wanted: str, pending: str) -> None:
         self.wanted = wanted
         self.pending = pending
@@ -46,6 +58,8 @@ class RotationConflict(RotationError):
 
 
 class RotationKeyReference(RotationError):
+    status = 500
+
     def __init__(self, kind: str, setting: str) -> None:
         self.kind = kind
         self.setting = setting
@@ -59,6 +73,8 @@ class RotationKeyReference(RotationError):
 
 
 class RotationKeyMismatch(RotationError):
+    status = 500
+
     def __init__(self, kind: str, path: str, problem: str) -> None:
         self.kind = kind
         self.path = path
@@ -71,6 +87,8 @@ class RotationKeyMismatch(RotationError):
 
 
 class RotationUnmappable(RotationError):
+    status = 500
+
     def __init__(self, kind: str, table: str, column: str, count: int, reason: str) -> None:
         self.kind = kind
         self.table = table
@@ -85,7 +103,23 @@ class RotationUnmappable(RotationError):
         )
 
 
+class RotationCopyMismatch(RotationError):
+    """A table's re-keyed copy would not match the original: the switch stops before it."""
+
+    status = 500
+
+    def __init__(self, kind: str, table: str, next_step: str) -> None:
+        self.kind = kind
+        self.table = table
+        super().__init__(
+            f"{table}: the copy re-keyed for the {kind} rotation differs from it in rows or "
+            f"keys; nothing was switched: {next_step}"
+        )
+
+
 class RotationNotAbortable(RotationError):
+    status = 409
+
     def __init__(self, kind: str, state: str) -> None:
         self.kind = kind
         self.state = state
@@ -97,6 +131,8 @@ class RotationNotAbortable(RotationError):
 
 
 class RotationNothingToDo(RotationError):
+    status = 409
+
     def __init__(self, action: str) -> None:
         self.action = action
         super().__init__(f"no key rotation is half done: nothing to {action}; start one with "

@@ -15,7 +15,7 @@ import duckdb
 
 from hub.keys import rotation_state
 from hub.keys.history import KEY_HISTORY_DDL
-from hub.keys.rotation_errors import RotationKeyMismatch, RotationUnmappable
+from hub.keys.rotation_errors import RotationCopyMismatch, RotationKeyMismatch, RotationUnmappable
 from hub.keys.rotation_state import RotationRecord
 
 _MAPS = {
@@ -111,8 +111,8 @@ def _rewrite(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> 
     before = con.execute(f"SELECT count(*), {counts} FROM {target}").fetchall()[0]
     after = con.execute(f"SELECT count(*), {counts} FROM {staged}").fetchall()[0]
     if before != after:  # a key without a new one would have become NULL: never commit that
-        raise RuntimeError(f"curated.{table}: rows or keys would change while re-keying; "
-                           "nothing was switched (run `hub keys rotate --abort`)")
+        raise RotationCopyMismatch("pseudonym", f"curated.{table}",
+                                   "back out with `hub keys rotate --abort`, then rotate again")
     con.execute(f"DROP TABLE {target}")
     con.execute(f'ALTER TABLE {staged} RENAME TO "{table}"')
     return int(before[0]) if before else 0
@@ -128,7 +128,9 @@ def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
                 record.counters[f"curated.{table}"] = _rewrite(con, table, columns)
         n_vault = _count(con, "SELECT count(*) FROM vault.identity")
         if n_vault != _count(con, "SELECT count(*) FROM rotation.vault_next"):
-            raise RuntimeError("the vault copy is incomplete; resume the rotation")
+            raise RotationCopyMismatch(record.kind, "vault.identity",
+                                       "back out with `hub keys rotate --abort`, then rotate "
+                                       "again")
         con.execute("DELETE FROM vault.identity")
         con.execute("INSERT INTO vault.identity (resident_key, field, ciphertext, batch_id) "
                     "SELECT resident_key, field, ciphertext, batch_id FROM rotation.vault_next")

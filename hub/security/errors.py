@@ -19,13 +19,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hub.errors import HubError
+from schemas.errors import ExitCode
 
 
 class SecurityError(HubError):
     """Base of every access-control error."""
 
+    status = 403
+
 
 class PurposeRequired(SecurityError):
+    status = 400
+
     def __init__(self, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__(
@@ -33,6 +38,8 @@ class PurposeRequired(SecurityError):
 
 
 class PurposeInvalid(SecurityError):
+    status = 400
+
     def __init__(self, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__(
@@ -40,12 +47,16 @@ class PurposeInvalid(SecurityError):
 
 
 class RoleInvalid(SecurityError):
+    status = 400
+
     def __init__(self, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__("unknown role; use one of: " + ", ".join(self.allowed))
 
 
 class ScopeInvalid(SecurityError):
+    status = 400
+
     def __init__(self, role: str, problem: str) -> None:
         self.role = role
         self.problem = problem
@@ -53,12 +64,17 @@ class ScopeInvalid(SecurityError):
 
 
 class TokenNameInvalid(SecurityError):
+    status = 400
+
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"token name {problem}; give a short label such as 'street-110105001'")
 
 
 class TokenLifetimeInvalid(SecurityError):
+    status = 400
+    exit_code = ExitCode.BAD_INPUT
+
     def __init__(self, longest_days: int) -> None:
         self.longest_days = longest_days
         super().__init__("token lifetime: give a number with d (days), w (weeks) or h (hours), "
@@ -66,6 +82,8 @@ class TokenLifetimeInvalid(SecurityError):
 
 
 class TokenExpired(SecurityError):
+    status = 401
+
     def __init__(self, token_id: str, expired_at: str) -> None:
         self.token_id = token_id
         self.expired_at = expired_at
@@ -74,6 +92,8 @@ class TokenExpired(SecurityError):
 
 
 class TokenStoreUnavailable(SecurityError):
+    status = 503
+
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem

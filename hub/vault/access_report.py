@@ -33,6 +33,7 @@ from hub.keys.history import HOUSEHOLD_DOMAIN, RESIDENT_DOMAIN, open_previous
 from hub.settings import HubSettings
 from hub.vault.store import VaultStore, VaultStoreMissing
 from hub.views.read import ViewReader
+from schemas.errors import ExitCode
 from schemas.identity import normalise_resident_id
 
 ID_FIELD = "id_number"
@@ -42,6 +43,9 @@ _IN_CHUNK = 500  # keys per IN (...) list: far below SQLite's bound-parameter li
 
 class IdNumberInvalid(HubError):
     """The ID number given for an access report is not a valid resident ID."""
+
+    status = 422
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, rule: str) -> None:
         self.field = ID_FIELD

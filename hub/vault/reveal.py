@@ -6,10 +6,8 @@ only: an API that never reveals never holds it. Who may reveal, the purpose, the
 and the audit record are the route's business (hub.api.routers.residents); this module answers
 "what are this resident's identifiers and where did each come from".
 
-Settings (`HUB_REVEAL_*`, read by each API process at its first reveal):
-- HUB_REVEAL_STREET_OFFICE (default false): street offices may reveal their own residents.
-- HUB_REVEAL_RATE_LIMIT (default 10) reveals per actor per HUB_REVEAL_RATE_WINDOW_SECONDS
-  (default 3600).
+Settings: `settings.reveal` (hub.settings.RevealSettings, `HUB_REVEAL_*`): whether street
+offices may reveal their own residents, and the reveals per actor per window.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desensitize.vault import VaultCipher
 from hub.keys.config import load_keyring
@@ -35,14 +32,6 @@ CASE_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,39}$"
 # A case number has a few digits; an ID number (15/18) or a phone (11) typed into the
 # field would put a raw identifier into the audit log, so long digit runs are refused.
 _LONG_DIGIT_RUN = re.compile(r"[0-9]{9,}")
-
-
-class RevealPolicy(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_REVEAL_", extra="ignore")
-
-    street_office: bool = False
-    rate_limit: int = Field(default=10, ge=1, le=10_000)
-    rate_window_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
 
 
 class RevealRequest(BaseModel):

@@ -75,11 +75,14 @@ _INSERT_HISTORY = (
 
 
 class VaultStoreMissing(HubError):
+    status = 503  # reveal before the first publish: the operator must publish
+
     def __init__(self, path: str) -> None:
         self.path = path
         super().__init__(
-            f"the vault store {path} does not exist yet: run `hub publish` (the pipeline worker "
-            "copies the vault there after each publish)"
+            f"the vault store {path} does not exist yet: run `hub publish` once data is "
+            "ingested (while `hub serve` runs, its pipeline worker copies the vault there after "
+            "each upload it loads)"
         )
 
 

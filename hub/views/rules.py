@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hub.errors import HubError
 from schemas.registry import source_contracts
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
@@ -37,7 +38,9 @@ ATTRIBUTES: dict[str, str] = {
 DATE_ATTRIBUTES = {k for k, v in ATTRIBUTES.items() if v == "DATE"}
 
 
-class RulesInvalid(ValueError):
+class RulesInvalid(HubError):
+    """A shipped rule file that cannot be used: server configuration, not the caller's."""
+
     def __init__(self, path: str, detail: str) -> None:
         self.path, self.detail = path, detail
         super().__init__(f"rule file {path}: {detail}; fix the file (hub/rules/*.yaml)")
@@ -214,7 +217,10 @@ def _lit(value: object) -> str:
 
 
 def _date(on: str, dates: dict[str, date | None]) -> str:
-    return _lit(dates.get(on))  # a dataset with no current batch: NULL, the rule cannot hold
+    value = dates.get(on)
+    # A dataset with no current batch: a typed NULL (a bare one leaves year() ambiguous), so
+    # the rule cannot hold and the rest of the views still publish.
+    return _lit(value) if value is not None else "CAST(NULL AS DATE)"
 
 
 def _program_pairs(items: list[str]) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from hub.errors import HubError
+from schemas.errors import ExitCode
 from schemas.identity import STANDARD_GRID_SCHEME, normalise_grid_code
 
 CROSSWALK_TABLE = "ref.grid_crosswalk"
@@ -42,8 +44,11 @@ DDL = [
 ]
 
 
-class CrosswalkInvalid(ValueError):
+class CrosswalkInvalid(HubError):
     """A crosswalk file that cannot be loaded; names the file, row and rule, never a value."""
+
+    status = 422
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, path: str, rule: str, rows: list[int] | None = None) -> None:
         self.path, self.rule, self.rows = path, rule, rows or []

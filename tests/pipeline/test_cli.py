@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from catalog.db import create_state_engine
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
+from hub.views.read import ViewReader
 
 
 def _hub(settings: HubSettings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,3 +61,34 @@ def test_ingest_while_a_worker_runs_exits_busy(settings: HubSettings, demo: Any)
         busy = _hub(settings, "ingest", grid.source_yaml, grid.path)
     assert busy.returncode == 3
     assert f"pid {os.getpid()}" in busy.stderr
+
+
+@pytest.mark.slow
+def test_publish_makes_ingested_batches_readable(settings: HubSettings, demo: Any) -> None:
+    grid = demo.datasets["grid"]
+    with PipelineWorker(settings) as worker:
+        assert worker.ingest(Path(grid.source_yaml), Path(grid.path)).outcome == "loaded"
+    assert not settings.vault_store_path.exists()  # an ingest alone publishes nothing
+
+    published = _hub(settings, "publish", "--json")
+    assert published.returncode == 0, published.stderr
+    summary = json.loads(published.stdout)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True,
+                         config={"autoinstall_known_extensions": False})
+    try:
+        keys = [r[0] for r in con.execute(
+            "SELECT DISTINCT resident_key FROM curated.grid WHERE resident_key IS NOT NULL "
+            "ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+    assert summary["residents"] == len(keys)
+    assert settings.vault_store_path.exists()  # what reveal and the access report read
+    engine = create_state_engine(settings.resolved_state_url)
+    try:
+        assert ViewReader(engine).resident(keys[0]) is not None
+    finally:
+        engine.dispose()
+
+    again = _hub(settings, "publish")
+    assert again.returncode == 0, again.stderr
+    assert f"generation {summary['generation'] + 1}" in again.stdout

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from desensitize.pseudonym import Pseudonymiser
 from hub.audit.log import AuditLog
 from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
+from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
 from hub.vault.access_report import IdNumberInvalid, resident_key_of
-from hub.vault.reveal import RevealPolicy, RevealRequest
+from hub.vault.reveal import RevealRequest
 
 VALID_ID = "11010519491231002X"
 
@@ -79,11 +80,11 @@ def test_api_hosts_without_a_shared_folder_take_turns_on_postgresql(postgres_url
 def test_policy_defaults_refuse_street_offices(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HUB_REVEAL_STREET_OFFICE", "HUB_REVEAL_RATE_LIMIT"):
         monkeypatch.delenv(name, raising=False)
-    policy = RevealPolicy()
+    policy = HubSettings().reveal
     assert policy.street_office is False
     assert policy.rate_limit == 10
     monkeypatch.setenv("HUB_REVEAL_STREET_OFFICE", "true")
-    assert RevealPolicy().street_office is True
+    assert HubSettings().reveal.street_office is True
 
 
 @pytest.mark.parametrize("reference", ["SO-2026-0042", "case/17:a", "EM-7"])

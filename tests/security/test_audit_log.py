@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +18,7 @@ from catalog.db import create_state_engine
 from hub.audit.errors import AuditConfigInvalid, AuditWriteFailed
 from hub.audit.log import GENESIS_HASH, AuditLog, VerifyResult, encode_record
 from hub.security.roles import Principal, Role
+from hub.settings import HubSettings
 from hub.state.migrate import upgrade_state
 from tests.security._append_worker import append_many
 from tests.security.conftest import fill
@@ -115,14 +117,16 @@ def test_missing_actor_is_a_write_failure(any_audit: AuditLog) -> None:
 def test_durability_setting(engine: Engine, monkeypatch: pytest.MonkeyPatch,
                             mode: str) -> None:
     monkeypatch.setenv("HUB_AUDIT_SYNCHRONOUS", mode.upper())
-    log = AuditLog(engine)
+    log = AuditLog(engine, synchronous=HubSettings().audit.synchronous)
     upgrade_state(log.engine)
     assert log.synchronous == mode
     fill(log, 2)
     assert log.verify().ok
     monkeypatch.setenv("HUB_AUDIT_SYNCHRONOUS", "sometimes")
+    with pytest.raises(ValidationError, match="HUB_AUDIT_SYNCHRONOUS"):
+        HubSettings()
     with pytest.raises(AuditConfigInvalid, match="HUB_AUDIT_SYNCHRONOUS"):
-        AuditLog(engine)
+        AuditLog(engine, synchronous="sometimes")
 
 
 OLD_DDL = ("CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, at VARCHAR(32) NOT NULL, "

@@ -31,7 +31,8 @@ from hub.security import access
 from hub.security.errors import PurposeInvalid, PurposeRequired
 from hub.security.purposes import REVEAL_PURPOSES
 from hub.security.roles import Principal, Role
-from hub.vault.reveal import Revealer, RevealPolicy, RevealRequest
+from hub.settings import RevealSettings
+from hub.vault.reveal import Revealer, RevealRequest
 from hub.vault.store import VaultStoreMissing
 
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
@@ -97,10 +98,10 @@ _reveal_lock = threading.Lock()
 
 @dataclass
 class RevealContext:
-    """Built at a process's first reveal (settings, vault key), never at start-up."""
+    """Built at a process's first reveal (the vault key), never at start-up."""
 
     services: Services
-    policy: RevealPolicy
+    policy: RevealSettings
     revealer: Revealer
     limit: ActionRateLimit
 
@@ -111,7 +112,7 @@ def reveal_context(request: Request, services: Services) -> RevealContext:
         with _reveal_lock:
             context = getattr(request.app.state, "reveal", None)
             if context is None or context.services is not services:
-                policy = RevealPolicy()
+                policy = services.settings.reveal
                 limit = ActionRateLimit(services.audit,
                                         services.settings.state_dir / "reveal.lock",
                                         REVEAL_ACTION, policy.rate_limit,
@@ -140,7 +141,7 @@ def _check_reveal_purpose(gate: ResidentGate, purpose: str | None, key: str | No
     gate.purpose = purpose.strip()
 
 
-def _admit_role(gate: ResidentGate, principal: Principal | None, policy: RevealPolicy,
+def _admit_role(gate: ResidentGate, principal: Principal | None, policy: RevealSettings,
                 key: str | None) -> Principal:
     if principal is None:
         gate.refuse(unauthenticated(), "refused:unauthenticated", key)
