@@ -12,6 +12,7 @@ so the one-character edits of names are spelled out over characters here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import splink.comparison_level_library as cll
@@ -19,6 +20,8 @@ import splink.comparison_library as cl
 from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
+
+from hub.linkage.spec import FieldSpec, LinkageSpec
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,29 @@ NAME_LEVELS = (
     Level("same given name, different surname", '"given_l" = "given_r"'),
 )
 
-BIRTH_LEVELS = (
-    Level("same birth date", '"birth_digits_l" = "birth_digits_r"'),
-    Level("month and day swapped",
-          'substring("birth_digits_l", 1, 4) = substring("birth_digits_r", 1, 4) AND '
-          'substring("birth_digits_l", 5, 2) = substring("birth_digits_r", 7, 2) AND '
-          'substring("birth_digits_l", 7, 2) = substring("birth_digits_r", 5, 2)'),
-    Level("one digit wrong", 'hamming("birth_digits_l", "birth_digits_r") = 1'),
-    Level("lunar and solar calendars mixed (within 60 days, or the year off by one)",
-          'abs(date_diff(\'day\', CAST("birth_date_l" AS DATE), CAST("birth_date_r" AS DATE)))'
-          ' <= 60 OR (substring("birth_digits_l", 5, 4) = substring("birth_digits_r", 5, 4) AND '
-          'abs(CAST(substring("birth_digits_l", 1, 4) AS INTEGER) - '
-          'CAST(substring("birth_digits_r", 1, 4) AS INTEGER)) = 1)'),
-)
+def birth_levels(col: str, as_date: str = "CAST({side} AS DATE)",
+                 date_col: str | None = None) -> tuple[Level, ...]:
+    """Birth dates as YYYYMMDD text in `col`; `date_col` (ISO dates) when the record has it."""
+    left, right = f'"{col}_l"', f'"{col}_r"'
+    day_l, day_r = (f'"{date_col}_l"', f'"{date_col}_r"') if date_col else (left, right)
+    if date_col is None:
+        as_date = "TRY_STRPTIME({side}, '%Y%m%d')"
+    return (
+        Level("same birth date", f"{left} = {right}"),
+        Level("month and day swapped",
+              f"substring({left}, 1, 4) = substring({right}, 1, 4) AND "
+              f"substring({left}, 5, 2) = substring({right}, 7, 2) AND "
+              f"substring({left}, 7, 2) = substring({right}, 5, 2)"),
+        Level("one digit wrong", f"hamming({left}, {right}) = 1"),
+        Level("lunar and solar calendars mixed (within 60 days, or the year off by one)",
+              f"abs(date_diff('day', {as_date.format(side=day_l)}, {as_date.format(side=day_r)}))"
+              f" <= 60 OR (substring({left}, 5, 4) = substring({right}, 5, 4) AND "
+              f"abs(CAST(substring({left}, 1, 4) AS INTEGER) - "
+              f"CAST(substring({right}, 1, 4) AS INTEGER)) = 1)"),
+    )
+
+
+BIRTH_LEVELS = birth_levels("birth_digits", date_col="birth_date")
 
 ADDRESS_LEVELS = (
     Level("same address", '"address_normal_l" = "address_normal_r"'),
@@ -94,11 +107,10 @@ PLACE_LEVELS = (
 )
 
 
-def _comparison(name: str, null_column: str, levels: tuple[Level, ...],
-                description: str) -> ComparisonCreator:
+def _custom(field: FieldSpec, null_column: str, levels: tuple[Level, ...]) -> ComparisonCreator:
     return cl.CustomComparison(
-        output_column_name=name,
-        comparison_description=description,
+        output_column_name=field.name,
+        comparison_description=field.name,
         comparison_levels=[
             cll.NullLevel(null_column),
             *(cll.CustomLevel(level.sql, label_for_charts=level.label) for level in levels),
@@ -107,34 +119,35 @@ def _comparison(name: str, null_column: str, levels: tuple[Level, ...],
     )
 
 
-def comparisons() -> list[ComparisonCreator]:
-    """The comparisons of a registry linkage, in the order the review page shows them."""
-    return [
-        _comparison("name", "name_simplified", NAME_LEVELS, "name"),
-        _comparison("birth", "birth_digits", BIRTH_LEVELS, "birth date"),
-        cl.ExactMatch("sex"),
-        _comparison("address", "address_normal", ADDRESS_LEVELS, "address"),
-        _comparison("phone", "phone", PHONE_LEVELS, "phone"),
-        _comparison("place", "community_code", PLACE_LEVELS, "grid cell and community"),
-    ]
+def string_levels(col: str) -> tuple[Level, ...]:
+    """A free-text field in Latin letters or digits: typos, then near spellings."""
+    left, right = f'"{col}_l"', f'"{col}_r"'
+    return (
+        Level("same", f"{left} = {right}"),
+        Level("one edit apart", f"damerau_levenshtein({left}, {right}) <= 1"),
+        Level("two edits apart", f"damerau_levenshtein({left}, {right}) <= 2"),
+        Level("similar (Jaro-Winkler at least 0.9)",
+              f"jaro_winkler_similarity({left}, {right}) >= 0.9"),
+    )
 
 
-def blocking_rules() -> list[BlockingRuleCreator]:
-    """Pairs worth scoring: each rule lets through one kind of error the others would miss.
-
-    Every rule is an equality, so DuckDB joins on a hash; a pair found by two rules is scored
-    once. Together they keep the pairs near linear in the records at a million residents.
-    """
-    return [
-        block_on("name_pinyin", "substr(birth_digits, 1, 4)"),
-        block_on("name_shape", "sex"),
-        block_on("birth_digits", "surname"),
-        block_on("birth_digits", "community_code"),
-        block_on("phone"),
-        block_on("address_dwelling", "address_road"),
-    ]
+# A comparison kind builds the Splink comparison of one declared field.
+KINDS: dict[str, Callable[[FieldSpec], ComparisonCreator]] = {
+    "chinese_name": lambda f: _custom(f, "name_simplified", NAME_LEVELS),
+    "birth_date": lambda f: _custom(f, "birth_digits", BIRTH_LEVELS),
+    "chinese_address": lambda f: _custom(f, "address_normal", ADDRESS_LEVELS),
+    "phone": lambda f: _custom(f, "phone", PHONE_LEVELS),
+    "place": lambda f: _custom(f, "community_code", PLACE_LEVELS),
+    "exact": lambda f: _custom(f, f.column, (Level("same", f'"{f.column}_l" = "{f.column}_r"'),)),
+    "string": lambda f: _custom(f, f.column, string_levels(f.column)),
+    "digits_date": lambda f: _custom(f, f.column, birth_levels(f.column)),
+}
 
 
-def training_blocks() -> list[BlockingRuleCreator]:
-    """EM sessions: each fixes some fields so the others' m-probabilities can be learnt."""
-    return [block_on("birth_digits"), block_on("name_pinyin")]
+def comparisons(spec: LinkageSpec) -> list[ComparisonCreator]:
+    """The Splink comparisons of a spec, in the order of its fields."""
+    return [KINDS[field.kind](field) for field in spec.fields]
+
+
+def rules(spec_rules: tuple[tuple[str, ...], ...]) -> list[BlockingRuleCreator]:
+    return [block_on(*rule) for rule in spec_rules]

@@ -12,10 +12,11 @@ from hub.linkage.comparisons import (
     BIRTH_LEVELS,
     NAME_LEVELS,
     PHONE_LEVELS,
-    blocking_rules,
     comparisons,
+    rules,
 )
 from hub.linkage.features import FEATURE_COLUMNS, person_features
+from hub.linkage.spec import load_spec
 
 BASE = {"unique_id": "a", "name": "王丽华", "gender": "F", "birth_date": "1956-03-08",
         "address": "北京市朝阳区和平路12号3号楼2单元401室", "phone": "13812345678",
@@ -28,8 +29,9 @@ def scorer() -> Linker:
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     db = DuckDBAPI(connection=con)
     table = db.register(person_features(pd.DataFrame([BASE])).loc[:, list(FEATURE_COLUMNS)])
-    settings = SettingsCreator(link_type="dedupe_only", comparisons=list(comparisons()),
-                               blocking_rules_to_generate_predictions=list(blocking_rules()))
+    spec = load_spec("registry")
+    settings = SettingsCreator(link_type="dedupe_only", comparisons=list(comparisons(spec)),
+                               blocking_rules_to_generate_predictions=list(rules(spec.blocking)))
     return Linker(table, settings)
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from hub.linkage.features import person_features
-from hub.linkage.model import link_to_registry
+from hub.linkage.model import link
+from hub.linkage.spec import load_spec
 from tests.linkage.planted import Planted, plant, registry_frame
 
 
@@ -20,7 +21,7 @@ def planted() -> Planted:
 
 @pytest.fixture(scope="module")
 def scored(planted: Planted) -> pd.DataFrame:
-    run = link_to_registry(person_features(planted.registry),
+    run = link(load_spec("registry"), person_features(planted.registry),
                            person_features(planted.candidates.drop(columns="truth")))
     truth = planted.candidates.set_index("unique_id")["truth"]
     kinds = pd.Series(planted.kinds, index=planted.candidates["unique_id"])
