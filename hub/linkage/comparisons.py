@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import block_on
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from hub.linkage.spec import FieldSpec, LinkageSpec
 
@@ -108,14 +109,16 @@ PLACE_LEVELS = (
 
 
 def _custom(field: FieldSpec, null_column: str, levels: tuple[Level, ...]) -> ComparisonCreator:
+    built: list[ComparisonLevelCreator] = [
+        cll.CustomLevel(level.sql, label_for_charts=level.label) for level in levels]
+    if field.term_frequencies:
+        # The first level is exact agreement on the field's column: weigh it by rarity.
+        built[0] = built[0].configure(tf_adjustment_column=field.column,
+                                      tf_adjustment_weight=1.0)
     return cl.CustomComparison(
         output_column_name=field.name,
         comparison_description=field.name,
-        comparison_levels=[
-            cll.NullLevel(null_column),
-            *(cll.CustomLevel(level.sql, label_for_charts=level.label) for level in levels),
-            cll.ElseLevel(),
-        ],
+        comparison_levels=[cll.NullLevel(null_column), *built, cll.ElseLevel()],
     )
 
 
@@ -149,5 +152,7 @@ def comparisons(spec: LinkageSpec) -> list[ComparisonCreator]:
     return [KINDS[field.kind](field) for field in spec.fields]
 
 
-def rules(spec_rules: tuple[tuple[str, ...], ...]) -> list[BlockingRuleCreator]:
+def rules(spec_rules: tuple[tuple[str, ...], ...]) -> list[Any]:
+    """Splink rules from a spec's; typed loosely because Splink's methods each declare
+    their own list type of rules (lists are invariant)."""
     return [block_on(*rule) for rule in spec_rules]

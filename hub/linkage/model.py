@@ -17,7 +17,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
 from hub.linkage.comparisons import comparisons, rules
@@ -44,8 +43,7 @@ def _settings(spec: LinkageSpec, unique_id: str) -> SettingsCreator:
         link_type="link_only",
         unique_id_column_name=unique_id,
         comparisons=list[ComparisonCreator | dict[str, Any]](comparisons(spec)),
-        blocking_rules_to_generate_predictions=list[BlockingRuleCreator | dict[str, Any]](
-            rules(spec.blocking)),
+        blocking_rules_to_generate_predictions=rules(spec.blocking),
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
     )
@@ -67,7 +65,7 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
         linker = Linker([left, right], _settings(spec, unique_id))
         training = linker.training
         training.estimate_probability_two_random_records_match(
-            list[str | BlockingRuleCreator](rules(spec.deterministic)), recall=spec.recall)
+            rules(spec.deterministic), recall=spec.recall)
         training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
         for block in rules(spec.training):
             training.estimate_parameters_using_expectation_maximisation(

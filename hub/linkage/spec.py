@@ -2,7 +2,7 @@
 model is trained. One YAML file per linkage (`hub/linkage/specs/`), compiled to Splink
 settings by `hub.linkage.comparisons`.
 
-    fields:         [{name, kind, column}]   kind: a key of comparisons.KINDS
+    fields:         [{name, kind, column, term_frequencies}]   kind: a key of comparisons.KINDS
     blocking:       [[expr, ...], ...]       pairs agreeing on all exprs of any rule are scored
     training:       [[expr, ...], ...]       one EM session per rule
     deterministic:  [[expr, ...], ...]       rules that nearly only true matches pass
@@ -34,6 +34,8 @@ class FieldSpec:
     name: str
     kind: str
     column: str
+    term_frequencies: bool = False
+    """Weigh an exact agreement by how rare the value is (a common surname says less)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def load_spec(name_or_path: str | Path) -> LinkageSpec:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     name = path.stem
     try:
-        fields = tuple(FieldSpec(f["name"], f["kind"], f.get("column", f["name"]))
+        fields = tuple(FieldSpec(f["name"], f["kind"], f.get("column", f["name"]),
+                                 bool(f.get("term_frequencies", False)))
                        for f in raw["fields"])
         rules = {key: tuple(tuple(rule) for rule in raw[key])
                  for key in ("blocking", "training", "deterministic")}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from hub.demo.linkage_truth import Planted, plant, registry_frame
 from hub.linkage.features import person_features
 from hub.linkage.model import link
 from hub.linkage.spec import load_spec
-from tests.linkage.planted import Planted, plant, registry_frame
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,12 @@
-"""A registry from the demo population, and department records copied from it with planted
-typing errors, each record remembering the resident it belongs to."""
+"""Known truth for measuring the linkage: a registry from the demo population, and department
+records copied from it with planted typing errors, each remembering the resident it belongs
+to, plus people the registry does not hold."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,9 @@ import pandas as pd
 from hub.demo import record_errors as errors
 from hub.demo.population import build_population
 
+# Share of planted records with a second error, and of each field a department leaves empty.
+SECOND_ERROR = 0.3
+MISSING = {"address": 0.4, "phone": 0.6, "community_code": 0.2, "grid_code": 0.5}
 KINDS = ("exact", "homophone", "similar_shape", "traditional", "dropped_or_added",
          "month_day_swapped", "one_digit_wrong", "lunar_slip", "address_rewritten")
 
@@ -41,19 +46,23 @@ def registry_frame(residents: int, seed: int) -> pd.DataFrame:
 
 
 def plant(registry: pd.DataFrame, count: int, seed: int, outsiders: pd.DataFrame) -> Planted:
-    """`count` records copied from the registry, each with one planted error (or none), plus
-    every row of `outsiders` (people the registry does not hold)."""
+    """`count` records copied from the registry, each with one planted error (or none; some
+    with a second one), fields missing as departments leave them, plus every row of
+    `outsiders` (people the registry does not hold)."""
     rng = np.random.default_rng(seed)
     pool = sorted({c for n in registry["name"] for c in n[1:]})
     rows, kinds = [], []
     for i, idx in enumerate(rng.choice(len(registry), size=count, replace=False)):
-        row = registry.iloc[int(idx)].to_dict()
+        row: dict[str, Any] = {str(k): v for k, v in registry.iloc[int(idx)].items()}
         kind = KINDS[i % len(KINDS)]
         row = _apply(kind, row, rng, pool) or row
+        if kind != "exact" and rng.random() < SECOND_ERROR:
+            row = _apply(KINDS[int(rng.integers(1, len(KINDS)))], row, rng, pool) or row
         row["truth"], row["unique_id"] = row["unique_id"], f"c{i}"
-        # A department record seldom carries the phone and grid the registry has.
-        if rng.random() < 0.5:
-            row["phone"] = None
+        # A department record carries fewer contact and place fields than the registry.
+        for field, share in MISSING.items():
+            if rng.random() < share:
+                row[field] = None
         rows.append(row)
         kinds.append(kind)
     strangers = outsiders.assign(truth=None, unique_id=[f"x{i}" for i in range(len(outsiders))])
@@ -62,7 +71,8 @@ def plant(registry: pd.DataFrame, count: int, seed: int, outsiders: pd.DataFrame
                    kinds=kinds + ["outsider"] * len(outsiders))
 
 
-def _apply(kind: str, row: dict, rng: np.random.Generator, pool: list[str]) -> dict | None:
+def _apply(kind: str, row: dict[str, Any], rng: np.random.Generator,
+           pool: list[str]) -> dict[str, Any] | None:
     born = dt.date.fromisoformat(row["birth_date"])
     changed: object = None
     if kind == "homophone":
