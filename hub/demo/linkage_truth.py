@@ -42,6 +42,7 @@ def registry_frame(residents: int, seed: int) -> pd.DataFrame:
         "phone": pop.phone.to_pylist(),
         "community_code": [community[c] for c in pop.community],
         "grid_code": [grids[g] for g in pop.grid],
+        "household_key": [f"h{seed}-{h}" for h in pop.household],
     })
 
 

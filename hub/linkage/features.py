@@ -1,8 +1,8 @@
 """The comparison columns of a set of person records, computed once per record.
 
 Input: a frame with any of `name`, `gender` (M/F), `birth_date` (date or ISO text), `address`,
-`phone`, `community_code`, `grid_code`, and a `unique_id`. Output: the columns that
-`hub.linkage.comparisons` compares. Raw names, addresses and phones do not survive into the
+`phone`, `community_code`, `grid_code`, `household_key` (a pseudonym), and a `unique_id`.
+Output: the columns that `hub.linkage.comparisons` compares. Raw names, addresses and phones do not survive into the
 output: only their comparable forms, which stay inside the pipeline worker's memory and its
 temporary DuckDB tables.
 """
@@ -19,7 +19,7 @@ from hub.linkage.names import name_forms
 FEATURE_COLUMNS = (
     "unique_id", "name_simplified", "name_pinyin", "name_shape", "surname", "given",
     "birth_date", "birth_digits", "sex", "address_normal", "address_road", "address_dwelling",
-    "phone", "phone_tail", "community_code", "grid_code",
+    "phone", "phone_tail", "community_code", "grid_code", "household_key",
 )
 _NOT_DIGIT = re.compile(r"\D")
 
@@ -63,5 +63,6 @@ def person_features(records: pd.DataFrame) -> pd.DataFrame:
         "phone_tail": [p[-8:] if p else None for p in phones],
         "community_code": column("community_code"),
         "grid_code": column("grid_code"),
+        "household_key": column("household_key"),
     })
     return out.astype(object).where(out.notna(), None)

@@ -38,9 +38,9 @@ class LinkageRun:
     fields: tuple[str, ...]
 
 
-def _settings(spec: LinkageSpec, unique_id: str) -> SettingsCreator:
+def _settings(spec: LinkageSpec, unique_id: str, link_type: str = "link_only") -> SettingsCreator:
     return SettingsCreator(
-        link_type="link_only",
+        link_type=link_type,  # type: ignore[arg-type]
         unique_id_column_name=unique_id,
         comparisons=list[ComparisonCreator | dict[str, Any]](comparisons(spec)),
         blocking_rules_to_generate_predictions=rules(spec.blocking),
@@ -63,13 +63,7 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
         left = db.register(registry, table_name="registry")
         right = db.register(candidates, table_name="candidates")
         linker = Linker([left, right], _settings(spec, unique_id))
-        training = linker.training
-        training.estimate_probability_two_random_records_match(
-            rules(spec.deterministic), recall=spec.recall)
-        training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-        for block in rules(spec.training):
-            training.estimate_parameters_using_expectation_maximisation(
-                block, estimate_without_term_frequencies=True)
+        _trained(linker, spec, seed, max_u_pairs)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
@@ -77,6 +71,47 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
     fields = tuple(f.name for f in spec.fields)
     return LinkageRun(best=best_per_candidate(scored, fields, unique_id),
                       pairs_scored=len(scored), fields=fields)
+
+
+def _trained(linker: Linker, spec: LinkageSpec, seed: int, max_u_pairs: float) -> None:
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        rules(spec.deterministic), recall=spec.recall)
+    training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+    for block in rules(spec.training):
+        training.estimate_parameters_using_expectation_maximisation(
+            block, estimate_without_term_frequencies=True)
+
+
+def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
+                        unique_id: str = "unique_id", seed: int = 1, max_u_pairs: float = 2e6,
+                        threshold: float = 0.5) -> pd.DataFrame:
+    """Pairs of registry records that are probably one person under two ID numbers.
+
+    Columns: left_id, right_id, probability. They are findings for the registry's owner to
+    correct at source; nothing here merges them. Two members of one household are two
+    people (the registry lists a person once per household), so such pairs are left out:
+    a twin or a grandchild named after a grandparent is not a duplicate.
+    """
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        table = db.register(registry, table_name="registry")
+        linker = Linker(table, _settings(spec, unique_id, "dedupe_only"))
+        _trained(linker, spec, seed, max_u_pairs)
+        scored = linker.inference.predict(
+            threshold_match_probability=threshold).as_pandas_dataframe()
+    finally:
+        con.close()
+    pairs = pd.DataFrame({"left_id": scored[f"{unique_id}_l"],
+                          "right_id": scored[f"{unique_id}_r"],
+                          "probability": scored["match_probability"]})
+    if "household_key" in registry.columns:
+        household = registry.set_index(unique_id)["household_key"]
+        same = (household.reindex(pairs["left_id"]).to_numpy()
+                == household.reindex(pairs["right_id"]).to_numpy())
+        pairs = pairs[~same]
+    return pairs.reset_index(drop=True)
 
 
 def best_per_candidate(scored: pd.DataFrame, fields: tuple[str, ...],

@@ -8,7 +8,7 @@ import pytest
 
 from hub.demo.linkage_truth import Planted, plant, registry_frame
 from hub.linkage.features import person_features
-from hub.linkage.model import link
+from hub.linkage.model import link, registry_duplicates
 from hub.linkage.spec import load_spec
 
 
@@ -52,3 +52,16 @@ def test_each_error_kind_is_recovered(scored: pd.DataFrame, kind: str) -> None:
 def test_outsiders_are_not_linked(scored: pd.DataFrame) -> None:
     outsiders = scored[scored["kind"] == "outsider"]
     assert (outsiders["probability"].fillna(0) >= 0.9).mean() <= 0.05
+
+
+def test_registry_duplicates_are_found_not_merged() -> None:
+    registry = registry_frame(3_000, seed=13)
+    copies = plant(registry, count=27, seed=8, outsiders=registry.iloc[:0]).candidates
+    copies["household_key"] = [f"moved-{i}" for i in range(len(copies))]  # registered anew
+    # The same people registered a second time, under other ID numbers, with typing errors.
+    doubled = pd.concat([registry, copies.drop(columns="truth")], ignore_index=True)
+    pairs = registry_duplicates(load_spec("registry_duplicates"), person_features(doubled))
+    found = {frozenset(p) for p in zip(pairs["left_id"], pairs["right_id"], strict=True)}
+    planted = {frozenset(p) for p in zip(copies["unique_id"], copies["truth"], strict=True)}
+    assert len(found & planted) >= 0.85 * len(planted)
+    assert len(found - planted) <= 0.1 * len(found)
