@@ -2,9 +2,9 @@
 
 Input: a frame with any of `name`, `gender` (M/F), `birth_date` (date or ISO text), `address`,
 `phone`, `community_code`, `grid_code`, `household_key` (a pseudonym), and a `unique_id`.
-Output: the columns that `hub.linkage.comparisons` compares. Raw names, addresses and phones
-do not survive into the output: only their comparable forms, which stay inside the pipeline
-worker's memory and its temporary DuckDB tables.
+Output: the columns that `hub.linkage.comparisons` compares. Those comparable forms still
+identify people (a simplified name is a name), so they live only in the pipeline worker's
+memory and its in-memory DuckDB connection, never in the warehouse or the state store.
 """
 
 from __future__ import annotations
