@@ -36,6 +36,7 @@ MODULES = {
     "B2": "bench.b2_memory",
     "B3": "bench.b3_search",
     "B4": "bench.b4_ingest",
+    "B11": "bench.b11_linkage",
 }
 NOT_BUILT: dict[str, str] = {}
 

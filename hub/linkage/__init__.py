@@ -1,0 +1,10 @@
+"""Record linkage: department rows whose ID number cannot be trusted, linked to the registry.
+
+    names           Chinese names as characters, pinyin, similar shapes, simplified forms
+    addresses       addresses reduced to what identifies a dwelling
+    features        the comparison columns of one record, computed once per record
+    comparisons     the Fellegi-Sunter comparisons, as SQL levels for Splink's DuckDB backend
+
+Identifiers are read here only inside the pipeline worker; nothing this room computes is
+written in plaintext outside it.
+"""

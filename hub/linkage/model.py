@@ -1,0 +1,139 @@
+"""Train a linkage model without labels and score records against the registry.
+
+Fellegi-Sunter through Splink on DuckDB: the share of true matches from rules that nearly
+only true matches pass, u-probabilities from random pairs, m-probabilities by expectation
+maximisation over blocks that each hold some fields fixed, then every blocked pair scored.
+The answer is, per record to place, its best registry candidate, that candidate's
+probability and the runner-up's: a record that fits two residents almost equally well is
+not linked automatically, whatever its score.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+from splink import DuckDBAPI, Linker, SettingsCreator
+from splink.internals.comparison_creator import ComparisonCreator
+
+from hub.linkage.comparisons import comparisons, rules
+from hub.linkage.spec import LinkageSpec
+
+# Splink reports every training step at INFO; the pipeline's own progress says enough.
+logging.getLogger("splink").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class LinkageRun:
+    """Scored candidates: one row per record to place that met any registry record."""
+
+    best: pd.DataFrame
+    """candidate_id, registry_id, probability, runner_up (probability of the second best),
+    gamma_<field> (the level each field agreed at: -1 missing, 0 none, higher is closer) and
+    mw_<field> (the match weight that level carried)."""
+    pairs_scored: int
+    fields: tuple[str, ...]
+
+
+def _settings(spec: LinkageSpec, unique_id: str, link_type: str = "link_only") -> SettingsCreator:
+    return SettingsCreator(
+        link_type=link_type,  # type: ignore[arg-type]
+        unique_id_column_name=unique_id,
+        comparisons=list[ComparisonCreator | dict[str, Any]](comparisons(spec)),
+        blocking_rules_to_generate_predictions=rules(spec.blocking),
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,
+    )
+
+
+def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
+         unique_id: str = "unique_id", seed: int = 1, max_u_pairs: float = 2e6,
+         threshold: float = 0.001) -> LinkageRun:
+    """Train on the two frames without labels, then score every blocked pair.
+
+    `registry` holds the records linked to, `candidates` the records to place; both carry
+    the columns that the spec's fields and rules read.
+    """
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        left = db.register(registry, table_name="registry")
+        right = db.register(candidates, table_name="candidates")
+        linker = Linker([left, right], _settings(spec, unique_id))
+        _trained(linker, spec, seed, max_u_pairs)
+        scored = linker.inference.predict(
+            threshold_match_probability=threshold).as_pandas_dataframe()
+    finally:
+        con.close()
+    fields = tuple(f.name for f in spec.fields)
+    return LinkageRun(best=best_per_candidate(scored, fields, unique_id),
+                      pairs_scored=len(scored), fields=fields)
+
+
+def _trained(linker: Linker, spec: LinkageSpec, seed: int, max_u_pairs: float) -> None:
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        rules(spec.deterministic), recall=spec.recall)
+    training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+    for block in rules(spec.training):
+        training.estimate_parameters_using_expectation_maximisation(
+            block, estimate_without_term_frequencies=True)
+
+
+def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
+                        unique_id: str = "unique_id", seed: int = 1, max_u_pairs: float = 2e6,
+                        threshold: float = 0.5) -> pd.DataFrame:
+    """Pairs of registry records that are probably one person under two ID numbers.
+
+    Columns: left_id, right_id, probability. They are findings for the registry's owner to
+    correct at source; nothing here merges them. Two members of one household are two
+    people (the registry lists a person once per household), so such pairs are left out:
+    a twin or a grandchild named after a grandparent is not a duplicate.
+    """
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        table = db.register(registry, table_name="registry")
+        linker = Linker(table, _settings(spec, unique_id, "dedupe_only"))
+        _trained(linker, spec, seed, max_u_pairs)
+        scored = linker.inference.predict(
+            threshold_match_probability=threshold).as_pandas_dataframe()
+    finally:
+        con.close()
+    pairs = pd.DataFrame({"left_id": scored[f"{unique_id}_l"],
+                          "right_id": scored[f"{unique_id}_r"],
+                          "probability": scored["match_probability"]})
+    if "household_key" in registry.columns:
+        household = registry.set_index(unique_id)["household_key"]
+        same = (household.reindex(pairs["left_id"]).to_numpy()
+                == household.reindex(pairs["right_id"]).to_numpy())
+        pairs = pairs[~same]
+    return pairs.reset_index(drop=True)
+
+
+def best_per_candidate(scored: pd.DataFrame, fields: tuple[str, ...],
+                       unique_id: str = "unique_id") -> pd.DataFrame:
+    """Each candidate's best registry match, with the runner-up's probability beside it."""
+    gammas = [f"gamma_{field}" for field in fields]
+    weights = [f"mw_{field}" for field in fields]
+    columns = ["candidate_id", "registry_id", "probability", "runner_up", *gammas, *weights]
+    if scored.empty:
+        return pd.DataFrame(columns=columns)
+    # Splink orders the two sides of a pair by dataset name, not by registration order.
+    registry_left = scored["source_dataset_l"] == "registry"
+    left_id, right_id = scored[f"{unique_id}_l"], scored[f"{unique_id}_r"]
+    frame = pd.DataFrame({
+        "registry_id": left_id.where(registry_left, right_id),
+        "candidate_id": right_id.where(registry_left, left_id),
+        "probability": scored["match_probability"],
+        **{column: scored[column] for column in gammas + weights},
+    })
+    frame = frame.sort_values(["candidate_id", "probability"], ascending=[True, False])
+    ranked = frame.groupby("candidate_id", sort=False)
+    best = ranked.head(1).set_index("candidate_id")
+    second = ranked.nth(1).set_index("candidate_id")["probability"]
+    best["runner_up"] = second.reindex(best.index).fillna(0.0)
+    return best.reset_index().loc[:, columns]
