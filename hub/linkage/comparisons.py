@@ -135,7 +135,7 @@ def string_levels(col: str) -> tuple[Level, ...]:
 
 
 # A comparison kind builds the Splink comparison of one declared field.
-KINDS: dict[str, Callable[[FieldSpec], ComparisonCreator]] = {
+BUILDERS: dict[str, Callable[[FieldSpec], ComparisonCreator]] = {
     "chinese_name": lambda f: _custom(f, "name_simplified", NAME_LEVELS),
     "birth_date": lambda f: _custom(f, "birth_digits", BIRTH_LEVELS),
     "chinese_address": lambda f: _custom(f, "address_normal", ADDRESS_LEVELS),
@@ -149,7 +149,7 @@ KINDS: dict[str, Callable[[FieldSpec], ComparisonCreator]] = {
 
 def comparisons(spec: LinkageSpec) -> list[ComparisonCreator]:
     """The Splink comparisons of a spec, in the order of its fields."""
-    return [KINDS[field.kind](field) for field in spec.fields]
+    return [BUILDERS[field.kind](field) for field in spec.fields]
 
 
 def rules(spec_rules: tuple[tuple[str, ...], ...]) -> list[Any]:

@@ -2,7 +2,7 @@
 model is trained. One YAML file per linkage (`hub/linkage/specs/`), compiled to Splink
 settings by `hub.linkage.comparisons`.
 
-    fields:         [{name, kind, column, term_frequencies}]   kind: a key of comparisons.KINDS
+    fields:         [{name, kind, column, term_frequencies}]   kind: one of KINDS
     blocking:       [[expr, ...], ...]       pairs agreeing on all exprs of any rule are scored
     training:       [[expr, ...], ...]       one EM session per rule
     deterministic:  [[expr, ...], ...]       rules that nearly only true matches pass
@@ -19,6 +19,9 @@ import yaml
 from hub.errors import HubError
 
 SPECS = Path(__file__).with_name("specs")
+# The comparison kinds a field may name; hub.linkage.comparisons builds one of each.
+KINDS = frozenset({"chinese_name", "birth_date", "chinese_address", "phone", "place", "exact",
+                   "string", "digits_date"})
 
 
 class LinkageSpecInvalid(HubError):
@@ -68,9 +71,7 @@ def load_spec(name_or_path: str | Path) -> LinkageSpec:
         recall = float(raw["recall"])
     except (KeyError, TypeError, ValueError) as exc:
         raise LinkageSpecInvalid(name, f"missing or malformed section ({exc})") from None
-    from hub.linkage.comparisons import KINDS
-
-    unknown = sorted({f.kind for f in fields} - set(KINDS))
+    unknown = sorted({f.kind for f in fields} - KINDS)
     if unknown:
         raise LinkageSpecInvalid(name, f"unknown comparison kind(s) {', '.join(unknown)}")
     return LinkageSpec(name, fields, rules["blocking"], rules["training"],

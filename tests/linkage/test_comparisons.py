@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
@@ -106,3 +108,17 @@ def test_addresses(scorer: Linker, address: str, expected: int | str) -> None:
 def test_phones(scorer: Linker, phone: str | None, expected: int | str) -> None:
     got = level_of(scorer, "phone", PHONE_LEVELS, phone=phone)
     assert got == (expected if isinstance(expected, str) else PHONE_LEVELS[expected].label)
+
+
+def test_every_declared_kind_has_a_builder_and_specs_name_only_those(tmp_path: Path) -> None:
+    from hub.linkage.comparisons import BUILDERS
+    from hub.linkage.spec import KINDS, SPECS, LinkageSpecInvalid
+
+    assert set(BUILDERS) == KINDS
+    for path in SPECS.glob("*.yaml"):
+        assert {f.kind for f in load_spec(path).fields} <= KINDS
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("fields: [{name: x, kind: telepathy}]\nblocking: []\ntraining: []\n"
+                      "deterministic: []\nrecall: 0.5\n", encoding="utf-8")
+    with pytest.raises(LinkageSpecInvalid, match="telepathy"):
+        load_spec(broken)
