@@ -117,7 +117,7 @@ def test_problem_types_are_unique() -> None:
 
 
 def test_statuses_and_exit_codes_follow_what_the_caller_can_do() -> None:
-    from hub.rotation.errors import RotationInProgress, RotationNothingToDo
+    from hub.keys.rotation_errors import RotationInProgress, RotationNothingToDo
 
     from catalog.errors import CatalogUnavailable, DatasetUnknown
     from connectors.errors import ExtractUnreadable, SourceUnavailable
