@@ -124,6 +124,10 @@ def render_html(report: ExportReport) -> str:
         ["suppressed: secondary", cells.get("secondary_suppressed")],
         ["share of cells suppressed", _pct(cells.get("suppressed_share"))],
     ])
+    gate = r.get("risk") or {}
+    risk_rows = _table(["attacker", "knows", "persons known", "re-identified uniquely"], [
+        [name, ", ".join(a["knows"]), a["persons_known"], _pct(a["unique_share"])]
+        for name, a in gate.get("attackers", {}).items()])
     removed = _table(["column", "why"], [[c["column"], c["reason"]] for c in r.get("removed", [])])
     treated = _table(["column", "in the release", "treatment", "why"], [
         [c["column"], c["output"] or "(removed)", c["treatment"], c["reason"]]
@@ -142,6 +146,9 @@ key of the hub and no other release.</p>
 <h2>l-diversity of sensitive columns</h2>{diversity}
 <p class="note">A missing value counts as one value.</p>
 <h2>Information lost</h2>{loss_rows}
+<h2>Linkage risk (measured before release)</h2>{risk_rows}
+<p class="note">Allowed at most {_pct(gate.get("threshold"))} per attacker; singling out
+{_pct(gate.get("singling_out_share"))} of persons.</p>
 <h2>Aggregate table</h2>{cell_rows}
 <p class="note">Cells behind fewer persons than the threshold are withheld (primary), then
 further cells so that no withheld cell can be recomputed from the totals (secondary). The
