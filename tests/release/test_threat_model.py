@@ -79,10 +79,11 @@ def _groups(contract: ContractSpec) -> dict[str, dict[str, str]]:
     return out
 
 
-def _generalised(raw_rows: pd.DataFrame, released: Released, contract: ContractSpec
-                 ) -> pd.DataFrame:
+def _generalised(raw_rows: pd.DataFrame, released: Released, contract: ContractSpec,
+                 only: pd.Series | None = None) -> pd.DataFrame:
     """The department's rows at the release's levels, collapsed per person like a release:
-    one row per distinct generalised row with its count of records."""
+    one row per distinct generalised row with its count of records (`only`: the rows a
+    department granted, among all the dataset's rows)."""
     report = released.report["release"]
     groups = _groups(contract)
     out = pd.DataFrame({"key": raw_rows["resident_key"].astype(str)})
@@ -98,7 +99,7 @@ def _generalised(raw_rows: pd.DataFrame, released: Released, contract: ContractS
         out[column] = values.map(lambda v: None if v is None or pd.isna(v) else str(v)
                                  ).astype(object)
     columns = [c for c in out.columns if c != "key"]
-    filled = out.fillna("")
+    filled = out.fillna("") if only is None else out[only.to_numpy()].fillna("")
     collapsed = filled.groupby(["key", *columns], dropna=False).size().rename("n").reset_index()
     records = next((q for q in report["quasi_identifiers"] if q["column"] == "records"), None)
     if records is not None:
@@ -184,9 +185,9 @@ def test_no_insider_reidentifies_more_than_the_threshold(
         rel_rows = frame
         if row_owner is not None:
             department = name.removesuffix(" (own rows)")
-            own_keys = set(rows.loc[row_owner.astype(str) == department, "resident_key"])
-            own_rows = _generalised(rows[row_owner.astype(str) == department], released,
-                                    contract)
+            mine = row_owner.astype(str) == department
+            own_keys = set(rows.loc[mine, "resident_key"])
+            own_rows = _generalised(rows, released, contract, mine)
             pop = own_rows
             rel_rows = frame.merge(own_rows[["key", *columns]].drop_duplicates(),
                                    on=["key", *columns], how="inner")
