@@ -40,9 +40,10 @@ class HubSettings(BaseSettings):
     # `file:/absolute/path` (e.g. a compose secret in /run/secrets) or `env:VARIABLE` (the
     # variable holds the key as hex). Checked by the key loader, which never echoes the value.
     # Largest share of a release's persons any attacker of the threat model may re-identify,
-    # per recipient class (JSON, e.g. {"researcher": 0.01, "public": 0.001}); docs/privacy.md.
-    release_risk_thresholds: dict[str, float] = Field(
-        default_factory=lambda: {"researcher": 0.01, "auditor": 0.01, "public": 0.01})
+    # per recipient class: "class=share,..." (docs/privacy.md).
+    release_risk_thresholds: str = Field(
+        default="researcher=0.01,auditor=0.01,public=0.01",
+        pattern=r"^[a-z_]+=(0(\.[0-9]+)?|0?\.[0-9]+)(,[a-z_]+=(0(\.[0-9]+)?|0?\.[0-9]+))*$")
     pseudonym_key_ref: str | None = None
     vault_key_ref: str | None = None
     token_pepper_ref: str | None = None
@@ -50,7 +51,8 @@ class HubSettings(BaseSettings):
 
     def release_risk_threshold(self, recipient_class: str) -> float:
         """The gate's threshold for a recipient class (the strictest one for an unknown)."""
-        table = self.release_risk_thresholds
+        table = {name: float(share) for name, share in
+                 (item.split("=") for item in self.release_risk_thresholds.split(","))}
         return table.get(recipient_class, min(table.values(), default=0.01))
 
     @field_validator("home")

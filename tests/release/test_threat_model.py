@@ -277,7 +277,7 @@ def test_too_few_quasi_identifiers_are_refused_by_the_gate(raw: dict[str, pd.Dat
 
 
 def test_the_threshold_is_a_setting_per_recipient_class(raw: dict[str, pd.DataFrame]) -> None:
-    settings = HubSettings(release_risk_thresholds={"researcher": 0.01, "public": 0.0})
+    settings = HubSettings(release_risk_thresholds="researcher=0.01,public=0")
     assert settings.release_risk_threshold("public") == 0.0
     assert settings.release_risk_threshold("someone-else") == 0.0  # the strictest
     strict = ReleaseOptions(recipient="study-a", release_id="rel-strict",
