@@ -117,6 +117,8 @@ _STATUSES: dict[type[BaseException], int] = {
     release_errors.ReleaseColumnMissing: 500,
     release_errors.ReleaseEmpty: 409,
     release_errors.ReleaseNotPossible: 422,
+    release_errors.ReleaseRiskTooHigh: 422,  # the linkage gate refused the release
+    release_errors.ReleaseNotClassified: 500,  # a contract lacks a release classification
     export_errors.ExportError: 500,
     export_errors.ExportFormatUnsupported: 400,
     export_errors.ExportTargetExists: 409,
