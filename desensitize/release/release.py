@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from desensitize.release import aggregate as agg
 from desensitize.release import hierarchy as h
 from desensitize.release import risk
 from desensitize.release.column_plan import (
@@ -40,10 +39,11 @@ from desensitize.release.errors import (
     ReleaseParameterInvalid,
     ReleaseRiskTooHigh,
 )
+from desensitize.release.figures import RECORDS
+from desensitize.release.figures import summary as figures_of
 from desensitize.release.lattice import (
     Dimension,
     Encoded,
-    NodeResult,
     NodeState,
     Progress,
     SearchResult,
@@ -53,10 +53,11 @@ from desensitize.release.lattice import (
     search,
 )
 from desensitize.release.pseudonyms import check_label, release_pseudonyms
-from schemas.spec import ColumnType, ContractSpec
-
-GEOGRAPHY_LEVELS = {"grid": 15, "community": 12, "street": 9, "county": 6}
-RECORDS = "records"
+from desensitize.release.release_table import (
+    GEOGRAPHY_LEVELS,
+    release_table,
+)
+from schemas.spec import ContractSpec
 
 
 @dataclass(frozen=True)
@@ -107,37 +108,6 @@ def _source_series(rows: pd.DataFrame, plan: ReleasePlan, column: ColumnPlan) ->
     return group.map(sizes).astype("Int64").rename(column.output)
 
 
-def aggregate_category(contract: ContractSpec) -> str | None:
-    """The column the aggregate table is broken down by: as the contract's release declares,
-    else the benefit programme of a ledger dataset, else the first shared category."""
-    if contract.release is not None and contract.release.category:
-        return contract.release.category
-    if contract.ledger is not None:
-        return contract.ledger.program
-    kinds = (ColumnType.CATEGORY, ColumnType.TAGS)
-    for column in contract.columns:
-        rel = column.release
-        if (column.type in kinds and column.curated_name and rel is not None
-                and rel.role.value != "removed"):
-            return column.curated_name
-    return None
-
-
-def _amount_column(contract: ContractSpec, plan: ReleasePlan) -> str | None:
-    released = {c.column for c in plan.columns if c.output is not None}
-    for column in contract.columns:
-        if column.type == ColumnType.MONEY and column.curated_name in released:
-            return column.curated_name
-    return None
-
-
-def _geography_qi(plan: ReleasePlan) -> tuple[int, ColumnPlan] | None:
-    for index, column in enumerate(plan.quasi_identifiers):
-        if isinstance(column.hierarchy, h.PrefixHierarchy):
-            return index, column
-    return None
-
-
 def _geography_floor(hierarchy: h.PrefixHierarchy, geography: pd.Series, digits: int) -> int:
     """The lowest level of a released geography at which every area holds at least two of the
     aggregate table's areas: below it the extract would count a table row on its own."""
@@ -184,7 +154,7 @@ def _shuffle_key(options: ReleaseOptions) -> int:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     plan: ReleasePlan
     qis: list[ColumnPlan]
     levels: list[list[pd.Series]]
@@ -200,7 +170,7 @@ class _Prepared:
 
 
 def prepare(rows: pd.DataFrame, contract: ContractSpec, options: ReleaseOptions,
-            geography: pd.Series | None) -> _Prepared:
+            geography: pd.Series | None) -> Prepared:
     """Plan, generalise every level of every quasi-identifier, encode, find the attackers."""
     plan = plan_release(contract, list(rows.columns))
     for column in plan.columns:
@@ -217,10 +187,10 @@ def prepare(rows: pd.DataFrame, contract: ContractSpec, options: ReleaseOptions,
     diverse = [i for i, c in enumerate(qis) if c.treatment == Treatment.SENSITIVE]
     enc = encode(levels, dims, persons, kept, sensitive, floors, diverse)
     owner = rows[plan.row_owner] if plan.row_owner in rows.columns else None
-    return _Prepared(plan, qis, levels, enc, risk.attackers(plan, owner), persons)
+    return Prepared(plan, qis, levels, enc, risk.attackers(plan, owner), persons)
 
 
-def _refuse(contract: ContractSpec, prep: _Prepared, found: SearchResult,
+def _refuse(contract: ContractSpec, prep: Prepared, found: SearchResult,
             options: ReleaseOptions) -> ReleaseNotPossible:
     figures = found.refused_by_gate
     top = found.top
@@ -237,7 +207,7 @@ def _refuse(contract: ContractSpec, prep: _Prepared, found: SearchResult,
                               if top else None)
 
 
-def _released_frame(rows: pd.DataFrame, prep: _Prepared, state: NodeState, master_key: bytes,
+def _released_frame(rows: pd.DataFrame, prep: Prepared, state: NodeState, master_key: bytes,
                     options: ReleaseOptions) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per released row group of the kept persons; and the keep-mask of the rows."""
     enc = prep.enc
@@ -289,131 +259,13 @@ def build_release(rows: pd.DataFrame, contract: ContractSpec, master_key: bytes,
     best, state = evaluate(prep.enc, found.best.node, options.k, options.l_div,
                            options.max_suppression)
     released, keep = _released_frame(rows, prep, state, master_key, options)
-    aggregates, cell_stats = _aggregates(rows[keep], contract, prep, state,
-                                         geography[keep] if geography is not None else None,
-                                         options)
-    figures = found.best.gate
-    summary = _summary(prep, best, found, options, rows, released, cell_stats,
-                       figures if isinstance(figures, risk.GateFigures) else None)
+    aggregates, cell_stats = release_table(
+        rows[keep], contract, prep.plan, state,
+        geography[keep] if geography is not None else None, options.geography_level,
+        options.cell_threshold)
+    gate_figures = found.best.gate
+    summary = figures_of(prep, best, found, options, rows, released, cell_stats,
+                         gate_figures if isinstance(gate_figures, risk.GateFigures) else None)
     return Release(released, aggregates, summary)
 
-
-def _aggregates(rows: pd.DataFrame, contract: ContractSpec, prep: _Prepared, state: NodeState,
-                geography: pd.Series | None, options: ReleaseOptions
-                ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    plan = prep.plan
-    digits = GEOGRAPHY_LEVELS[options.geography_level]
-    if geography is None:
-        geo = pd.Series("all", index=rows.index, dtype="string")
-    else:
-        text = geography.astype("string")
-        standard = text.str.fullmatch(f"[0-9]{{{digits},}}").fillna(False).astype(bool)
-        geo = text.str.slice(0, digits).where(standard, None)
-    category = aggregate_category(contract)
-    cat = (rows[category].astype("string") if category
-           else pd.Series("all", index=rows.index, dtype="string"))
-    amount = _amount_column(contract, plan)
-    fen = None
-    if amount:
-        fen = (pd.to_numeric(rows[amount].astype("float64"), errors="coerce") * 100).round()
-    persons = rows[plan.person_key] if plan.person_key else None
-    if category and _is_tags(contract, category):
-        # One count per (record, tag): a resident in two groups counts in both columns.
-        exploded = cat.str.split(";").explode()
-        geo = geo.loc[exploded.index]
-        persons = persons.loc[exploded.index] if persons is not None else None
-        fen = fen.loc[exploded.index] if fen is not None else None
-        cat = exploded.astype("string")
-    table = agg.build_table(geo, cat, persons, fen, options.cell_threshold,
-                            _extract_lines(prep, state, category))
-    stats = {"geography_level": options.geography_level, "category": category or "all",
-             "measures": ["persons", *(["amount_yuan"] if amount else [])],
-             "threshold": options.cell_threshold, **table.stats()}
-    return agg.table_frame(table, options.geography_level, category or "category"), stats
-
-
-def _extract_lines(prep: _Prepared, state: NodeState, category: str | None
-                   ) -> agg.ExtractView:
-    """How the extract beside the table sees its cells: the level its geography and its
-    category are released at (a reader of the extract counts persons at those levels)."""
-    geo_qi = _geography_qi(prep.plan)
-    geo_level: h.Hierarchy | None = None
-    geo_at = 0
-    if geo_qi is not None:
-        geo_level = geo_qi[1].hierarchy
-        geo_at = state.qi_levels[geo_qi[0]]
-    cat_level: h.Hierarchy | None = None
-    cat_at = 0
-    for q, column in enumerate(prep.qis):
-        if column.column == category:
-            cat_level, cat_at = column.hierarchy, state.qi_levels[q]
-    return agg.ExtractView(geo_level, geo_at, cat_level, cat_at)
-
-
-def _is_tags(contract: ContractSpec, curated: str) -> bool:
-    return any(c.curated_name == curated and c.type == ColumnType.TAGS for c in contract.columns)
-
-
-def _summary(prep: _Prepared, best: NodeResult, found: SearchResult, options: ReleaseOptions,
-             rows: pd.DataFrame, released: pd.DataFrame, cells: dict[str, Any],
-             figures: risk.GateFigures | None) -> dict[str, Any]:
-    plan, qis, enc = prep.plan, prep.qis, prep.enc
-    l_per = dict(zip(prep.sensitive_order, best.l_reached, strict=True))
-    reached = [v for v in best.l_reached if v is not None]
-    dims = [*(qis[d.members[0][0]].output for d in enc.dims),
-            *([RECORDS] if enc.records_top is not None else [])]
-    kept_persons = best.persons - best.suppressed_persons
-    qi_rows = [
-        {"column": c.output, "source": c.column, "kind": c.hierarchy.kind,
-         "levels": c.hierarchy.describe(), "level": lv, "level_name": c.hierarchy.names[lv],
-         "with": c.with_, "loss": enc.qi_loss[q][lv],
-         "height": lv / c.hierarchy.top if c.hierarchy.top else 0.0}
-        for q, (c, lv) in enumerate(zip(qis, enc.qi_levels(best.node), strict=True))
-        if c.hierarchy is not None]
-    if enc.records_top is not None:
-        lv = best.node[-1]
-        qi_rows.append({"column": RECORDS, "source": "(records per released row)",
-                        "kind": "count", "levels": h.RECORDS.describe(), "level": lv,
-                        "level_name": h.RECORDS.names[lv], "with": None,
-                        "loss": lv / enc.records_top, "height": lv / enc.records_top})
-    return {
-        "k_requested": options.k, "l_requested": options.l_div,
-        "k_reached": best.k_persons, "k_reached_records": best.k_records,
-        "k_counts": "persons" if plan.person_key else "records",
-        "k_over": "each person's set of generalised quasi-identifier rows",
-        "l_reached": min(reached) if reached else None, "l_per_column": l_per,
-        "records_in": len(rows),
-        "records_released": int(best.records - best.suppressed_records),
-        "rows_released": len(released),
-        "records_suppressed": best.suppressed_records,
-        "records_suppressed_share": best.suppressed_records_share,
-        "max_suppression": options.max_suppression,
-        "persons_in": best.persons, "persons_released": kept_persons,
-        "persons_suppressed": best.suppressed_persons,
-        "persons_suppressed_share": best.suppressed_share,
-        "classes": best.classes,
-        "dimensions": dims,
-        "quasi_identifiers": qi_rows,
-        "sensitive": plan.sensitive,
-        "kept": [c.output for c in plan.kept],
-        "columns": [{"column": c.column, "output": c.output, "treatment": c.treatment.value,
-                     "reason": c.reason, "known_by": list(c.known_by)}
-                    for c in plan.columns],
-        "removed": [{"column": c.column, "reason": c.reason} for c in plan.removed],
-        "risk": figures.as_dict() if figures is not None else None,
-        "recipient_class": options.recipient_class,
-        "cross_recipient_join_share": (figures.per_attacker.get(risk.OTHER_RECIPIENT, {})
-                                       .get("unique_share") if figures else None),
-        "information_loss": {
-            "information_loss": best.information_loss,
-            "generalisation_loss": best.generalisation_loss, "mean_height": best.mean_height,
-            "discernibility": best.discernibility,
-            "discernibility_normalised": best.discernibility / float(enc.n_persons) ** 2,
-            "average_class_size": (kept_persons / best.classes) if best.classes else None,
-            "c_avg": (kept_persons / best.classes / options.k) if best.classes else None,
-        },
-        "search": {"lattice_nodes": found.lattice_size, "evaluated": found.evaluated,
-                   "node": list(best.node)},
-        "aggregates": cells,
-    }
 

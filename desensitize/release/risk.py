@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from desensitize.release.column_plan import ReleasePlan, Treatment
-from desensitize.release.lattice import Encoded, NodeState, combine, person_sets
+from desensitize.release.lattice import Encoded, NodeState
+from desensitize.release.signatures import combine, person_sets
 
 OTHER_RECIPIENT = "another recipient"
 NEIGHBOUR = "neighbour"
