@@ -72,7 +72,7 @@ class ReleaseNotPossible(ReleaseError):
         self.least_suppressed_share = least_suppressed_share
         super().__init__(
             f"dataset {dataset}: no generalisation of its quasi-identifiers reaches k={k} and "
-            f"l={l_div} with at most {max_suppression:.1%} of records suppressed (the best "
+            f"l={l_div} with at most {max_suppression:.1%} of persons suppressed (the best "
             f"would suppress {least_suppressed_share:.1%} of {persons} persons)"
             + (f"; with every quasi-identifier suppressed the smallest class holds {top_k} "
                f"persons and {top_l} sensitive values" if top_k is not None else "")

@@ -95,7 +95,7 @@ def export(
     cell_threshold: Annotated[int, typer.Option(
         min=1, max=1000, help="aggregate cells behind fewer persons are suppressed")] = 10,
     max_suppression: Annotated[float, typer.Option(
-        min=0.0, max=0.5, help="largest share of records that may be suppressed")] = 0.01,
+        min=0.0, max=0.5, help="largest share of persons that may be suppressed")] = 0.01,
     geography: Annotated[str, typer.Option(
         help="geography of the aggregate table: grid, community, street or county")]
     = "community",

@@ -89,9 +89,10 @@ def render_html(report: ExportReport) -> str:
         ["l requested / reached", f"{r.get('l_requested')} / {l_text}"],
         ["records in / released", f"{r.get('records_in')} / {r.get('records_released')}"],
         ["records suppressed", f"{r.get('records_suppressed')} "
-                               f"({_pct(r.get('records_suppressed_share'))}; at most "
-                               f"{_pct(r.get('max_suppression'))} allowed)"],
-        ["persons in / released", f"{r.get('persons_in')} / {r.get('persons_released')}"],
+                               f"({_pct(r.get('records_suppressed_share'))})"],
+        ["persons in / released", f"{r.get('persons_in')} / {r.get('persons_released')} "
+                                  f"({_pct(r.get('persons_suppressed_share'))} suppressed; at "
+                                  f"most {_pct(r.get('max_suppression'))} allowed)"],
         ["equivalence classes", r.get("classes")],
     ])
     qis = _table(["column", "from", "level", "hierarchy", "normalised height", "loss"], [
