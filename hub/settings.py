@@ -97,6 +97,11 @@ class HubSettings(BaseSettings):
     # Where each key comes from (hub.keys.config): unset, the file in the home's keys folder;
     # `file:/absolute/path` (e.g. a compose secret in /run/secrets) or `env:VARIABLE` (the
     # variable holds the key as hex). Checked by the key loader, which never echoes the value.
+    # Largest share of a release's persons any attacker of the threat model may re-identify,
+    # per recipient class: "class=share,..." (docs/privacy.md).
+    release_risk_thresholds: str = Field(
+        default="researcher=0.01,auditor=0.01,public=0.01",
+        pattern=r"^[a-z_]+=(0(\.[0-9]+)?|0?\.[0-9]+)(,[a-z_]+=(0(\.[0-9]+)?|0?\.[0-9]+))*$")
     pseudonym_key_ref: str | None = None
     vault_key_ref: str | None = None
     token_pepper_ref: str | None = None
@@ -104,6 +109,12 @@ class HubSettings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     reveal: RevealSettings = Field(default_factory=RevealSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+
+    def release_risk_threshold(self, recipient_class: str) -> float:
+        """The gate's threshold for a recipient class (the strictest one for an unknown)."""
+        table = {name: float(share) for name, share in
+                 (item.split("=") for item in self.release_risk_thresholds.split(","))}
+        return table.get(recipient_class, min(table.values(), default=0.01))
 
     @field_validator("home")
     @classmethod

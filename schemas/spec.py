@@ -57,6 +57,33 @@ class Deid(StrEnum):
     DROP = "drop"
 
 
+class ReleaseRole(StrEnum):
+    """What a safe release does with a column, decided against the threat model (docs/privacy.md).
+
+    Any value another department, a neighbour or a grid worker could know about a person is a
+    quasi-identifier; a value that would harm the person if learnt is sensitive; only values
+    nobody could link on are safe."""
+
+    REMOVED = "removed"  # direct identifiers, lineage, values that may not leave the hub
+    QUASI_IDENTIFIER = "quasi_identifier"  # generalised until k persons share it
+    SENSITIVE = "sensitive"  # kept; every class holds at least l of its values
+    SAFE = "safe"  # kept as it is
+
+
+class ColumnRelease(BaseModel):
+    """The release classification of one column, with the reason for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    role: ReleaseRole
+    reason: str
+    known_by: list[str] = []  # attackers besides the owning department who know the value
+    hierarchy: str | None = None  # quasi-identifiers: see desensitize.release.hierarchy
+    groups: dict[str, str] = {}  # hierarchy `groups`: value -> its group (e.g. programme kind)
+    with_: str | None = Field(default=None, alias="with")  # generalised at the level of this one
+    min_level: int = 0  # lowest level a release may use
+
+
 class ColumnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +103,7 @@ class ColumnSpec(BaseModel):
     max: float | None = None
     pattern: str | None = None  # regex for STRING columns, full match
     not_in_future: bool = False  # dates
+    release: ColumnRelease | None = None  # safe releases (desensitize.release)
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnSpec:
@@ -115,6 +143,15 @@ class LedgerMapping(BaseModel):
     exclude_programs: list[str] = []  # rows of these programs are facts, not benefits
 
 
+class DatasetRelease(BaseModel):
+    """How a dataset is released (desensitize.release)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    row_owner: str | None = None  # column naming the department whose insider knows the row
+    category: str | None = None  # column the aggregate table is broken down by
+
+
 class ContractSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -131,6 +168,7 @@ class ContractSpec(BaseModel):
     unique: list[str] = []  # natural key within one batch
     changes: dict[str, str] = {}  # version -> what changed
     ledger: LedgerMapping | None = None
+    release: DatasetRelease | None = None
     columns: list[ColumnSpec]
 
     @model_validator(mode="after")

@@ -2,8 +2,9 @@
 
 The table is extended with its margins: row totals in the last column, column totals in the
 last row, the grand total in the corner. Every line (row or column, the total line included)
-is additive: its inner cells sum to its total cell. Cells count records (and sum amounts in
-fen where the dataset has a money column).
+is additive: its inner cells sum to its total cell. Cells count persons (a person with
+records in two categories counts in both; a total is the sum of its cells) and sum amounts in
+fen where the dataset has a money column.
 
 Primary suppression: a cell (inner or margin) behind fewer than `threshold` distinct persons,
 but more than none, is withheld (an empty cell says nothing about anyone).
@@ -17,6 +18,15 @@ a bridge and withhold the smallest cell that closes a cycle through it; repeat u
 is no bridge. Smallest means fewest records, non-empty cells first (an empty cell is often
 known to be empty).
 
+The extract released beside the table is one more source of equations: a reader counts its
+persons at the levels it is released at (its geography, its category), and each such count is
+the sum of the table's cells it covers. So after (1) and (2), a withheld cell is checked
+against every equation at once (margins and extract lines): it is determined exactly when
+every vector of the null space of the system over the withheld cells is zero at it. A
+determined cell gets a partner (the smallest published cell of an equation through it) until
+none is determined. A cell the extract alone determines (its count covers that cell alone, or the
+extract counts a whole margin) is no secret of the table: it is reported, not protected.
+
 The published file says "suppressed" for both kinds: telling them apart would tell a reader
 which cells are small.
 """
@@ -28,73 +38,173 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from desensitize.release.hierarchy import Hierarchy
+
 TOTAL = "TOTAL"
 UNMAPPED = "unmapped"
 NONE = "none"
 
 
 @dataclass(frozen=True)
+class ExtractView:
+    """The levels the extract beside the table releases its geography and category at
+    (None: the extract has no such column, or it equals the table's)."""
+
+    geography: Hierarchy | None = None
+    geography_level: int = 0
+    category: Hierarchy | None = None
+    category_level: int = 0
+
+
+@dataclass(frozen=True)
 class CellTable:
     rows: list[str]
     cols: list[str]
-    records: np.ndarray  # (R+1, C+1) with margins
-    persons: np.ndarray  # distinct persons behind each cell (not published)
+    persons: np.ndarray  # (R+1, C+1) with margins: persons per cell, totals are sums
     amounts: np.ndarray | None  # fen
     primary: np.ndarray  # bool
     suppressed: np.ndarray  # bool, primary and secondary
+    extract_lines: int = 0  # equations the extract adds
+    recoverable: int = 0  # withheld cells the table and the extract together give away
+    published: int = 0  # cells the extract alone publishes (withheld or not, no secret)
 
     @property
     def secondary(self) -> np.ndarray:
         return self.suppressed & ~self.primary
 
     def stats(self) -> dict[str, int | float]:
-        cells = int(self.records.size)
+        cells = int(self.persons.size)
         primary = int(self.primary.sum())
         secondary = int(self.secondary.sum())
         return {"cells": cells, "inner_cells": int(len(self.rows) * len(self.cols)),
                 "primary_suppressed": primary, "secondary_suppressed": secondary,
-                "suppressed_share": (primary + secondary) / cells if cells else 0.0}
-
-
-def _with_margins(inner: pd.DataFrame, row_tot: pd.Series, col_tot: pd.Series,
-                  grand: float) -> np.ndarray:
-    top = np.column_stack([inner.to_numpy(), row_tot.to_numpy()])
-    bottom = np.append(col_tot.to_numpy(), grand)
-    return np.vstack([top, bottom]).astype(np.int64)
-
-
-def _sums(frame: pd.DataFrame, measure: str, how: str, rows: list[str],
-          cols: list[str]) -> np.ndarray:
-    inner = frame.groupby(["geo", "cat"], observed=True)[measure].agg(how)
-    grid = inner.unstack("cat").reindex(index=rows, columns=cols).fillna(0)
-    by_row = frame.groupby("geo", observed=True)[measure].agg(how).reindex(rows).fillna(0)
-    by_col = frame.groupby("cat", observed=True)[measure].agg(how).reindex(cols).fillna(0)
-    grand = frame[measure].agg(how) if len(frame) else 0
-    return _with_margins(grid, by_row, by_col, float(grand))
+                "suppressed_share": (primary + secondary) / cells if cells else 0.0,
+                "extract_lines": self.extract_lines,
+                "recoverable_cells": self.recoverable,
+                "published_by_extract": self.published}
 
 
 def build_table(geo: pd.Series, category: pd.Series, persons: pd.Series | None,
-                amount_fen: pd.Series | None, threshold: int) -> CellTable:
-    """Counts (and sums) by geography x category, then both suppressions."""
+                amount_fen: pd.Series | None, threshold: int,
+                extract: ExtractView | None = None) -> CellTable:
+    """Persons (and sums) by geography x category, then both suppressions."""
     frame = pd.DataFrame({
         "geo": geo.astype("string").fillna(UNMAPPED).to_numpy(),
         "cat": category.astype("string").fillna(NONE).to_numpy(),
-        "one": np.ones(len(geo), dtype=np.int64),
     })
-    if persons is not None:
-        frame["person"] = persons.astype("string").fillna("").to_numpy()
+    # Without a person key every record is taken to be a different person.
+    frame["person"] = (persons.astype("string").fillna("").to_numpy() if persons is not None
+                       else np.arange(len(frame)).astype(str))
     if amount_fen is not None:
         frame["fen"] = pd.to_numeric(amount_fen, errors="coerce").fillna(0).astype(
             np.int64).to_numpy()
     rows = sorted(frame["geo"].unique().tolist())
     cols = sorted(frame["cat"].unique().tolist())
-    records = _sums(frame, "one", "sum", rows, cols)
-    # Without a person key every record is taken to be a different person.
-    people = _sums(frame, "person", "nunique", rows, cols) if persons is not None else records
-    amounts = _sums(frame, "fen", "sum", rows, cols) if amount_fen is not None else None
+    inner = (frame.groupby(["geo", "cat"], observed=True)["person"].nunique()
+             .unstack("cat").reindex(index=rows, columns=cols).fillna(0).to_numpy())
+    people = _extend(inner)
+    amounts = None
+    if amount_fen is not None:
+        sums = (frame.groupby(["geo", "cat"], observed=True)["fen"].sum()
+                .unstack("cat").reindex(index=rows, columns=cols).fillna(0).to_numpy())
+        amounts = _extend(sums)
     primary = (people > 0) & (people < threshold)
-    suppressed = secondary_suppression(records, primary)
-    return CellTable(rows, cols, records, people, amounts, primary, suppressed)
+    lines = extract_equations(rows, cols, extract or ExtractView())
+    suppressed, recoverable, published = consistent_suppression(people, primary, lines)
+    return CellTable(rows, cols, people, amounts, primary, suppressed, len(lines), recoverable,
+                     published)
+
+
+def _extend(inner: np.ndarray) -> np.ndarray:
+    """An inner table with its row totals, column totals and grand total (sums)."""
+    with_rows = np.column_stack([inner, inner.sum(axis=1)])
+    return np.vstack([with_rows, with_rows.sum(axis=0)]).astype(np.int64)
+
+
+def extract_equations(rows: list[str], cols: list[str], view: ExtractView
+                      ) -> list[list[tuple[int, int]]]:
+    """The inner cells each count of the extract covers (one list per count)."""
+    geo = pd.Series(rows, dtype="string")
+    cat = pd.Series(cols, dtype="string")
+    geo_key = (view.geography.generalise(geo, view.geography_level) if view.geography
+               else pd.Series("*", index=geo.index, dtype="string"))
+    cat_key = (view.category.generalise(cat, view.category_level) if view.category
+               else cat)
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for i, g in enumerate(geo_key.fillna(NONE)):
+        for j, c in enumerate(cat_key.fillna(NONE)):
+            groups.setdefault((str(g), str(c)), []).append((i, j))
+    return list(groups.values())
+
+
+Equation = list[tuple[tuple[int, int], float]]
+
+
+def _equations(shape: tuple[int, int], lines: list[list[tuple[int, int]]]) -> list[Equation]:
+    """Every equation of the extended table: each line (its cells minus its total cell) and
+    each count of the extract (its cells, a published constant)."""
+    n_rows, n_cols = shape
+    out: list[Equation] = []
+    for i in range(n_rows):
+        out.append([((i, j), 1.0 if j < n_cols - 1 else -1.0) for j in range(n_cols)])
+    for j in range(n_cols):
+        out.append([((i, j), 1.0 if i < n_rows - 1 else -1.0) for i in range(n_rows)])
+    return out + [[(cell, 1.0) for cell in cells] for cells in lines]
+
+
+def determined_cells(mask: np.ndarray, lines: list[list[tuple[int, int]]]
+                     ) -> list[tuple[int, int]]:
+    """Withheld cells whose value follows from the published cells and every equation."""
+    unknowns = [(int(i), int(j)) for i, j in zip(*np.nonzero(mask), strict=True)]
+    if not unknowns:
+        return []
+    index = {cell: n for n, cell in enumerate(unknowns)}
+    system = []
+    for equation in _equations(mask.shape, lines):
+        row = np.zeros(len(unknowns))
+        for cell, coefficient in equation:
+            if cell in index:
+                row[index[cell]] = coefficient
+        if row.any():
+            system.append(row)
+    if not system:
+        return []
+    _, sing, vt = np.linalg.svd(np.vstack(system))
+    rank = int((sing > 1e-9 * max(float(sing.max(initial=0)), 1.0)).sum())
+    null = vt[rank:].T
+    norms = np.linalg.norm(null, axis=1) if null.size else np.zeros(len(unknowns))
+    return [cell for cell, norm in zip(unknowns, norms, strict=True) if norm < 1e-9]
+
+
+def published_by_extract(shape: tuple[int, int], lines: list[list[tuple[int, int]]]
+                         ) -> set[tuple[int, int]]:
+    """Cells the extract alone determines (the table withheld whole): withholding them in the
+    table hides nothing, so they are neither a leak of the table nor a cell to protect."""
+    return set(determined_cells(np.ones(shape, dtype=bool), lines)) if lines else set()
+
+
+def consistent_suppression(values: np.ndarray, primary: np.ndarray,
+                           lines: list[list[tuple[int, int]]]
+                           ) -> tuple[np.ndarray, int, int]:
+    """The suppression mask; the withheld cells the table and the extract together still give
+    away; and the cells the extract publishes by itself."""
+    mask = secondary_suppression(values, primary)
+    equations = _equations(mask.shape, lines)
+    stuck = published_by_extract(mask.shape, lines)
+    while True:
+        found = [c for c in determined_cells(mask, lines) if c not in stuck]
+        if not found:
+            leaks = [c for c in determined_cells(mask, lines)
+                     if c not in published_by_extract(mask.shape, lines)]
+            return mask, len(leaks), len(stuck)
+        cell = found[0]
+        partners = [c for eq in equations if cell in [e for e, _ in eq]
+                    for c, _ in eq if not mask[c]]
+        if not partners:
+            stuck.add(cell)
+            continue
+        mask[_preference(values, partners)] = True
+        mask = secondary_suppression(values, mask)
 
 
 def _preference(values: np.ndarray, cells: list[tuple[int, int]]) -> tuple[int, int]:
@@ -169,13 +279,13 @@ def table_frame(table: CellTable, geography_level: str, category: str) -> pd.Dat
             hidden = bool(table.suppressed[i, j])
             item: dict[str, object] = {
                 "geography_level": geography_level, "geography": geo, category: cat,
-                "records": None if hidden else int(table.records[i, j])}
+                "persons": None if hidden else int(table.persons[i, j])}
             if table.amounts is not None:
                 item["amount_yuan"] = None if hidden else _yuan(int(table.amounts[i, j]))
             item["status"] = "suppressed" if hidden else "shown"
             out.append(item)
     frame = pd.DataFrame(out)
-    frame["records"] = frame["records"].astype("Int64")
+    frame["persons"] = frame["persons"].astype("Int64")
     return frame
 
 

@@ -11,7 +11,7 @@ reader sees, and it is grouped like one.
 
 from __future__ import annotations
 
-import math
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -35,7 +35,7 @@ class Hierarchy(ABC):
     def generalise(self, values: pd.Series, level: int) -> pd.Series:
         if not 0 <= level <= self.top:
             raise ValueError(f"{self.kind} hierarchy has levels 0..{self.top}, got {level}")
-        if level == self.top:
+        if level == self.top and self.names[-1] == TOP_NAME:
             return pd.Series(SUPPRESSED, index=values.index, name=values.name, dtype="string")
         out = self._level(values, level)
         return pd.Series(out.array, index=values.index, name=values.name, dtype="string")
@@ -95,16 +95,93 @@ class PrefixHierarchy(Hierarchy):
 
 
 @dataclass(frozen=True)
+class GroupHierarchy(Hierarchy):
+    """Value -> its group (programme -> kind of programme, relation -> closeness) -> nothing.
+    A value the groups do not name becomes `other`."""
+
+    groups: tuple[tuple[str, str], ...] = ()
+    kind: str = "groups"
+    names: tuple[str, ...] = ("value", "group", TOP_NAME)
+
+    def _level(self, values: pd.Series, level: int) -> pd.Series:
+        text = _text(values)
+        if level == 0:
+            return text
+        mapped = text.map(dict(self.groups), na_action="ignore")
+        return mapped.where(text.isna() | mapped.notna(), "other").astype("string")
+
+
+@dataclass(frozen=True)
 class DateHierarchy(Hierarchy):
-    """Day -> month -> year -> nothing."""
+    """Day -> month -> quarter -> year -> nothing."""
 
     kind: str = "date"
-    names: tuple[str, ...] = ("day", "month", "year", TOP_NAME)
+    names: tuple[str, ...] = ("day", "month", "quarter", "year", TOP_NAME)
 
     def _level(self, values: pd.Series, level: int) -> pd.Series:
         dates = pd.to_datetime(values, errors="coerce")
-        fmt = ("%Y-%m-%d", "%Y-%m", "%Y")[level]
+        if level == 2:
+            quarter = ((dates.dt.month - 1) // 3 + 1).astype("Int64").astype("string")
+            return (dates.dt.strftime("%Y").astype("string") + "-Q" + quarter).astype("string")
+        fmt = ("%Y-%m-%d", "%Y-%m", "", "%Y")[level]
         return dates.dt.strftime(fmt).astype("string")
+
+
+@dataclass(frozen=True)
+class ScaleHierarchy(Hierarchy):
+    """Amounts and quantities: exact -> rounded down to growing bases -> a few wide bands
+    (`cuts`, the last one open) -> nothing. Bands print half-open: "100-<200", "10000+"."""
+
+    widths: tuple[float, ...] = (10, 100, 1000)
+    cuts: tuple[float, ...] = (0, 500, 2000, 10000)
+    kind: str = "amount"
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            names = ("exact", *(f"rounded to {_fmt(w)}" for w in self.widths),
+                     "bands " + ", ".join(_fmt(c) for c in self.cuts) + "+", TOP_NAME)
+            object.__setattr__(self, "names", names)
+
+    def _level(self, values: pd.Series, level: int) -> pd.Series:
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        if level == 0:
+            return numbers.map(_exact, na_action="ignore").astype("string")
+        if level <= len(self.widths):
+            width = self.widths[level - 1]
+            low = pd.Series(np.floor(numbers / width) * width, index=numbers.index)
+            lo = low.map(_fmt, na_action="ignore").astype("string")
+            hi = (low + width).map(_fmt, na_action="ignore").astype("string")
+            return (lo + "-<" + hi).astype("string")
+        edges = np.asarray(self.cuts, dtype=np.float64)
+        labels = [f"{_fmt(a)}-<{_fmt(b)}" for a, b in itertools.pairwise(edges)]
+        labels.append(f"{_fmt(edges[-1])}+")
+        index = np.searchsorted(edges, numbers.to_numpy(), side="right") - 1
+        out = pd.Series([labels[max(i, 0)] for i in index], index=numbers.index,
+                        dtype="string")
+        return out.where(numbers.notna(), pd.NA)
+
+
+@dataclass(frozen=True)
+class CountHierarchy(Hierarchy):
+    """Counts of a person's records: exact -> bands (1, 2-3, 4-6, ...) -> wider -> nothing."""
+
+    levels: tuple[tuple[int, ...], ...] = ((1, 2, 4, 7, 13, 25), (1, 4, 13))
+    kind: str = "count"
+    names: tuple[str, ...] = ("exact", "bands 1, 2-3, 4-6, 7-12, 13-24, 25+",
+                              "bands 1-3, 4-12, 13+", TOP_NAME)
+
+    def _level(self, values: pd.Series, level: int) -> pd.Series:
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        if level == 0:
+            return numbers.astype("Int64").astype("string")
+        edges = self.levels[level - 1]
+        labels = [f"{a}" if b - a == 1 else f"{a}-{b - 1}"
+                  for a, b in itertools.pairwise(edges)] + [f"{edges[-1]}+"]
+        index = np.searchsorted(np.asarray(edges), numbers.to_numpy(), side="right") - 1
+        out = pd.Series([labels[max(i, 0)] for i in index], index=numbers.index,
+                        dtype="string")
+        return out.where(numbers.notna(), pd.NA)
 
 
 @dataclass(frozen=True)
@@ -151,24 +228,26 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
-def nice_width(span: float) -> float:
-    """The smallest of 1, 2, 5, 10, 20, 50, ... at least `span`."""
-    if span <= 1:
-        return 1.0
-    exponent = math.floor(math.log10(span))
-    for step in (1, 2, 5, 10):
-        width = step * 10.0**exponent
-        if width >= span:
-            return width
-    return 10.0 ** (exponent + 1)
+def _exact(number: float) -> str:
+    """An amount or quantity as it is: at most two decimals, no trailing zeros."""
+    return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
-def band_hierarchy(low: float, high: float, integer: bool) -> BandHierarchy:
-    """Bands for a numeric quasi-identifier ranging over [low, high]: about 20, 5 and 2 bands
-    across the range, aligned on `low`."""
-    span = max(high - low, 1.0)
-    widths = sorted({nice_width(span / parts) for parts in (20, 5, 2)})
-    return BandHierarchy(widths=tuple(widths), origin=math.floor(low), integer=integer)
+def hierarchy_named(name: str, groups: dict[str, str] | None = None,
+                    suppressible: bool = True) -> Hierarchy:
+    """The hierarchy a contract names in a column's release classification. A sensitive column
+    is never suppressed (l counts its values): its hierarchy stops below `*`."""
+    if name == "groups":
+        pairs = tuple(sorted((groups or {}).items()))
+        if not suppressible:
+            return GroupHierarchy(groups=pairs, names=("value", "group"))
+        return GroupHierarchy(groups=pairs)
+    known = {"date": DATE, "money": MONEY, "number": NUMBER, "count": SMALL_COUNT,
+             "grid": GRID_CODE, "birth_year": BIRTH_YEAR, "group_size": GROUP_SIZE,
+             "flat": CATEGORY}
+    if name not in known:
+        raise ValueError(f"unknown hierarchy {name}; use groups or one of {', '.join(known)}")
+    return known[name]
 
 
 BIRTH_YEAR = BandHierarchy(widths=(5, 10, 20), origin=0, integer=True, kind="birth_year",
@@ -179,3 +258,9 @@ CATEGORY = FlatHierarchy()
 # Household sizes: 1, 2, 3, ...; then 1-2, 3-4, ...; then 1-4, 5-8, ...
 GROUP_SIZE = BandHierarchy(widths=(2, 4), origin=1, integer=True, kind="group_size",
                            names=("exact", "bands of 2", "bands of 4", TOP_NAME))
+MONEY = ScaleHierarchy(widths=(10, 100, 1000), cuts=(0, 500, 2000, 10000), kind="amount")
+NUMBER = ScaleHierarchy(widths=(5, 10, 50), cuts=(0, 10, 30, 100), kind="quantity")
+# Small ordinal values (care level 0-5): exact, then pairs.
+SMALL_COUNT = BandHierarchy(widths=(2,), origin=0, integer=True, kind="level",
+                            names=("exact", "bands of 2", TOP_NAME))
+RECORDS = CountHierarchy()

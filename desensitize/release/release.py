@@ -1,11 +1,17 @@
 """One safe release of one dataset: the de-identified extract, its aggregate table and the
 figures of its report. Pure: rows in, frames and numbers out (the hub reads and writes).
 
-Steps: plan the columns from the contract (policy), derive group sizes, search the lattice
-of generalisation levels for k-anonymity and l-diversity (lattice), suppress the records of
-the classes still too small, replace the resident pseudonym by the release pseudonym
-(pseudonyms), drop every column the plan removes, shuffle the rows (the order of a curated
-table follows the department's extract) and build the aggregate table from the records kept.
+Steps: plan the columns from the contract's release classification (column_plan), derive
+group sizes, search the lattice of generalisation levels for k-anonymity and l-diversity over
+persons with the linkage gate of every attacker (lattice, risk), suppress the persons of the
+classes still too small, collapse each person's identical generalised rows into one row with
+the count of records it stands for, replace the resident pseudonym by the release pseudonym
+(pseudonyms), shuffle, and build the aggregate table from the persons kept, suppressed so that
+neither its totals nor the extract beside it give a suppressed cell away (aggregate).
+
+The generalisation depends only on the rows and the options, never on the recipient, so two
+recipients of the same dataset get identical content under unrelated pseudonyms: joining
+their copies on content is the "another recipient" attacker of the gate.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from desensitize.release import aggregate as agg
+from desensitize.release import hierarchy as h
+from desensitize.release import risk
 from desensitize.release.column_plan import (
     PERSON_KEY,
     ColumnPlan,
@@ -30,13 +37,27 @@ from desensitize.release.errors import (
     ReleaseEmpty,
     ReleaseNotPossible,
     ReleaseParameterInvalid,
+    ReleaseRiskTooHigh,
 )
-from desensitize.release.lattice import Encoded, Progress, encode, evaluate, search
+from desensitize.release.figures import RECORDS
+from desensitize.release.figures import summary as figures_of
+from desensitize.release.lattice import (
+    Dimension,
+    Encoded,
+    NodeState,
+    Progress,
+    SearchResult,
+    encode,
+    evaluate,
+    follow,
+    search,
+)
 from desensitize.release.pseudonyms import check_label, release_pseudonyms
-from schemas.spec import ColumnType, ContractSpec, Sensitivity
-from schemas.spec import SharingClass as Sharing
-
-GEOGRAPHY_LEVELS = {"grid": 15, "community": 12, "street": 9, "county": 6}
+from desensitize.release.release_table import (
+    GEOGRAPHY_LEVELS,
+    release_table,
+)
+from schemas.spec import ContractSpec
 
 
 @dataclass(frozen=True)
@@ -48,10 +69,13 @@ class ReleaseOptions:
     cell_threshold: int = 10
     max_suppression: float = 0.01
     geography_level: str = "community"
+    risk_threshold: float = 0.01  # largest share of persons an attacker may re-identify
+    recipient_class: str = "researcher"
 
     def check(self) -> None:
         check_label("recipient", self.recipient)
         check_label("release_id", self.release_id)
+        check_label("recipient_class", self.recipient_class)
         if not 2 <= self.k <= 1000:
             raise ReleaseParameterInvalid("k", "must be between 2 and 1000")
         if not 1 <= self.l_div <= 100:
@@ -60,6 +84,8 @@ class ReleaseOptions:
             raise ReleaseParameterInvalid("cell_threshold", "must be between 1 and 1000")
         if not 0 <= self.max_suppression <= 0.5:
             raise ReleaseParameterInvalid("max_suppression", "must be between 0 and 0.5")
+        if not 0 <= self.risk_threshold <= 0.5:
+            raise ReleaseParameterInvalid("risk_threshold", "must be between 0 and 0.5")
         if self.geography_level not in GEOGRAPHY_LEVELS:
             raise ReleaseParameterInvalid("geography_level",
                                           "use one of " + ", ".join(GEOGRAPHY_LEVELS))
@@ -82,70 +108,134 @@ def _source_series(rows: pd.DataFrame, plan: ReleasePlan, column: ColumnPlan) ->
     return group.map(sizes).astype("Int64").rename(column.output)
 
 
-def aggregate_category(contract: ContractSpec) -> str | None:
-    """The column the aggregate table is broken down by: the benefit program of a ledger
-    dataset, else the first shared sensitive category, else the first shared category."""
-    if contract.ledger is not None:
-        return contract.ledger.program
-    shared = [c for c in contract.columns if c.sharing != Sharing.NOT_SHARED and c.curated_name
-              and c.sensitivity != Sensitivity.QUASI_IDENTIFIER]
-    kinds = (ColumnType.CATEGORY, ColumnType.TAGS, ColumnType.BOOLEAN)
-    for column in shared:
-        if column.sensitivity == Sensitivity.SENSITIVE and column.type in kinds:
-            return column.curated_name
-    for column in shared:
-        if column.type == ColumnType.CATEGORY:
-            return column.curated_name
-    return None
+def _geography_floor(hierarchy: h.PrefixHierarchy, geography: pd.Series, digits: int) -> int:
+    """The lowest level of a released geography at which every area holds at least two of the
+    aggregate table's areas: below it the extract would count a table row on its own."""
+    text = geography.astype("string")
+    standard = text.str.fullmatch(f"[0-9]{{{digits},}}").fillna(False).astype(bool)
+    fine = text[standard].str.slice(0, digits)
+    for level, length in enumerate(hierarchy.lengths):
+        if length >= digits:
+            continue
+        per_area = fine.groupby(fine.str.slice(0, length)).nunique()
+        if len(per_area) and int(per_area.min()) >= 2:
+            return level
+    return hierarchy.top
 
 
-def _amount_column(contract: ContractSpec, plan: ReleasePlan) -> str | None:
-    kept = {c.column for c in plan.by(Treatment.KEEP)}
-    for column in contract.columns:
-        if column.type == ColumnType.MONEY and column.curated_name in kept:
-            return column.curated_name
-    return None
-
-
-def _aggregates(rows: pd.DataFrame, contract: ContractSpec, plan: ReleasePlan,
-                geography: pd.Series | None, options: ReleaseOptions
-                ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    digits = GEOGRAPHY_LEVELS[options.geography_level]
-    if geography is None:
-        geo = pd.Series("all", index=rows.index, dtype="string")
-    else:
-        text = geography.astype("string")
-        standard = text.str.fullmatch(f"[0-9]{{{digits},}}").fillna(False).astype(bool)
-        geo = text.str.slice(0, digits).where(standard, None)
-    category = aggregate_category(contract)
-    cat = (rows[category].astype("string") if category
-           else pd.Series("all", index=rows.index, dtype="string"))
-    amount = _amount_column(contract, plan)
-    fen = None
-    if amount:
-        fen = (pd.to_numeric(rows[amount].astype("float64"), errors="coerce") * 100).round()
-    persons = rows[plan.person_key] if plan.person_key else None
-    if category and _is_tags(contract, category):
-        # One count per (record, tag): a resident in two groups counts in both columns.
-        exploded = cat.str.split(";").explode()
-        geo = geo.loc[exploded.index]
-        persons = persons.loc[exploded.index] if persons is not None else None
-        fen = fen.loc[exploded.index] if fen is not None else None
-        cat = exploded.astype("string")
-    table = agg.build_table(geo, cat, persons, fen, options.cell_threshold)
-    stats = {"geography_level": options.geography_level, "category": category or "all",
-             "measures": ["records", *(["amount_yuan"] if amount else [])],
-             "threshold": options.cell_threshold, **table.stats()}
-    return agg.table_frame(table, options.geography_level, category or "category"), stats
-
-
-def _is_tags(contract: ContractSpec, curated: str) -> bool:
-    return any(c.curated_name == curated and c.type == ColumnType.TAGS for c in contract.columns)
+def _dimensions(plan: ReleasePlan, options: ReleaseOptions, geography: pd.Series | None
+                ) -> tuple[list[Dimension], list[int]]:
+    """Lattice axes (a leader and the columns that follow it) and their lowest levels: a
+    geography released beside an aggregate table is coarse enough that the extract cannot
+    count any of the table's cells (see _geography_floor)."""
+    qis = plan.quasi_identifiers
+    dims: list[Dimension] = []
+    floors: list[int] = []
+    for i, column in enumerate(qis):
+        if column.with_ or column.hierarchy is None:
+            continue
+        top = column.hierarchy.top
+        members = [(i, tuple(range(top + 1)))]
+        for j, other in enumerate(qis):
+            if other.with_ == column.output and other.hierarchy is not None:
+                members.append((j, follow(top, other.hierarchy.top)))
+        dims.append(Dimension(tuple(members), top))
+        floor = 0
+        if geography is not None and isinstance(column.hierarchy, h.PrefixHierarchy):
+            floor = _geography_floor(column.hierarchy, geography,
+                                     GEOGRAPHY_LEVELS[options.geography_level])
+        floors.append(floor)
+    return dims, floors
 
 
 def _shuffle_key(options: ReleaseOptions) -> int:
     seed = hashlib.sha256(f"{options.recipient}/{options.release_id}".encode()).digest()
     return int.from_bytes(seed[:8], "big")
+
+
+@dataclass
+class Prepared:
+    plan: ReleasePlan
+    qis: list[ColumnPlan]
+    levels: list[list[pd.Series]]
+    enc: Encoded
+    attackers: list[risk.Attacker]
+    persons: pd.Series
+
+    @property
+    def sensitive_order(self) -> list[str]:
+        """Sensitive columns in the order of the lattice's l figures."""
+        return ([str(self.qis[q].output) for q in self.enc.diverse]
+                + [str(self.plan.kept[i].output) for i in self.enc.sensitive])
+
+
+def prepare(rows: pd.DataFrame, contract: ContractSpec, options: ReleaseOptions,
+            geography: pd.Series | None) -> Prepared:
+    """Plan, generalise every level of every quasi-identifier, encode, find the attackers."""
+    plan = plan_release(contract, list(rows.columns))
+    for column in plan.columns:
+        if column.treatment != Treatment.REMOVE and column.column not in rows.columns:
+            raise ReleaseColumnMissing(contract.name, column.column)
+    qis = plan.quasi_identifiers
+    levels = [[c.hierarchy.generalise(_source_series(rows, plan, c), lv)
+               for lv in range(c.hierarchy.top + 1)] for c in qis if c.hierarchy is not None]
+    persons = (rows[plan.person_key].astype("string") if plan.person_key
+               else pd.Series(np.arange(len(rows)), index=rows.index).astype("string"))
+    dims, floors = _dimensions(plan, options, geography)
+    kept = [rows[c.column] for c in plan.kept]
+    sensitive = [i for i, c in enumerate(plan.kept) if c.treatment == Treatment.SENSITIVE]
+    diverse = [i for i, c in enumerate(qis) if c.treatment == Treatment.SENSITIVE]
+    enc = encode(levels, dims, persons, kept, sensitive, floors, diverse)
+    owner = rows[plan.row_owner] if plan.row_owner in rows.columns else None
+    return Prepared(plan, qis, levels, enc, risk.attackers(plan, owner), persons)
+
+
+def _refuse(contract: ContractSpec, prep: Prepared, found: SearchResult,
+            options: ReleaseOptions) -> ReleaseNotPossible:
+    figures = found.refused_by_gate
+    top = found.top
+    if isinstance(figures, risk.GateFigures) and top is not None and top.gate is not None:
+        worst = str(figures.worst)
+        attacker = next((a for a in prep.attackers if a.name == worst), None)
+        blame = risk.columns_to_blame(prep.plan, attacker) if attacker else []
+        return ReleaseRiskTooHigh(contract.name, worst, figures.worst_share,
+                                  options.risk_threshold, options.recipient_class, blame)
+    return ReleaseNotPossible(contract.name, options.k, options.l_div, options.max_suppression,
+                              prep.enc.n_persons, found.least_suppressed_share,
+                              top.k_persons if top else None,
+                              min((v for v in top.l_reached if v is not None), default=None)
+                              if top else None)
+
+
+def _released_frame(rows: pd.DataFrame, prep: Prepared, state: NodeState, master_key: bytes,
+                    options: ReleaseOptions) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per released row group of the kept persons; and the keep-mask of the rows."""
+    enc = prep.enc
+    keep = state.kept_persons[enc.persons]
+    first = pd.Series(np.arange(enc.rows))[keep].groupby(state.group[keep]).first()
+    take = first.to_numpy()
+    out: dict[str, pd.Series] = {}
+    chosen = {c.output: prep.levels[q][lv]
+              for q, (c, lv) in enumerate(zip(prep.qis, state.qi_levels, strict=True))}
+    for column in prep.plan.columns:
+        if column.output is None:
+            continue
+        if column.treatment == Treatment.PSEUDONYM:
+            out[PERSON_KEY] = release_pseudonyms(rows[column.column].iloc[take], master_key,
+                                                 options.recipient, options.release_id)
+        elif column.hierarchy is not None:
+            out[str(column.output)] = chosen[column.output].iloc[take]
+        else:
+            out[str(column.output)] = rows[column.column].iloc[take]
+    if enc.records_top is not None:
+        counts = pd.Series(state.group_count[first.index.to_numpy()])
+        out[RECORDS] = h.RECORDS.generalise(counts, state.node[-1])
+    released = pd.DataFrame({k: v.reset_index(drop=True) for k, v in out.items()})
+    order = np.random.default_rng(_shuffle_key(options)).permutation(len(released))
+    released = released.iloc[order]
+    if PERSON_KEY in released.columns:
+        released = released.sort_values(PERSON_KEY, kind="stable")
+    return released.reset_index(drop=True), keep
 
 
 def build_release(rows: pd.DataFrame, contract: ContractSpec, master_key: bytes,
@@ -157,89 +247,25 @@ def build_release(rows: pd.DataFrame, contract: ContractSpec, master_key: bytes,
         raise ReleaseEmpty(contract.name)
     rows = rows.reset_index(drop=True)
     geography = geography.reset_index(drop=True) if geography is not None else None
-    plan = plan_release(contract, list(rows.columns))
-    for column in plan.columns:
-        if column.treatment != Treatment.REMOVE and column.column not in rows.columns:
-            raise ReleaseColumnMissing(contract.name, column.column)
-    qis = plan.quasi_identifiers
-    sources = [_source_series(rows, plan, c) for c in qis]
-    levels = [[c.hierarchy.generalise(s, lv) for lv in range(c.hierarchy.top + 1)]
-              for c, s in zip(qis, sources, strict=True) if c.hierarchy is not None]
-    persons = rows[plan.person_key] if plan.person_key else None
-    enc: Encoded = encode(len(rows), levels, persons, [rows[s] for s in plan.sensitive])
-    found = search(enc, options.k, options.l_div, options.max_suppression, progress)
+    prep = prepare(rows, contract, options, geography)
+
+    def gate(state: NodeState) -> tuple[bool, object]:
+        figures = risk.gate(prep.enc, prep.plan, state, prep.attackers, options.risk_threshold)
+        return figures.passed, figures
+
+    found = search(prep.enc, options.k, options.l_div, options.max_suppression, gate, progress)
     if found.best is None:
-        people = int(persons.nunique()) if persons is not None else len(rows)
-        raise ReleaseNotPossible(contract.name, options.k, options.l_div,
-                                 options.max_suppression, people,
-                                 found.least_suppressed_share)
-    best, keep = evaluate(enc, found.best.node, options.k, options.l_div,
-                          options.max_suppression)
-    chosen = dict(zip((c.output for c in qis), (lv[n] for lv, n in zip(levels, best.node,
-                                                                         strict=True)),
-                      strict=True))
-    out: dict[str, pd.Series] = {}
-    for column in plan.columns:
-        if column.output is None:
-            continue
-        if column.treatment == Treatment.PSEUDONYM:
-            out[PERSON_KEY] = release_pseudonyms(rows[column.column], master_key,
-                                                 options.recipient, options.release_id)
-        elif column.hierarchy is not None:
-            out[column.output] = chosen[column.output]
-        else:
-            out[column.output] = rows[column.column]
-    released = pd.DataFrame(out)[keep]
-    order = np.random.default_rng(_shuffle_key(options)).permutation(len(released))
-    released = released.iloc[order]
-    if PERSON_KEY in released.columns:
-        released = released.sort_values(PERSON_KEY, kind="stable")
-    released = released.reset_index(drop=True)
-    aggregates, cell_stats = _aggregates(rows[keep], contract, plan,
-                                         geography[keep] if geography is not None else None,
-                                         options)
-    summary = _summary(plan, qis, best, found, enc, options, rows, keep, cell_stats)
+        raise _refuse(contract, prep, found, options)
+    best, state = evaluate(prep.enc, found.best.node, options.k, options.l_div,
+                           options.max_suppression)
+    released, keep = _released_frame(rows, prep, state, master_key, options)
+    aggregates, cell_stats = release_table(
+        rows[keep], contract, prep.plan, state,
+        geography[keep] if geography is not None else None, options.geography_level,
+        options.cell_threshold)
+    gate_figures = found.best.gate
+    summary = figures_of(prep, best, found, options, rows, released, cell_stats,
+                         gate_figures if isinstance(gate_figures, risk.GateFigures) else None)
     return Release(released, aggregates, summary)
 
 
-def _summary(plan: ReleasePlan, qis: list[ColumnPlan], best: Any, found: Any, enc: Encoded,
-             options: ReleaseOptions, rows: pd.DataFrame, keep: np.ndarray,
-             cells: dict[str, Any]) -> dict[str, Any]:
-    persons_in = int(rows[plan.person_key].nunique()) if plan.person_key else len(rows)
-    persons_out = (int(rows.loc[keep, plan.person_key].nunique()) if plan.person_key
-                   else int(keep.sum()))
-    l_per = dict(zip(plan.sensitive, best.l_reached, strict=True))
-    reached = [v for v in best.l_reached if v is not None]
-    return {
-        "k_requested": options.k, "l_requested": options.l_div,
-        "k_reached": best.k_persons, "k_reached_records": best.k_records,
-        "k_counts": "persons" if plan.person_key else "records",
-        "l_reached": min(reached) if reached else None, "l_per_column": l_per,
-        "records_in": len(rows), "records_released": int(keep.sum()),
-        "records_suppressed": best.suppressed_records,
-        "records_suppressed_share": best.suppressed_share,
-        "max_suppression": options.max_suppression,
-        "persons_in": persons_in, "persons_released": persons_out,
-        "classes": best.classes,
-        "quasi_identifiers": [
-            {"column": c.output, "source": c.column, "kind": c.hierarchy.kind,
-             "levels": c.hierarchy.describe(), "level": lv,
-             "level_name": c.hierarchy.names[lv], "height": h, "loss": loss}
-            for c, lv, h, loss in zip(qis, best.node, best.heights, best.losses, strict=True)
-            if c.hierarchy is not None],
-        "sensitive": plan.sensitive,
-        "columns": [{"column": c.column, "output": c.output, "treatment": c.treatment.value,
-                     "reason": c.reason} for c in plan.columns],
-        "removed": [{"column": c.column, "reason": c.reason} for c in plan.removed],
-        "information_loss": {
-            "information_loss": best.information_loss,
-            "generalisation_loss": best.generalisation_loss, "mean_height": best.mean_height,
-            "discernibility": best.discernibility,
-            "discernibility_normalised": best.discernibility / float(enc.rows) ** 2,
-            "average_class_size": (int(keep.sum()) / best.classes) if best.classes else None,
-            "c_avg": (int(keep.sum()) / best.classes / options.k) if best.classes else None,
-        },
-        "search": {"lattice_nodes": found.lattice_size, "evaluated": found.evaluated,
-                   "node": list(best.node)},
-        "aggregates": cells,
-    }

@@ -3,7 +3,8 @@
 Opens the pipeline worker (the warehouse's only writer, like `hub ingest`): while `hub serve`
 runs, ask for the release through the API instead (`POST /v1/exports`).
 
-Exit codes: 0 written; 1 no generalisation reaches k and l within the suppression budget;
+Exit codes: 0 written; 1 no generalisation reaches k and l within the suppression budget, or
+the linkage gate refused it;
 2 bad request (unknown dataset, bad parameter or file name, the output exists without
 --force, nothing to release); 3 the warehouse is held by another writer; 4 configuration.
 """
@@ -36,8 +37,12 @@ def _summary(report: Any, target: Path) -> str:
             f"for {report.recipient})\n"
             f"  k={r['k_reached']} (distinct {r['k_counts']}; asked {r['k_requested']}), "
             f"l={l_text} (asked {r['l_requested']})\n"
-            f"  records: {r['records_released']} of {r['records_in']} released, "
-            f"{r['records_suppressed']} suppressed ({r['records_suppressed_share']:.2%})\n"
+            f"  persons: {r['persons_released']} of {r['persons_in']} released "
+            f"({r['persons_suppressed_share']:.2%} suppressed); records: "
+            f"{r['records_released']} of {r['records_in']} in {r['rows_released']} rows\n"
+            f"  linkage: worst attacker {r['risk']['worst_attacker']} re-identifies "
+            f"{r['risk']['worst_share']:.2%} (allowed {r['risk']['threshold']:.2%}); "
+            f"singling out {r['risk']['singling_out_share']:.2%}\n"
             f"  levels: " + (", ".join(f"{q['column']}={q['level_name']}"
                                        for q in r["quasi_identifiers"]) or "no quasi-identifier")
             + f"\n  information loss {r['information_loss']['information_loss']:.3f}\n"
@@ -62,10 +67,13 @@ def export(
     cell_threshold: Annotated[int, typer.Option(
         min=1, max=1000, help="aggregate cells behind fewer persons are suppressed")] = 10,
     max_suppression: Annotated[float, typer.Option(
-        min=0.0, max=0.5, help="largest share of records that may be suppressed")] = 0.01,
+        min=0.0, max=0.5, help="largest share of persons that may be suppressed")] = 0.01,
     geography: Annotated[str, typer.Option(
         help="geography of the aggregate table: grid, community, street or county")]
     = "community",
+    recipient_class: Annotated[str, typer.Option(
+        help="researcher, auditor or public: sets the linkage gate's threshold "
+             "(HUB_RELEASE_RISK_THRESHOLDS)")] = "researcher",
     force: Annotated[bool, typer.Option("--force", help="replace existing output files")]
     = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
@@ -84,6 +92,9 @@ def export(
                                     cell_threshold=cell_threshold,
                                     max_suppression=max_suppression, keyring=keyring,
                                     force=force, geography_level=geography,
+                                    recipient_class=recipient_class,
+                                    risk_threshold=settings.release_risk_threshold(
+                                        recipient_class),
                                     progress=progress)
     if as_json:
         out.print_json(json.dumps(report.as_dict(), default=str))

@@ -59,7 +59,8 @@ def export_dataset(worker_or_con: Any, dataset: str, out: Path, *, recipient: st
                    l: int = 2, cell_threshold: int = 10,  # noqa: E741 (the l of l-diversity)
                    max_suppression: float = 0.01,
                    keyring: KeyRing, force: bool = False, release_id: str | None = None,
-                   geography_level: str = "community",
+                   geography_level: str = "community", recipient_class: str = "researcher",
+                   risk_threshold: float = 0.01,
                    progress: Progress | None = None) -> ExportReport:
     """Write the release of `dataset` to `out` (and its siblings); return its report."""
     started = time.perf_counter()
@@ -70,7 +71,8 @@ def export_dataset(worker_or_con: Any, dataset: str, out: Path, *, recipient: st
     contract = get_contract(dataset)
     options = ReleaseOptions(recipient=recipient, release_id=release_id or new_release_id(),
                              k=k, l_div=l, cell_threshold=cell_threshold,
-                             max_suppression=max_suppression, geography_level=geography_level)
+                             max_suppression=max_suppression, geography_level=geography_level,
+                             recipient_class=recipient_class, risk_threshold=risk_threshold)
     options.check()  # before reading anything
     con = _connection(worker_or_con)
     if progress is not None:

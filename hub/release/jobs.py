@@ -136,7 +136,9 @@ def run_next_export(worker: Any, engine: Engine) -> bool:
         target = export_file(folder, job)
         report = export_dataset(worker, job["dataset"], target, recipient=job["recipient"],
                                 k=job["k"], l=job["l"], cell_threshold=job["cell_threshold"],
-                                keyring=load_keyring(worker.settings), force=True)
+                                keyring=load_keyring(worker.settings), force=True,
+                                risk_threshold=worker.settings.release_risk_threshold(
+                                    "researcher"))
         queue.finish(job_id, report.release_id, target, report.as_dict())
         log.info("export %s: %s released (k=%s, l=%s)", job_id, job["dataset"],
                  report.k_reached, report.l_reached)

@@ -93,10 +93,11 @@ def _privacy(r: dict[str, Any]) -> Section:
         Figure("记录 输入 / 发布", "records in / released",
                f"{r.get('records_in')} / {r.get('records_released')}"),
         Figure("抑制的记录", "records suppressed",
-               f"{r.get('records_suppressed')} ({_pct(r.get('records_suppressed_share'))}; "
-               f"at most {_pct(r.get('max_suppression'))} allowed)"),
+               f"{r.get('records_suppressed')} ({_pct(r.get('records_suppressed_share'))})"),
         Figure("人员 输入 / 发布", "persons in / released",
-               f"{r.get('persons_in')} / {r.get('persons_released')}"),
+               f"{r.get('persons_in')} / {r.get('persons_released')} "
+               f"({_pct(r.get('persons_suppressed_share'))} suppressed; at most "
+               f"{_pct(r.get('max_suppression'))} allowed)"),
         Figure("等价类", "equivalence classes", r.get("classes")),
     ])
 
@@ -167,6 +168,21 @@ def _cells(report: ExportReport) -> Section:
     ])
 
 
+def _risk(r: dict[str, Any]) -> Section:
+    gate = r.get("risk") or {}
+    return Section(
+        "链接风险（发布前测得）", "Linkage risk (measured before release)",
+        head=[("攻击者", "attacker"), ("掌握的信息", "knows"), ("已知人数", "persons known"),
+              ("唯一重新识别", "re-identified uniquely")],
+        rows=[[name, ", ".join(a["knows"]), a["persons_known"], _pct(a["unique_share"])]
+              for name, a in gate.get("attackers", {}).items()],
+        empty="未测量 not measured",
+        notes=[f"每个攻击者至多允许 {_pct(gate.get('threshold'))}；可单独识别（singling out）的人员 "
+               f"{_pct(gate.get('singling_out_share'))}。 Allowed at most "
+               f"{_pct(gate.get('threshold'))} per attacker; singling out "
+               f"{_pct(gate.get('singling_out_share'))} of persons."])
+
+
 def _columns(report: ExportReport) -> list[Section]:
     r = report.release
     return [
@@ -185,7 +201,8 @@ def _columns(report: ExportReport) -> list[Section]:
 def report_sections(report: ExportReport) -> list[Section]:
     """The page, section by section; a new figure is one more `Figure` or `Section` here."""
     r = report.release
-    return [_privacy(r), *_generalisation(r), _loss(r), _cells(report), *_columns(report)]
+    return [_privacy(r), _risk(r), *_generalisation(r), _loss(r), _cells(report),
+            *_columns(report)]
 
 
 def render_html(report: ExportReport) -> str:

@@ -12,16 +12,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desensitize.release.column_plan import PERSON_KEY, plan_release
-from desensitize.release.errors import ReleaseNotPossible, ReleaseParameterInvalid
-from desensitize.release.lattice import encode, evaluate, search
-from desensitize.release.release import ReleaseOptions, _source_series, build_release
+from desensitize.release.column_plan import PERSON_KEY
+from desensitize.release.errors import (
+    ReleaseNotPossible,
+    ReleaseParameterInvalid,
+    ReleaseRiskTooHigh,
+)
+from desensitize.release.lattice import evaluate, search
+from desensitize.release.release import ReleaseOptions, build_release, prepare
 from schemas.registry import get_contract
 
 MASTER = bytes(range(32))
 GRID = get_contract("grid")
-ELDERLY = get_contract("elderly_care")
-GRID_QIS = ["gender", "birth_year", "household_size", "grid_code"]
+GRID_QIS = ["gender", "birth_year", "household_size", "relation_to_head", "grid_code",
+            "date_of_death"]
 GROUPS = ["disabled", "veteran", "elderly_living_alone", "subsistence_allowance"]
 
 
@@ -71,6 +75,11 @@ def test_every_release_is_k_anonymous_and_l_diverse(persons: int, seed: int, k: 
     rows = grid_rows(persons, seed, none_share, spread)
     try:
         release = build_release(rows, GRID, MASTER, options(k, l_div, max_suppression))
+    except ReleaseRiskTooHigh as refused:
+        # The owner knows the special groups: a value held by very few persons singles
+        # them out even when every quasi-identifier is suppressed.
+        assert refused.share > 0.01  # noqa: PT017
+        return
     except ReleaseNotPossible:
         # Only when even one class of everybody fails: too few persons or values.
         assert persons < k or rows["special_groups"].nunique(dropna=False) < l_div
@@ -78,35 +87,13 @@ def test_every_release_is_k_anonymous_and_l_diverse(persons: int, seed: int, k: 
     out = release.frame
     _check(out, GRID_QIS, ["special_groups"], k, l_div)
     summary = release.summary
-    assert len(out) == summary["records_released"]
-    assert len(rows) - len(out) == summary["records_suppressed"]
-    assert summary["records_suppressed"] <= max_suppression * len(rows)
+    assert len(out) == summary["rows_released"] == summary["persons_released"]
+    assert len(rows) - len(out) == summary["persons_suppressed"]
+    assert summary["persons_suppressed"] <= max_suppression * len(rows)
+    assert summary["risk"]["worst_share"] <= 0.01
     assert summary["k_reached"] == out.groupby(GRID_QIS, dropna=False)[PERSON_KEY] \
         .nunique().min()
     assert not {"resident_key", "household_key", "source_row", "batch_id"} & set(out.columns)
-
-
-@settings(max_examples=8, deadline=None)
-@given(persons=st.integers(5, 120), seed=st.integers(0, 2**31), k=st.integers(2, 6))
-def test_k_counts_persons_not_records(persons: int, seed: int, k: int) -> None:
-    rng = np.random.default_rng(seed)
-    per = rng.integers(1, 6, persons)  # several benefit rows per resident
-    keys = np.repeat([f"{i:032x}" for i in range(persons)], per)
-    grid = np.repeat(rng.choice(["110105001001", "110105002001", "110105002002"], persons), per)
-    rows = pd.DataFrame({
-        "resident_key": keys, "program": "meal_aid", "kind": "service", "amount": None,
-        "quantity": 3, "unit": "meal", "period_start": date(2026, 1, 1),
-        "period_end": date(2026, 1, 31),
-        "care_level": pd.array(rng.integers(0, 5, len(keys)), dtype="Int32"),
-        "living_alone": pd.array(rng.random(len(keys)) < 0.3, dtype="boolean"),
-        "grid_code": grid, "as_of": date(2026, 10, 1)})
-    try:
-        release = build_release(rows, ELDERLY, MASTER, options(k, 2, 0.05))
-    except ReleaseNotPossible:
-        assert persons < k or rows["care_level"].nunique() < 2 \
-            or rows["living_alone"].nunique() < 2
-        return
-    _check(release.frame, ["grid_code"], ["care_level", "living_alone"], k, 2)
 
 
 @settings(max_examples=8, deadline=None)
@@ -115,11 +102,7 @@ def test_k_counts_persons_not_records(persons: int, seed: int, k: int) -> None:
 def test_the_pruned_search_finds_the_least_loss_of_the_whole_lattice(
         persons: int, seed: int, k: int, l_div: int) -> None:
     rows = grid_rows(persons, seed, 0.8, 60)
-    plan = plan_release(GRID, list(rows.columns))
-    qis = plan.quasi_identifiers
-    levels = [[q.hierarchy.generalise(_source_series(rows, plan, q), lv)
-               for lv in range(q.hierarchy.top + 1)] for q in qis if q.hierarchy is not None]
-    enc = encode(len(rows), levels, rows["resident_key"], [rows["special_groups"]])
+    enc = prepare(rows, GRID, options(k, l_div, 0.02), None).enc
     found = search(enc, k, l_div, 0.02)
     every = [evaluate(enc, n, k, l_div, 0.02)[0]
              for n in itertools.product(*(range(t + 1) for t in enc.tops))]

@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from desensitize.release.aggregate import build_table, secondary_suppression, table_frame
+from desensitize.release.aggregate import (
+    ExtractView,
+    build_table,
+    determined_cells,
+    extract_equations,
+    secondary_suppression,
+    table_frame,
+)
+from desensitize.release.hierarchy import GRID_CODE
 
 
 def extend(inner: np.ndarray) -> np.ndarray:
@@ -82,12 +90,29 @@ def test_table_counts_persons_for_the_threshold_and_hides_both_kinds_alike() -> 
     frame = table_frame(table, "community", "program")
     cell = frame[(frame.geography == "110105001002") & (frame.program == "meal_aid")]
     assert cell.status.item() == "suppressed"
-    assert pd.isna(cell.records.item())
+    assert pd.isna(cell.persons.item())
     assert set(frame.status) == {"shown", "suppressed"}
     assert determined(table.suppressed) == []
     shown = frame[(frame.geography == "TOTAL") & (frame.program == "TOTAL")]
-    assert shown.records.item() == 67
+    assert shown.persons.item() == 58  # persons per cell, summed
     assert shown.amount_yuan.item() == "670.00"
     stats = table.stats()
     assert stats["primary_suppressed"] >= 2
     assert stats["secondary_suppressed"] >= 1
+
+
+def test_the_extract_beside_the_table_is_one_more_set_of_equations() -> None:
+    """Street counts from the extract: a community cell withheld alone in its street would be
+    its street's count minus the others; the suppression gives it a partner in the street."""
+    geo = pd.Series(["110105001001"] * 30 + ["110105001002"] * 4 + ["110105001003"] * 25
+                    + ["110105002001"] * 40 + ["110105002002"] * 30)
+    category = pd.Series(["meal_aid"] * len(geo))
+    persons = pd.Series([f"p{i}" for i in range(len(geo))])
+    view = ExtractView(GRID_CODE, 2)  # the extract releases streets
+    lines = extract_equations(sorted(set(geo)), ["meal_aid"], view)
+    table = build_table(geo, category, persons, None, threshold=10, extract=view)
+    hidden = table.suppressed
+    assert hidden[1, 0]  # the 4-person community
+    assert determined_cells(hidden, lines) == []
+    assert table.stats()["recoverable_cells"] == 0
+    assert hidden[:3, 0].sum() >= 2  # its partner is in the same street

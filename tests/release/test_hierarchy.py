@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from desensitize.release import hierarchy as h
-from desensitize.release.column_plan import PERSON_KEY, Treatment, hierarchy_for, plan_release
-from schemas.registry import get_contract
-from schemas.spec import ColumnSpec
+from desensitize.release.column_plan import PERSON_KEY, Treatment, plan_release
+from desensitize.release.errors import ReleaseNotClassified
+from schemas.registry import all_contracts, get_contract
+from schemas.spec import ContractSpec, ReleaseRole
 
 
 def _values(series: pd.Series) -> list[object]:
@@ -35,12 +36,38 @@ def test_grid_codes_go_to_community_street_county_then_star() -> None:
     assert set(h.GRID_CODE.generalise(codes, 4)) == {"*"}
 
 
-def test_dates_go_to_month_then_year() -> None:
-    dates = pd.Series([date(2024, 3, 9), None], dtype=object)
-    assert _values(h.DATE.generalise(dates, 0)) == ["2024-03-09", None]
-    assert _values(h.DATE.generalise(dates, 1)) == ["2024-03", None]
-    assert _values(h.DATE.generalise(dates, 2)) == ["2024", None]
-    assert set(h.DATE.generalise(dates, 3)) == {"*"}
+def test_dates_go_to_month_quarter_then_year() -> None:
+    dates = pd.Series([date(2024, 3, 9), date(2024, 11, 30), None], dtype=object)
+    assert _values(h.DATE.generalise(dates, 0)) == ["2024-03-09", "2024-11-30", None]
+    assert _values(h.DATE.generalise(dates, 1)) == ["2024-03", "2024-11", None]
+    assert _values(h.DATE.generalise(dates, 2)) == ["2024-Q1", "2024-Q4", None]
+    assert _values(h.DATE.generalise(dates, 3)) == ["2024", "2024", None]
+    assert set(h.DATE.generalise(dates, 4)) == {"*"}
+
+
+def test_amounts_are_rounded_then_banded_and_counts_banded() -> None:
+    amounts = pd.Series([123.45, 2500.0, 20000.0, None])
+    assert _values(h.MONEY.generalise(amounts, 1)) == [
+        "120-<130", "2500-<2510", "20000-<20010", None]
+    assert _values(h.MONEY.generalise(amounts, 3)) == [
+        "0-<1000", "2000-<3000", "20000-<21000", None]
+    assert _values(h.MONEY.generalise(amounts, 4)) == ["0-<500", "2000-<10000", "10000+", None]
+    counts = pd.Series([1, 3, 5, 30])
+    assert _values(h.RECORDS.generalise(counts, 1)) == ["1", "2-3", "4-6", "25+"]
+    assert _values(h.RECORDS.generalise(counts, 2)) == ["1-3", "1-3", "4-12", "13+"]
+
+
+def test_programmes_and_relations_generalise_to_their_group() -> None:
+    relation = h.hierarchy_named("groups", {"head": "couple", "spouse": "couple",
+                                            "child": "descendant"})
+    values = pd.Series(["head", "spouse", "child", "lodger", None])
+    assert _values(relation.generalise(values, 1)) == [
+        "couple", "couple", "descendant", "other", None]
+    assert set(relation.generalise(values, 2)) == {"*"}
+    # A sensitive column's hierarchy stops at the group: l counts its values.
+    need = h.hierarchy_named("groups", {"meal_aid": "care"}, suppressible=False)
+    assert need.top == 1
+    assert _values(need.generalise(pd.Series(["meal_aid"]), 1)) == ["care"]
 
 
 def test_categories_and_booleans_are_kept_or_starred() -> None:
@@ -49,14 +76,7 @@ def test_categories_and_booleans_are_kept_or_starred() -> None:
     assert set(h.CATEGORY.generalise(flags, 1)) == {"*"}
 
 
-def test_numeric_quasi_identifiers_get_bands() -> None:
-    column = ColumnSpec(name="income", type="money", sensitivity="quasi_identifier", min=0,
-                        max=10000)
-    bands = hierarchy_for(column)
-    assert isinstance(bands, h.BandHierarchy)
-    values = pd.Series([120.5, 9999.0])
-    assert _values(bands.generalise(values, 1)) == ["0-<500", "9500-<10000"]
-    assert bands.names[-1] == "suppressed"
+def test_household_sizes_get_bands() -> None:
     sizes = pd.Series([1, 2, 3, 5], dtype="Int64")
     assert _values(h.GROUP_SIZE.generalise(sizes, 1)) == ["1-2", "1-2", "3-4", "5-6"]
 
@@ -77,7 +97,8 @@ def test_the_grid_plan_follows_its_contract() -> None:
     assert treatments["resident_key"] == Treatment.PSEUDONYM
     assert treatments["household_key"] == Treatment.GROUP_SIZE
     assert {c.output for c in plan.quasi_identifiers} == {
-        "gender", "birth_year", "household_size", "grid_code"}
+        "gender", "birth_year", "household_size", "relation_to_head", "grid_code",
+        "date_of_death"}
     assert plan.sensitive == ["special_groups"]
     removed = {c.column for c in plan.removed}
     assert {"resident_key", "name", "phone", "address", "household_key", "batch_id",
@@ -96,4 +117,41 @@ def test_not_shared_columns_never_leave() -> None:
 def test_the_ledger_keys_are_recognised_without_deid_rules() -> None:
     plan = plan_release(get_contract("assistance_ledger"), [])
     assert plan.person_key == "resident_key"
-    assert [c.output for c in plan.quasi_identifiers] == ["household_size"]
+    assert {c.output for c in plan.quasi_identifiers} >= {
+        "household_size", "amount", "period_start", "program"}
+    assert plan.sensitive == ["program"]  # what the assistance is for
+    assert plan.row_owner == "department"
+
+
+def test_every_column_of_every_contract_is_classified_for_release() -> None:
+    for contract in all_contracts().values():
+        for column in contract.columns:
+            assert column.release is not None, (contract.name, column.name)
+            assert column.release.reason, (contract.name, column.name)
+            if column.sensitivity.value == "direct_identifier":
+                assert column.release.role == ReleaseRole.REMOVED
+        plan_release(contract, [])  # every hierarchy and `with` resolves
+
+
+def test_quasi_identifiers_follow_the_threat_model() -> None:
+    """Event dates, amounts, programme, status, household facts, care level, relation to
+    head and date of death are what a department, a neighbour or a grid worker knows."""
+    expected = {"elderly_care": {"program", "amount", "period_start", "care_level",
+                                 "living_alone", "grid_code"},
+                "medical": {"program", "amount", "period_start", "period_end"},
+                "employment": {"employment_status", "program", "amount", "period_start",
+                               "unemployment_registered_on", "grid_code"},
+                "grid": {"relation_to_head", "date_of_death", "household_size"},
+                "assistance_ledger": {"amount", "period_start", "household_size"}}
+    for dataset, columns in expected.items():
+        plan = plan_release(get_contract(dataset), [])
+        assert columns <= {str(c.output) for c in plan.quasi_identifiers}, dataset
+
+
+def test_an_unclassified_column_is_refused() -> None:
+    raw = get_contract("medical").model_dump(by_alias=True)
+    for column in raw["columns"]:
+        if column["name"] == "amount":
+            column["release"] = None
+    with pytest.raises(ReleaseNotClassified, match="amount"):
+        plan_release(ContractSpec.model_validate(raw), [])
