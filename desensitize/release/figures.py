@@ -4,16 +4,14 @@ and rows, every quasi-identifier's level, the gate's figures per attacker, the i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from desensitize.release import hierarchy as h
 from desensitize.release import risk
 from desensitize.release.lattice import NodeResult, SearchResult
-
-if TYPE_CHECKING:
-    from desensitize.release.release import Prepared, ReleaseOptions
+from desensitize.release.prepare import Prepared, ReleaseOptions
 
 RECORDS = "records"
 

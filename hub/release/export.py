@@ -26,8 +26,9 @@ import pyarrow.parquet as pq
 
 from desensitize.keys import KeyRing
 from desensitize.release.column_plan import plan_release
+from desensitize.release.prepare import ReleaseOptions
 from desensitize.release.pseudonyms import new_release_id
-from desensitize.release.release import ReleaseOptions, build_release
+from desensitize.release.release import build_release
 from hub.release.errors import ExportTargetExists
 from hub.release.files import output_paths, tmp_path, write_text_atomic
 from hub.release.report import ExportReport, render_html

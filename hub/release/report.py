@@ -177,8 +177,9 @@ def _risk(r: dict[str, Any]) -> Section:
         rows=[[name, ", ".join(a["knows"]), a["persons_known"], _pct(a["unique_share"])]
               for name, a in gate.get("attackers", {}).items()],
         empty="未测量 not measured",
-        notes=[f"每个攻击者至多允许 {_pct(gate.get('threshold'))}；可单独识别（singling out）的人员 "
-               f"{_pct(gate.get('singling_out_share'))}。 Allowed at most "
+        notes=[f"每个攻击者至多允许 {_pct(gate.get('threshold'))}；"
+               f"可单独识别（singling out）的人员 {_pct(gate.get('singling_out_share'))}。 "
+               f"Allowed at most "
                f"{_pct(gate.get('threshold'))} per attacker; singling out "
                f"{_pct(gate.get('singling_out_share'))} of persons."])
 

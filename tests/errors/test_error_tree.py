@@ -117,14 +117,13 @@ def test_problem_types_are_unique() -> None:
 
 
 def test_statuses_and_exit_codes_follow_what_the_caller_can_do() -> None:
-    from hub.keys.rotation_errors import RotationInProgress, RotationNothingToDo
-
     from catalog.errors import CatalogUnavailable, DatasetUnknown
     from connectors.errors import ExtractUnreadable, SourceUnavailable
     from desensitize.errors import KeyMissing
     from desensitize.release.errors import ReleaseNotPossible
     from hub.audit.errors import AuditWriteFailed
     from hub.errors import WarehouseBusy
+    from hub.keys.rotation_errors import RotationInProgress, RotationNothingToDo
     from hub.security.errors import PurposeInvalid, PurposeRequired
 
     expected = {PurposeRequired: (400, 4), PurposeInvalid: (400, 4), DatasetUnknown: (404, 2),

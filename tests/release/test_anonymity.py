@@ -19,7 +19,8 @@ from desensitize.release.errors import (
     ReleaseRiskTooHigh,
 )
 from desensitize.release.lattice import evaluate, search
-from desensitize.release.release import ReleaseOptions, build_release, prepare
+from desensitize.release.prepare import ReleaseOptions, prepare
+from desensitize.release.release import build_release
 from schemas.registry import get_contract
 
 MASTER = bytes(range(32))

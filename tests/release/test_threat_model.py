@@ -15,8 +15,9 @@ import pytest
 
 from desensitize.release.column_plan import plan_release
 from desensitize.release.errors import ReleaseRiskTooHigh
+from desensitize.release.prepare import ReleaseOptions
 from desensitize.release.pseudonyms import release_pseudonyms
-from desensitize.release.release import ReleaseOptions, build_release
+from desensitize.release.release import build_release
 from hub.keys.config import load_keyring
 from hub.pipeline.worker import PipelineWorker
 from hub.release.export import export_dataset
