@@ -43,6 +43,11 @@ class HubSettings(BaseSettings):
     vault_key_ref: str | None = None
     token_pepper_ref: str | None = None
     audit_signing_key_ref: str | None = None
+    # The console (hub.web): a login session unused this long is ended; this many wrong
+    # passwords in a row lock the account for console_lockout_seconds.
+    console_idle_seconds: int = Field(default=900, ge=10, le=86_400)
+    console_lockout_attempts: int = Field(default=5, ge=1, le=100)
+    console_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
 
     @field_validator("home")
     @classmethod

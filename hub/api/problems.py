@@ -30,6 +30,7 @@ from hub.security.ratelimit import RateLimitBusy
 from hub.vault.access_report import IdNumberInvalid
 from hub.vault.store import VaultStoreMissing
 from hub.views.rules import RulesInvalid
+from hub.web import errors as web_errors
 from schemas import errors as schema_errors
 
 log = logging.getLogger("hub.api")
@@ -132,6 +133,11 @@ _STATUSES: dict[type[BaseException], int] = {
     rotation_errors.RotationUnmappable: 500,
     rotation_errors.RotationNotAbortable: 409,
     rotation_errors.RotationNothingToDo: 409,
+    # Console accounts (`hub user ...`; the console shows its own pages for these).
+    web_errors.AccountError: 400,
+    web_errors.UserExists: 409,
+    web_errors.UserUnknown: 404,
+    web_errors.PasswordInvalid: 400,
 }
 # hub.serve.ServeRefused is a start-up refusal of `hub serve` (exit code, never an HTTP answer);
 # it is registered lazily below to keep the API from importing the server module.

@@ -200,6 +200,9 @@ def _register_sub_commands() -> None:
     app.add_typer(catalog_app, name="catalog")
     app.add_typer(quality_app, name="quality")
     app.add_typer(keys_app, name="keys")
+    from hub.cli.users import user_app
+
+    app.add_typer(user_app, name="user")
     # One line per further command module (export, access-report) goes here.
     __import__("hub.cli.export", fromlist=["register"]).register(app)  # hub export
     from hub.cli.access_report import access_report_command
