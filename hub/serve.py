@@ -264,7 +264,7 @@ def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | No
     from hub.keys.config import load_keyring
     from hub.views.read import ViewReader, resident_key_for_id_number
 
-    grid = pd.read_csv(manifest.datasets["grid"].path, dtype=str, encoding="utf-8", nrows=500)
+    grid = pd.read_csv(manifest.datasets["grid"].path, dtype=str, encoding="utf-8", nrows=2000)
     engine = create_state_engine(settings.resolved_state_url)
     reader = ViewReader(engine)
     try:
@@ -272,7 +272,8 @@ def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | No
             for raw in grid["身份证号"].dropna():
                 key = resident_key_for_id_number(raw, p)
                 doc = reader.resident(key) if key else None
-                if doc and doc["location"]["street_code"] and len(doc["departments"]) >= 2:
+                with_facts = [d for d in (doc or {}).get("departments", []) if d.get("facts")]
+                if doc and doc["location"]["street_code"] and len(with_facts) >= 2:
                     return str(raw), str(doc["location"]["street_code"])
     finally:
         engine.dispose()
@@ -317,3 +318,6 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any,
         f"-d '{{\"id_number\": \"{raw_id}\", \"purpose\": \"assistance_review\"}}'",
         soft_wrap=True, markup=False)
     console.print(f"  API documentation: {url}/docs", markup=False)
+    from hub.web.demo_users import print_demo_users
+
+    print_demo_users(settings, console, url, street, raw_id)

@@ -48,6 +48,8 @@ from hub.pipeline.jobs import JobQueue
 from hub.security.tokens import TOKEN_CACHE_SECONDS, TokenStore
 from hub.settings import HubSettings
 from hub.views.read import ViewReader
+from hub.web.install import install_console
+from hub.web.state import ConsoleTables
 
 log = logging.getLogger("hub.api")
 access_log = logging.getLogger("hub.access")
@@ -107,7 +109,7 @@ def build_services(settings: HubSettings) -> Services:
     # reaches this one within that time (hub.security.tokens).
     tokens = TokenStore(engine, security.token_pepper, cache_seconds=TOKEN_CACHE_SECONDS)
     audit_log = AuditLog(engine)
-    _create_tables(catalog_store, jobs, tokens, audit_log)
+    _create_tables(catalog_store, jobs, tokens, audit_log, ConsoleTables(engine))
     files, datasets = source_catalogue(settings)
     return Services(settings=settings, engine=engine, views=ViewReader(engine), tokens=tokens,
                     audit=audit_log, jobs=jobs, catalog=catalog_store, sources=files,
@@ -195,7 +197,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             services.engine.dispose()
 
     app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan,
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_tags=[
                       {"name": "residents", "description": "resident views (purpose, audit)"},
                       {"name": "households", "description": "household views"},
@@ -211,5 +213,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     for module in (residents, households, grids, uploads, catalog, quality, audit, health, admin):
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
+    install_console(app)  # the console (hub.web) and /docs, /redoc served locally
     app.add_middleware(RequestContext)
     return app

@@ -1,0 +1,205 @@
+"""A street office in a real Chromium against a real `hub serve`: sign in, find a resident,
+read the resident and household cards (Chinese labels, the API's totals), print the
+household card, filter and download a grid list, and meet the same page for an unknown and
+an out-of-jurisdiction resident. Every request the pages make is recorded: none may leave
+127.0.0.1, and no page may show a raw ID number, name or phone."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, Response
+
+from tests.api.conftest import District, Server
+from tests.console.conftest import Accounts
+from tests.privacy_scan import Needles, privacy_hits
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "console"
+pytestmark = pytest.mark.timeout(600)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.hosts: set[str] = set()
+        self.bodies: list[bytes] = []
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture(scope="module")
+def needles(district: District) -> Needles:
+    return Needles.of(district.demo)
+
+
+def host_of(url: str) -> str:
+    """The host a request goes to; a blob: or data: URL is the page's own memory."""
+    if url.startswith("data:"):
+        return "127.0.0.1"
+    if url.startswith("blob:"):
+        url = url[len("blob:"):]
+    return urlparse(url).hostname or url
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, recorder: Recorder) -> Iterator[Page]:
+    context = browser.new_context(base_url=server.base_url, locale="zh-CN")
+    opened = context.new_page()
+    opened.on("request", lambda r: recorder.hosts.add(host_of(r.url)))
+
+    def keep(response: Response) -> None:
+        # The pages themselves (the vendored documentation bundles are not resident data).
+        if response.headers.get("content-type", "").startswith("text/html") \
+                and response.status < 300:
+            recorder.bodies.append(response.body())
+
+    opened.on("response", keep)
+    yield opened
+    context.close()
+
+
+def sign_in(page: Page, name: str, password: str) -> None:
+    page.goto("/console/login")
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def search(page: Page, id_number: str, purpose: str = "assistance_review") -> None:
+    page.goto("/console/search")
+    page.get_by_label("身份证号").fill(id_number)
+    page.get_by_label("查询目的").select_option(purpose)
+    page.get_by_role("button", name="查询").click()
+
+
+def test_resident_and_household_cards(page: Page, server: Server, district: District,
+                                      accounts: Accounts) -> None:
+    sign_in(page, accounts.street, accounts.password)
+    assert page.url.endswith("/console/search")
+    search(page, district.mine.raw_id)
+    assert district.mine.raw_id not in page.url  # a POST: the ID is never in a URL
+    card = page.locator("#resident-card")
+    assert "一人一档" in card.locator("h1").inner_text()
+    api = server.client("street_office", district).post(
+        "/v1/residents/search", json={"id_number": district.mine.raw_id,
+                                      "purpose": "assistance_review"}).json()
+    cash = next(t for t in api["totals"]["by_kind"] if t["kind"] == "cash")
+    assert page.locator("#total-cash").inner_text().replace(",", "").startswith(cash["amount"])
+    text = card.inner_text()
+    departments = {d["department"] for d in api["departments"] if d["facts"]}
+    assert len(departments) >= 2
+    for chinese in {"civil_affairs": "民政局", "medical_security": "医疗保障局",
+                    "human_resources": "人力资源和社会保障局",
+                    "grid_management_centre": "网格化管理中心"}.items():
+        if chinese[0] in departments:
+            assert chinese[1] in text
+    assert "现金" in text
+    assert "cash" not in text
+    assert api["profile"]["id_number"] == page.locator("#masked-id").inner_text()
+    # Audited exactly as the API's search: same action, purpose and resident key.
+    events = server.client("auditor", district).get(
+        "/v1/audit/events", params={"actor": f"user:{accounts.street}",
+                                    "resident_key": district.mine.key}).json()["events"]
+    assert [(e["action"], e["purpose"], e["outcome"]) for e in events] == [
+        ("resident.search", "assistance_review", "granted")]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "resident-card.png"), full_page=True)
+
+    page.locator("#household-link").click()
+    assert "一户一档" in page.locator("#household-card h1").inner_text()
+    household = server.client("street_office", district).get(
+        f"/v1/households/{district.mine.household_key}",
+        params={"purpose": "assistance_review"}).json()
+    rows = page.locator("#members tbody tr")
+    assert rows.count() == len(household["members"])
+    page.screenshot(path=str(SHOTS / "household-card.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator(".console-head").is_hidden()  # the print stylesheet applies
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page\n") + pdf.count(
+        b"/Type /Page>>") + len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 1
+
+
+def test_unknown_and_out_of_jurisdiction_look_the_same(page: Page, district: District,
+                                                       accounts: Accounts) -> None:
+    sign_in(page, accounts.street, accounts.password)
+    search(page, district.other.raw_id)
+    foreign = (page.locator("#problem").inner_text(), page.title())
+    search(page, "11010519491231002X")  # valid shape, nobody in the district
+    unknown = (page.locator("#problem").inner_text(), page.title())
+    assert foreign == unknown
+    assert "未找到" in foreign[0]
+    page.goto(f"/console/residents/{district.other.key}?purpose=assistance_review")
+    assert page.locator("#problem").inner_text() == foreign[0]
+
+
+def test_grid_filters_and_download(page: Page, district: District, accounts: Accounts) -> None:
+    sign_in(page, accounts.street, accounts.password)
+    grid = district.mine.grid_code
+    assert grid is not None
+    page.goto("/console/grids")
+    page.get_by_label("网格编码（15位）").fill(grid)
+    page.get_by_label("查询目的").select_option("assistance_review")
+    page.get_by_role("button", name="显示").click()
+    everyone = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
+    page.get_by_label("可能重复享受").select_option("yes")
+    page.get_by_role("button", name="显示").click()
+    overlapping = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
+    assert overlapping <= everyone
+    shown = page.locator("#grid-rows tbody tr td:nth-child(4)").all_inner_texts()
+    assert set(shown) <= {"是"}
+    with page.expect_download() as waiting:
+        page.locator("#download").click()
+    book = load_workbook(io.BytesIO(Path(waiting.value.path()).read_bytes()))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][0] == "姓名（已脱敏）"
+    assert len(rows) - 1 == overlapping
+    assert all(r[3] == "是" for r in rows[1:])
+    page.goto(f"/console/grids?grid={grid}&purpose=assistance_review&special_group=nobody")
+    assert "筛选条件" in page.locator("#problem").inner_text()
+
+
+def _outcomes(server: Server, district: District, actor: str) -> list[tuple[str, str]]:
+    events = server.client("auditor", district).get(
+        "/v1/audit/events", params={"actor": actor, "limit": 100}).json()["events"]
+    return [(e["action"], e["outcome"]) for e in events]
+
+
+def test_wrong_passwords_lock_the_account(page: Page, server: Server, district: District,
+                                          accounts: Accounts) -> None:
+    attempts = district.settings.console_lockout_attempts
+    for _ in range(attempts - 1):
+        sign_in(page, "locked-a", "not the password")
+        assert "用户名或密码错误" in page.locator("#login-message").inner_text()
+    sign_in(page, "locked-a", "not the password")
+    assert "锁定" in page.locator("#login-message").inner_text()
+    sign_in(page, "locked-a", accounts.password)  # the right one no longer opens it
+    assert "锁定" in page.locator("#login-message").inner_text()
+    outcomes = [o for a, o in _outcomes(server, district, "user:locked-a")
+                if a == "console.login"]
+    assert outcomes[:2] == ["refused:locked", "refused:locked_now"]  # newest first
+    assert outcomes.count("refused:wrong_password") == attempts - 1
+
+
+def test_docs_are_served_locally(page: Page) -> None:
+    page.goto("/docs")
+    page.locator(".swagger-ui .info").wait_for()
+    page.goto("/redoc")
+    page.locator("redoc h1, [role=navigation]").first.wait_for(timeout=60_000)
+
+
+def test_no_request_left_the_hub_and_no_raw_identifier(recorder: Recorder,
+                                                       needles: Needles) -> None:
+    assert recorder.hosts == {"127.0.0.1"}
+    hits = [h for body in recorder.bodies for h in privacy_hits(body, needles)]
+    assert hits == []
