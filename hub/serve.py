@@ -255,7 +255,7 @@ def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
     return 0
 
 
-def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
+def demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
     """(raw ID from the demo grid extract, its street) of a resident with published facts."""
     import pandas as pd
 
@@ -290,7 +290,7 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any,
     from hub.keys.config import load_security_keys
     from hub.security.tokens import TokenStore
 
-    found = _demo_resident(settings, manifest)
+    found = demo_resident(settings, manifest)
     if found is None:
         console.print("no published resident found: tokens not created")
         return

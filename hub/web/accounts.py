@@ -93,9 +93,6 @@ class UserStore:
         self.lockout_seconds = lockout_seconds
         self._clock = clock
 
-    def create_all(self) -> None:
-        console_users.create(self.engine, checkfirst=True)
-
     def create(self, name: str, role: Role | str, scope: builtins.list[str],
                password: str) -> User:
         label = _validate_name(name)

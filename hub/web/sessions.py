@@ -46,9 +46,6 @@ class SessionStore:
         self.idle_seconds = idle_seconds
         self._clock = clock
 
-    def create_all(self) -> None:
-        console_sessions.create(self.engine, checkfirst=True)
-
     def create(self, user_name: str) -> tuple[str, Session]:
         """(cookie value, session); the cookie value is not stored."""
         value = secrets.token_urlsafe(32)
