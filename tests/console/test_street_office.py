@@ -282,6 +282,24 @@ def test_the_demo_users_can_do_the_demo(page: Page, server: Server,
     assert sum(with_facts) >= 2  # facts from at least two departments
 
 
+def test_other_roles_read_no_resident(page: Page, server: Server, district: District,
+                                      accounts: Accounts) -> None:
+    sign_in(page, accounts.auditor, accounts.password)
+    assert page.locator("#no-pages").is_visible()
+    assert page.locator("#id_number").count() == 0
+    # Posting the search anyway (with a valid session and token): the API's own refusal.
+    cookie = next(c for c in page.context.cookies() if c["name"] == "hub_console")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    with httpx.Client(base_url=server.base_url, cookies={"hub_console": cookie["value"]},
+                      timeout=30) as client:
+        answer = client.post("/console/search", data={
+            "id_number": district.mine.raw_id, "purpose": "audit_check", "csrf": csrf})
+    assert answer.status_code == 403
+    assert "您的角色无权查看居民档案" in answer.text
+    assert ("resident.search", "refused:role") in _outcomes(
+        server, district, f"user:{accounts.auditor}")
+
+
 def test_no_request_left_the_hub_and_no_raw_identifier(recorder: Recorder,
                                                        needles: Needles) -> None:
     assert recorder.hosts == {"127.0.0.1"}
