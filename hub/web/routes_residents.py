@@ -33,6 +33,13 @@ def problem_page(who: SignedIn, problem: ApiProblem) -> Response:
                 problem=problem.slug)
 
 
+def malformed(request: Request, who: SignedIn, action: str, field: str) -> Response:
+    """A key that cannot be one: refused and recorded as the API records a 422."""
+    gate = ResidentGate(request, console_state(request).services, who.user.principal, action)
+    gate.record("refused:invalid_request", detail=f"fields: {field}")
+    return problem_page(who, ApiProblem(404, "not-found", "", ""))
+
+
 def search_page(who: SignedIn, purpose: str = "", status: int = 200) -> Response:
     return page("console/search.html", locale=who.user.locale, status=status, who=who,
                 purposes=PURPOSES, purpose=purpose)
@@ -81,7 +88,7 @@ def resident(request: Request, resident_key: str,
         return to_login()
     services = console_state(request).services
     if not KEY.fullmatch(resident_key):
-        return problem_page(who, ApiProblem(404, "not-found", "", ""))
+        return malformed(request, who, "resident.read", "path.resident_key")
     try:
         answer = residents.get_resident(request, services, who.user.principal, resident_key,
                                         purpose or None)
@@ -118,7 +125,7 @@ def household(request: Request, household_key: str,
         return to_login()
     services = console_state(request).services
     if not KEY.fullmatch(household_key):
-        return problem_page(who, ApiProblem(404, "not-found", "", ""))
+        return malformed(request, who, "household.read", "path.household_key")
     try:
         document = households.get_household(request, services, who.user.principal,
                                              household_key, purpose or None)

@@ -154,13 +154,16 @@ def test_unknown_and_out_of_jurisdiction_look_the_same(page: Page, district: Dis
                                                        accounts: Accounts) -> None:
     sign_in(page, accounts.street, accounts.password)
     search(page, district.other.raw_id)
-    foreign = (page.locator("#problem").inner_text(), page.title())
+    foreign = page.content()
     search(page, "11010519491231002X")  # valid shape, nobody in the district
-    unknown = (page.locator("#problem").inner_text(), page.title())
-    assert foreign == unknown
-    assert "未找到" in foreign[0]
-    page.goto(f"/console/residents/{district.other.key}?purpose=assistance_review")
-    assert page.locator("#problem").inner_text() == foreign[0]
+    assert page.content() == foreign  # the whole page, byte for byte
+    assert "未找到" in page.locator("#problem").inner_text()
+    for address in (f"/console/residents/{district.other.key}",
+                    f"/console/households/{district.other.household_key}",
+                    "/console/residents/0123456789abcdef0123456789abcdef",
+                    "/console/residents/not-a-key"):
+        page.goto(f"{address}?purpose=assistance_review")
+        assert page.content() == foreign, address
 
 
 def test_grid_filters_and_download(page: Page, server: Server, district: District,
