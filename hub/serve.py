@@ -256,7 +256,8 @@ def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
 
 
 def demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
-    """(raw ID from the demo grid extract, its street) of a resident with published facts."""
+    """(raw ID from the demo grid extract, its street) of a resident with published facts from
+    at least two departments (the one `hub demo` suggests looking up)."""
     import pandas as pd
 
     from catalog.db import create_state_engine

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 
 from hub.pages.environment import page_environment, stylesheet
 from hub.web.i18n import DEFAULT_LOCALE, template_functions
@@ -36,4 +35,4 @@ def page(template: str, *, locale: str = DEFAULT_LOCALE, status: int = 200,
     html = page_environment().get_template(template).render(
         stylesheet=stylesheet(), lang="en" if language == "en" else "zh-CN", label=lab,
         money=money, locale=language, **template_functions(language), **context)
-    return HTMLResponse(Markup(html), status_code=status, headers=NO_STORE)
+    return HTMLResponse(html, status_code=status, headers=NO_STORE)

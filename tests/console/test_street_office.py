@@ -23,6 +23,7 @@ from rich.console import Console
 from hub.serve import demo_resident
 from hub.web.demo_users import print_demo_users
 from hub.web.routes_grids import AGE_ORDER
+from schemas.value_labels import label
 from tests.api.conftest import District, Server
 from tests.console.conftest import Accounts
 from tests.privacy_scan import Needles, privacy_hits
@@ -166,6 +167,23 @@ def test_unknown_and_out_of_jurisdiction_look_the_same(page: Page, district: Dis
         assert page.content() == foreign, address
 
 
+def _a_telling_filter(server: Server, district: District, grid: str,
+                     everyone: int) -> tuple[str, str, int]:
+    """(form field, value, API total) of a filter that keeps some but not all residents."""
+    api = server.client("street_office", district)
+    candidates = [("overlap", "yes", {"has_overlap": "true"}),
+                  ("missed", "yes", {"has_missed_benefit": "true"})]
+    candidates += [("special_group", g, {"special_group": g})
+                   for g in ("elderly_living_alone", "disabled", "subsistence_allowance",
+                             "veteran", "extreme_poverty", "left_behind_child")]
+    for field, value, query in candidates:
+        total = int(api.get(f"/v1/grids/{grid}/residents", params={
+            "purpose": "assistance_review", "limit": 1, **query}).json()["total"])
+        if 0 < total < everyone:
+            return field, value, total
+    raise AssertionError("no filter of the test grid keeps some but not all residents")
+
+
 def test_grid_filters_and_download(page: Page, server: Server, district: District,
                                    accounts: Accounts, needles: Needles) -> None:
     sign_in(page, accounts.street, accounts.password)
@@ -176,14 +194,20 @@ def test_grid_filters_and_download(page: Page, server: Server, district: Distric
     page.get_by_label("查询目的").select_option("assistance_review")
     page.get_by_role("button", name="显示").click()
     everyone = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
-    page.get_by_label("可能重复享受").select_option("yes")
-    page.get_by_role("button", name="显示").click()
-    overlapping = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
-    assert overlapping <= everyone
     bands = page.locator("#grid-rows tbody tr td:nth-child(2)").all_inner_texts()
+    assert len(set(bands)) > 1
     assert bands == sorted(bands, key=AGE_ORDER.index)  # oldest first
-    shown = page.locator("#grid-rows tbody tr td:nth-child(4)").all_inner_texts()
-    assert set(shown) <= {"是"}
+    field, value, expected = _a_telling_filter(server, district, grid, everyone)
+    page.locator(f"#{field}").select_option(value)
+    page.get_by_role("button", name="显示").click()
+    kept = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
+    assert kept == expected  # the API's count for the same filter
+    page.screenshot(path=str(SHOTS / "grid-list.png"), full_page=True)
+    column = {"special_group": 3, "overlap": 4, "missed": 5}[field]
+    shown = page.locator(f"#grid-rows tbody tr td:nth-child({column})").all_inner_texts()
+    wanted = "是" if value == "yes" else label("special_groups", value)
+    assert shown
+    assert all(wanted in cell for cell in shown)
     with page.expect_download() as waiting:
         page.locator("#download").click()
     data = Path(waiting.value.path()).read_bytes()
@@ -192,10 +216,12 @@ def test_grid_filters_and_download(page: Page, server: Server, district: Distric
     cells = "\n".join(str(c) for r in rows for c in r if c is not None).encode("utf-8")
     assert privacy_hits(cells, needles) == []  # masked fields only
     assert rows[0][0] == "姓名（已脱敏）"
-    assert len(rows) - 1 == overlapping
-    assert all(r[3] == "是" for r in rows[1:])
+    assert len(rows) - 1 == expected
+    assert all(wanted in str(r[column - 1]) for r in rows[1:])
     assert ("grid.download", "granted") in _outcomes(server, district, f"user:{accounts.street}")
     page.goto(f"/console/grids?grid={grid}&purpose=assistance_review&special_group=nobody")
+    assert "筛选条件" in page.locator("#problem").inner_text()
+    page.goto(f"/console/grids?grid={grid}&purpose=assistance_review&overlap=maybe")
     assert "筛选条件" in page.locator("#problem").inner_text()
 
 
