@@ -48,6 +48,8 @@ class HubSettings(BaseSettings):
     console_idle_seconds: int = Field(default=900, ge=10, le=86_400)
     console_lockout_attempts: int = Field(default=5, ge=1, le=100)
     console_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
+    # Mark the session cookie Secure (sent over HTTPS only): set it behind a TLS proxy.
+    console_secure_cookie: bool = False
 
     @field_validator("home")
     @classmethod

@@ -46,16 +46,19 @@ def csrf_ok(request: Request, who: SignedIn, sent: str | None) -> bool:
     return same_token(sent, who.session.csrf_token)
 
 
-def _cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
+def _cookie(request: Request, response: Response, name: str, value: str,
+            max_age: int | None = None) -> None:
+    # Secure (HTTPS only) when HUB_CONSOLE_SECURE_COOKIE is set: behind a TLS proxy.
+    secure = console_state(request).services.settings.console_secure_cookie
     response.set_cookie(name, value, max_age=max_age, path="/console", httponly=True,
-                        samesite="strict", secure=False)  # TLS ends in front of the hub
+                        samesite="strict", secure=secure)
 
 
-def _login_page(message: str | None = None, status: int = 200) -> Response:
+def _login_page(request: Request, message: str | None = None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
     response = page("console/login.html", status=status, csrf=token, message=message,
                     who=None)
-    _cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    _cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
 
@@ -68,7 +71,7 @@ def console_home(request: Request) -> Response:
 def login_form(request: Request) -> Response:
     if signed_in(request):
         return RedirectResponse(HOME, status_code=303)
-    return _login_page()
+    return _login_page(request)
 
 
 def _audit_login(request: Request, outcome: LoginOutcome, user: User | None) -> None:
@@ -87,18 +90,18 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
           password: Annotated[str, Form(max_length=400)] = "",
           csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     if not same_token(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
-        return _login_page("form-expired", status=400)
+        return _login_page(request, "form-expired", status=400)
     state = console_state(request)
     outcome, user = state.users.authenticate(name, password)
     _audit_login(request, outcome, user)
     if outcome == LoginOutcome.OK and user is not None:
         value, _session = state.sessions.create(user.name)
         response = RedirectResponse(HOME, status_code=303)
-        _cookie(response, COOKIE, value)
+        _cookie(request, response, COOKIE, value)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
         return response
     locked = outcome in (LoginOutcome.LOCKED, LoginOutcome.LOCKED_NOW)
-    return _login_page("locked" if locked else "wrong", status=401)
+    return _login_page(request, "locked" if locked else "wrong", status=401)
 
 
 @router.post("/logout")
