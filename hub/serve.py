@@ -211,7 +211,7 @@ def serve(settings: HubSettings) -> int:
             else None
         try:
             if not deferred.received:  # a stop asked for while the pipeline started
-                uvicorn.run("hub.api.app:create_app", factory=True, host=options.host,
+                uvicorn.run("hub.web.install:create_hub_app", factory=True, host=options.host,
                             port=options.port, workers=options.workers, access_log=False,
                             log_config=log_config(), timeout_graceful_shutdown=10,
                             # A spawned worker imports the hub (pandas, DuckDB) before it answers
@@ -241,8 +241,9 @@ def run_worker(settings: HubSettings) -> int:
     return 0
 
 
-def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
-    """(raw ID from the demo grid extract, its street) of a resident with published facts."""
+def demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
+    """(raw ID from the demo grid extract, its street) of a resident with published facts from
+    at least two departments (the one `hub demo` suggests looking up)."""
     import pandas as pd
 
     from catalog.db import create_state_engine
@@ -250,7 +251,7 @@ def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | No
     from hub.keys.config import load_keyring
     from hub.views.read import ViewReader, resident_key_for_id_number
 
-    grid = pd.read_csv(manifest.datasets["grid"].path, dtype=str, encoding="utf-8", nrows=500)
+    grid = pd.read_csv(manifest.datasets["grid"].path, dtype=str, encoding="utf-8", nrows=2000)
     engine = create_state_engine(settings.resolved_state_url)
     reader = ViewReader(engine)
     try:
@@ -258,7 +259,8 @@ def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | No
             for raw in grid["身份证号"].dropna():
                 key = resident_key_for_id_number(raw, p)
                 doc = reader.resident(key) if key else None
-                if doc and doc["location"]["street_code"] and len(doc["departments"]) >= 2:
+                with_facts = [d for d in (doc or {}).get("departments", []) if d.get("facts")]
+                if doc and doc["location"]["street_code"] and len(with_facts) >= 2:
                     return str(raw), str(doc["location"]["street_code"])
     finally:
         engine.dispose()
@@ -274,7 +276,7 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any) -> Non
     from hub.security.tokens import TokenStore
     from hub.state.migrate import open_state_store
 
-    found = _demo_resident(settings, manifest)
+    found = demo_resident(settings, manifest)
     if found is None:
         console.print("no published resident found: tokens not created")
         return
@@ -301,3 +303,6 @@ def print_demo_access(settings: HubSettings, manifest: Any, console: Any) -> Non
         f"-d '{{\"id_number\": \"{raw_id}\", \"purpose\": \"assistance_review\"}}'",
         soft_wrap=True, markup=False)
     console.print(f"  API documentation: {url}/docs", markup=False)
+    from hub.web.demo_users import print_demo_users
+
+    print_demo_users(settings, console, url, street, raw_id)

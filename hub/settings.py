@@ -60,6 +60,20 @@ class RevealSettings(BaseSettings):
     rate_window_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
 
 
+class ConsoleSettings(BaseSettings):
+    """The web console (hub.web): login sessions and lock-out."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_CONSOLE_", extra="ignore")
+
+    # A login session unused this long is ended; this many wrong passwords in a row lock the
+    # account for lockout_seconds.
+    idle_seconds: int = Field(default=900, ge=10, le=86_400)
+    lockout_attempts: int = Field(default=5, ge=1, le=100)
+    lockout_seconds: int = Field(default=900, ge=1, le=86_400)
+    # Mark the session cookie Secure (sent over HTTPS only): set it behind a TLS proxy.
+    secure_cookie: bool = False
+
+
 class AuditSettings(BaseSettings):
     """The evidence log (hub.audit.log)."""
 
@@ -109,6 +123,7 @@ class HubSettings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     reveal: RevealSettings = Field(default_factory=RevealSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     def release_risk_threshold(self, recipient_class: str) -> float:
         """The gate's threshold for a recipient class (the strictest one for an unknown)."""

@@ -167,7 +167,8 @@ async def _audit_invalid_request(request: Request, errors: list[dict[str, str]]
 
 
 def create_app(settings: HubSettings | None = None) -> FastAPI:
-    """The API. `settings` None: read `HUB_*` from the environment at startup."""
+    """The API. `settings` None: read `HUB_*` from the environment at startup. Its docs pages
+    are served by the console room (hub.web.install), from files of the hub's own."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -180,7 +181,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             services.engine.dispose()
 
     app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan,
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_tags=[
                       {"name": "residents", "description": "resident views (purpose, audit)"},
                       {"name": "households", "description": "household views"},

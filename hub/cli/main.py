@@ -23,6 +23,7 @@ from hub.cli.export import export as export_command
 from hub.cli.keys import keys_app
 from hub.cli.security import audit_app, token_app
 from hub.cli.terminal import exit_on_error, progress_bar, settings_or_exit
+from hub.cli.users import user_app
 from hub.settings import HubSettings
 from schemas.errors import ExitCode
 
@@ -223,3 +224,4 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(keys_app, name="keys")
 app.command("export")(export_command)
 app.command("access-report")(access_report_command)
+app.add_typer(user_app, name="user")

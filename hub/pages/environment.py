@@ -35,7 +35,11 @@ def page_environment() -> Environment:
     """One environment per process (it caches compiled templates)."""
     env = Environment(loader=PackageLoader("hub.pages", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True, finalize=_blank_none)
+                      keep_trailing_newline=True, finalize=_blank_none,
+                      extensions=["jinja2.ext.i18n"])
+    # Reports render untranslated; the console passes the user's catalog per render
+    # (hub.web.i18n), which shadows these.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters["share"] = share
     env.filters["decimal"] = decimal
     return env

@@ -1,4 +1,5 @@
-"""The hub's own tables in the state store: published views, upload and export jobs, tokens.
+"""The hub's own tables in the state store: published views, upload and export jobs, tokens,
+console accounts and sessions.
 
 They are defined on the state store's one MetaData (catalog.db), beside catalog's tables, and
 here rather than in their rooms so that this package depends on nothing of the hub: every room
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     String,
@@ -142,4 +144,29 @@ api_tokens = Table(
     Column("revoked_at", String(32)),
     # ISO UTC text like created_at; migration 0002 gave older tokens 90 days from the upgrade
     Column("expires_at", String(32), nullable=False),
+)
+
+
+# -- console accounts and login sessions (hub.web) ---------------------------------------
+console_users = Table(
+    "console_users", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("scope", String(2000), nullable=False),  # JSON list, as api_tokens.scope
+    Column("password_hash", String(200), nullable=False),  # argon2id, PHC string
+    Column("locale", String(8), nullable=False),  # "zh" or "en"
+    Column("failed_logins", Integer, nullable=False),  # consecutive failures
+    Column("locked_until", Float),  # epoch seconds; None: not locked
+    Column("created_at", String(32), nullable=False),
+    Column("disabled_at", String(32)),
+)
+
+console_sessions = Table(
+    "console_sessions", metadata,
+    # SHA-256 of the cookie value: a copy of the store yields no usable session.
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),  # epoch seconds
+    Column("last_seen", Float, nullable=False),
 )
