@@ -4,8 +4,10 @@
     ├── SourceInvalid         the source YAML is wrong (names the YAML file and the field)
     ├── ExtractUnreadable     the extract cannot be read at all: empty, binary garbage,
     │   │                     truncated archive, too large, wrong format (names the file)
-    │   └── EncodingMismatch  bytes that are not valid in the declared/detected encoding
-    │                         (names the file, line and encoding; suggests the right one)
+    │   ├── EncodingMismatch  bytes that are not valid in the declared/detected encoding
+    │   │                     (names the file, line and encoding; suggests the right one)
+    │   ├── ExtractTruncated  the file ends in the middle of a line: it was cut off
+    │   └── WorkbookTooLarge  an XLSX workbook that would decompress past the bounds
     ├── MissingColumns        required contract columns have no header in the extract
     └── SourceUnavailable     a database or HTTP API could not be reached or answered an error
 
@@ -48,6 +50,26 @@ class EncodingMismatch(ExtractUnreadable):
         )
 
 
+class ExtractTruncated(ExtractUnreadable):
+    """The last line of a text extract is incomplete. CLI exit 2; HTTP 422 (like every
+    ExtractUnreadable)."""
+
+    def __init__(self, location: str, line: int) -> None:
+        self.line = line
+        super().__init__(location, f"the file ends in the middle of line {line}: it was cut off",
+                         "send the whole file again")
+
+
+class WorkbookTooLarge(ExtractUnreadable):
+    """An XLSX workbook whose declared decompressed size or shared-string count is over the
+    bound, refused before openpyxl reads it. CLI exit 2; HTTP 422 (like every
+    ExtractUnreadable)."""
+
+    def __init__(self, location: str, problem: str) -> None:
+        super().__init__(location, problem,
+                         "split the workbook into smaller files or export it as CSV")
+
+
 class MissingColumns(ConnectorError):
     def __init__(self, location: str, dataset: str, version: str,
                  missing: dict[str, str | None]) -> None:
@@ -62,8 +84,28 @@ class MissingColumns(ConnectorError):
         )
         super().__init__(
             f"{location} lacks required columns of contract {dataset} v{version}: {parts}; "
-            "add the columns to the extract or fix `columns:` in the source YAML"
+            "add the columns to the extract (with these headers), or ask the hub's "
+            "administrator to map the file's own headers"
         )
+
+
+class HeaderElsewhere(MissingColumns):
+    """The expected headers are on a later line (a title above the table). CLI exit 2;
+    HTTP 422 (like MissingColumns)."""
+
+    def __init__(self, location: str, dataset: str, version: str,
+                 missing: dict[str, str | None], header_row: int, found_on: int) -> None:
+        super().__init__(location, dataset, version, missing)
+        self.header_row = header_row
+        self.found_on = found_on
+        self.args = (
+            f"{location}: the headers the hub expects are on line {found_on}, not on line "
+            f"{header_row}; delete the {found_on - header_row} line(s) above them (a title) "
+            f"and send the file again, or ask the hub's administrator to set the source's "
+            f"header_row to {found_on}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class SourceUnavailable(ConnectorError):

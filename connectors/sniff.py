@@ -59,7 +59,13 @@ def refuse_binary(location: str, sample: bytes) -> None:
             raise ExtractUnreadable(location, f"not a text file: it looks like {what}")
     head = sample[:65536]
     controls = len(head) - len(head.translate(None, _CONTROL))
-    if b"\x00" in head or controls > max(1, len(head) // 100):
+    nuls = head.count(b"\x00")
+    if nuls > max(8, len(head) // 1000):
+        raise ExtractUnreadable(location, "not a text file: it holds many NUL bytes (\\0), "
+                                "which text "
+                                "never holds: it is binary, or UTF-16 without a BOM",
+                                "send the extract as CSV text in UTF-8")
+    if controls - nuls > max(1, len(head) // 100):
         raise ExtractUnreadable(location, "not a text file (binary content)",
                                 "send the extract as CSV text")
     if b"\r" in head and b"\n" not in head:
@@ -73,6 +79,17 @@ def _decodes(data: bytes, encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 text, allowing a few damaged lines (quarantined later, line by line): a stray
+    byte must not make a UTF-8 file read as GB18030, which would garble every line."""
+    if _decodes(sample, "utf-8"):
+        return True
+    lines = sample.split(b"\n")[:-1] or [sample]
+    failed = sum(not _decodes(line, "utf-8") for line in lines)
+    chinese = sum(not line.isascii() and _decodes(line, "utf-8") for line in lines)
+    return failed <= max(1.0, 0.05 * len(lines)) and chinese > failed
 
 
 def suggest_encoding(data: bytes, declared: str) -> str | None:
@@ -91,7 +108,7 @@ def detect_encoding(location: str, sample: bytes, declared: str) -> str:
             return "utf-8-sig"
         if declared != "auto":
             return declared
-        return "utf-8" if _decodes(sample, "utf-8") else "gb18030"
+        return "utf-8" if _mostly_utf8(sample) else "gb18030"
     # gbk/gb18030 declared: UTF-8 Chinese usually also decodes as GBK, into nonsense, so a
     # sample that is valid UTF-8 with non-ASCII text is refused instead of silently garbled.
     if has_bom or (not sample.isascii() and _decodes(sample, "utf-8")):

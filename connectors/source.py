@@ -57,6 +57,7 @@ class ColumnMapping(BaseModel):
     unit: Literal["yuan", "fen"] | None = None  # money columns
     formats: list[str] | None = None  # date columns, strptime formats tried in order
     separator: str | None = None  # tags columns: the department's separator (default ';')
+    fill_merged: bool = False  # xlsx: a merged cell gives its value to every row it spans
 
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnMapping:
@@ -107,7 +108,9 @@ class SourceSpec(BaseModel):
     format: SourceFormat
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"  # csv
     delimiter: str = ","  # csv
-    sheet: str | int = 0  # xlsx: sheet name or index
+    # xlsx: a sheet name (hidden sheets are read only when named) or an index among the
+    # visible sheets; unset, the workbook must have exactly one visible sheet with data.
+    sheet: str | int | None = None
     header_row: int = 1  # csv / xlsx: 1-based line of the header
     records_path: str | None = None  # json: dotted path to the list of records
     grid_scheme: str = "standard"

@@ -146,7 +146,8 @@ class BatchIngest:
             try:
                 reader = open_reader(spec, extract, max_bytes=self.max_extract_bytes)
                 location = reader.location
-                check_headers(spec, contract, reader.headers(), reader.location)
+                check_headers(spec, contract, reader.headers(), reader.location,
+                              getattr(reader, "leading_rows", None))
                 chunks = reader.chunks(self.chunk_rows)
                 if not is_file:
                     chunks = _hashed(chunks, digest)
