@@ -31,6 +31,7 @@ from hub.pipeline.warehouse import StagedBatch, Warehouse
 from schemas.compile_arrow import to_curated_arrow
 from schemas.errors import SchemaError
 from schemas.issues import concat_issues
+from schemas.rule_labels import describe
 from schemas.spec import ContractSpec
 from schemas.validate import validate_chunk
 
@@ -51,6 +52,9 @@ class BatchResult:
     rows_quarantined: int = 0
     reason: str | None = None
     top_rules: list[dict[str, Any]] = field(default_factory=list)
+    # {"errors": [...], "warnings": [...]}: per rule and column, rows, explanation, hint (zh).
+    findings: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"errors": [], "warnings": []})
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -62,7 +66,8 @@ class BatchResult:
             "batch_id": self.batch_id, "dataset": self.dataset, "source": self.source,
             "outcome": self.outcome, "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
-            "reason": self.reason, "top_rules": self.top_rules, "timings": self.timings,
+            "reason": self.reason, "top_rules": self.top_rules, "findings": self.findings,
+            "timings": self.timings,
         }
 
 
@@ -222,7 +227,9 @@ class BatchIngest:
                                            "rule": "duplicate_key"}), "error")
             result.rows_loaded -= duplicates
             result.rows_quarantined += duplicates
-        result.top_rules = self._top_rules(stage)
+        result.findings = self._findings(stage)
+        result.top_rules = [{k: f[k] for k in ("column", "rule", "rows")}
+                            for f in result.findings["errors"][:10]]
         if result.rows_read == 0:
             result.outcome, result.reason = "rejected", "the extract has no data rows"
             result.rows_loaded = 0
@@ -239,15 +246,23 @@ class BatchIngest:
         else:
             result.outcome = "loaded"
 
-    def _top_rules(self, stage: BatchStage) -> list[dict[str, Any]]:
+    def _findings(self, stage: BatchStage) -> dict[str, list[dict[str, Any]]]:
+        """Errors (rows not loaded) apart from warnings (rows loaded), counted per rule and
+        column, each with what it means and how to fix it at source."""
+        out: dict[str, list[dict[str, Any]]] = {"errors": [], "warnings": []}
         if not stage.issues:
-            return []
+            return out
         files = "[" + ", ".join(f"'{p}'" for p in stage.issues) + "]"
         rows = self.warehouse.con.execute(
-            f"SELECT column_name, rule, count(DISTINCT source_row) AS n FROM read_parquet({files}) "
-            "WHERE severity = 'error' GROUP BY ALL ORDER BY n DESC, column_name, rule LIMIT 10"
+            f"SELECT severity, column_name, rule, count(DISTINCT source_row) AS n "
+            f"FROM read_parquet({files}) GROUP BY ALL ORDER BY n DESC, column_name, rule"
         ).fetchall()
-        return [{"column": c, "rule": r, "rows": int(n)} for c, r, n in rows]
+        for severity, column, rule, n in rows:
+            explanation, hint = describe(rule)
+            out["errors" if severity == "error" else "warnings"].append(
+                {"column": column, "rule": rule, "rows": int(n), "explanation": explanation,
+                 "hint": hint})
+        return out
 
     def _manifest(self, spec: SourceSpec, contract: ContractSpec, result: BatchResult,
                   location: str, content_sha: str, started_at: datetime, clock: _Clock,

@@ -157,7 +157,8 @@ def ingest_cases(home: Path) -> dict[str, dict[str, str]]:
                        "rows_loaded": result.rows_loaded,
                        "rows_quarantined": result.rows_quarantined,
                        "reason": (result.reason or "").replace(str(folder) + "/", "")}
-            out[case] = {"summary": json.dumps(summary, indent=2, ensure_ascii=False) + "\n"}
+            out[case] = {"summary": json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                         "findings": json.dumps(result.findings, ensure_ascii=False)}
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         for case, batch in batches.items():
