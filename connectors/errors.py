@@ -9,6 +9,8 @@
     │   ├── ExtractTruncated  the file ends in the middle of a line: it was cut off
     │   └── WorkbookTooLarge  an XLSX workbook that would decompress past the bounds
     ├── MissingColumns        required contract columns have no header in the extract
+    │   └── HeaderElsewhere   ... because they are on a later line (a title above them)
+    ├── LoadModeNotAllowed    an upload asked for a load mode its source does not allow
     └── SourceUnavailable     a database or HTTP API could not be reached or answered an error
 
 Messages name the file, URL (without credentials) or column, the rule, and the next step;
@@ -106,6 +108,19 @@ class HeaderElsewhere(MissingColumns):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class LoadModeNotAllowed(ConnectorError):
+    """An upload asked for a load mode its source does not allow. CLI exit 2; HTTP 422."""
+
+    def __init__(self, source: str, requested: str, allowed: list[str]) -> None:
+        self.source = source
+        self.requested = requested
+        self.allowed = allowed
+        super().__init__(
+            f"source '{source}' does not take uploads in that load mode (it allows: "
+            f"{', '.join(allowed)}); send the extract with one of those modes, or ask the "
+            "hub's administrator")
 
 
 class SourceUnavailable(ConnectorError):

@@ -26,6 +26,13 @@ from connectors.mapping import check_headers, map_chunk
 from connectors.open import open_reader
 from connectors.source import FILE_FORMATS, SourceSpec
 from desensitize.deidentify import Deidentifier
+from hub.pipeline.load_modes import (
+    HELD,
+    compare_with_current,
+    describe_change,
+    drop_share,
+    resolve_mode,
+)
 from hub.pipeline.staging import BatchStage
 from hub.pipeline.warehouse import StagedBatch, Warehouse
 from schemas.compile_arrow import to_curated_arrow
@@ -46,7 +53,9 @@ class BatchResult:
     batch_id: str
     dataset: str
     source: str
-    outcome: str  # loaded | rejected | failed | already_ingested
+    # loaded | awaiting_confirmation (a snapshot dropping over max_drop, held) | rejected |
+    # failed | already_ingested
+    outcome: str
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -56,10 +65,13 @@ class BatchResult:
     findings: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {"errors": [], "warnings": []})
     timings: dict[str, float] = field(default_factory=dict)
+    load_mode: str = "snapshot"
+    # What the batch does to the source's current data (hub.pipeline.load_modes).
+    replaced: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("loaded", "already_ingested")
+        return self.outcome in ("loaded", "already_ingested", HELD)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,7 +79,7 @@ class BatchResult:
             "outcome": self.outcome, "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
             "reason": self.reason, "top_rules": self.top_rules, "findings": self.findings,
-            "timings": self.timings,
+            "load_mode": self.load_mode, "replaced": self.replaced, "timings": self.timings,
         }
 
 
@@ -125,8 +137,12 @@ class BatchIngest:
         self.max_extract_bytes = max_extract_bytes
 
     def run(self, spec: SourceSpec, contract: ContractSpec, extract: Path | None,
-            progress: Progress | None = None, today: date | None = None) -> BatchResult:
+            progress: Progress | None = None, today: date | None = None,
+            mode: str | None = None) -> BatchResult:
+        """`mode`: the load mode asked for (None: the source's own); LoadModeNotAllowed
+        when the source does not allow it."""
         today = today or date.today()
+        load_mode = resolve_mode(spec, mode)
         started_at = datetime.now(UTC)
         clock = _Clock()
         t = time.perf_counter()
@@ -144,7 +160,7 @@ class BatchIngest:
         batch_id = new_batch_id(contract.name, content_sha or hashlib.sha256(
             f"{spec.name}{started_at.isoformat()}".encode()).hexdigest())
         stage = BatchStage(self.staging_dir / batch_id, batch_id, contract.name)
-        result = BatchResult(batch_id, contract.name, spec.name, "failed")
+        result = BatchResult(batch_id, contract.name, spec.name, "failed", load_mode=load_mode)
         digest = hashlib.sha256()
         manifest: dict[str, Any] = {}
         try:
@@ -172,11 +188,14 @@ class BatchIngest:
                 self._finish_checks(contract, stage, result)
                 staged = stage.staged()
                 t = clock.add("dedupe", t)
+                if result.outcome == "loaded":
+                    self._apply_mode(spec, contract, staged, result)
+                    t = clock.add("compare", t)
             manifest = self._manifest(spec, contract, result, location, content_sha,
                                       started_at, clock, stage)
             t = time.perf_counter()
             self.warehouse.commit_batch(contract, manifest, staged,
-                                        load_rows=result.outcome == "loaded")
+                                        load_rows=result.outcome in ("loaded", HELD))
             clock.add("commit", t)
         finally:
             stage.remove()
@@ -246,6 +265,24 @@ class BatchIngest:
         else:
             result.outcome = "loaded"
 
+    def _apply_mode(self, spec: SourceSpec, contract: ContractSpec, staged: StagedBatch,
+                    result: BatchResult) -> None:
+        """Say what the batch replaces; hold a snapshot that drops too much."""
+        change = compare_with_current(self.warehouse.con, contract.name, spec.name,
+                                      staged.curated, staged.rejected_rows)
+        result.replaced = {**change, "summary": describe_change(result.load_mode, change)}
+        share = drop_share(change)
+        if result.load_mode == "snapshot" and change["rows_current"] and share > spec.max_drop:
+            result.outcome = HELD
+            result.reason = (
+                f"held, not in use: this snapshot would drop {change['rows_dropped']} of "
+                f"{change['rows_current']} current rows and {change['residents_dropped']} of "
+                f"{change['residents_current']} residents of source '{spec.name}' "
+                f"({share:.0%}, over the {spec.max_drop:.0%} allowed). If the file is a "
+                f"partial (supplementary) extract, discard this batch and send it as a delta; "
+                f"if it really is the whole current data, confirm it "
+                f"(hub batches confirm {result.batch_id}, or hub batches discard)")
+
     def _findings(self, stage: BatchStage) -> dict[str, list[dict[str, Any]]]:
         """Errors (rows not loaded) apart from warnings (rows loaded), counted per rule and
         column, each with what it means and how to fix it at source."""
@@ -268,7 +305,8 @@ class BatchIngest:
                   location: str, content_sha: str, started_at: datetime, clock: _Clock,
                   stage: BatchStage) -> dict[str, Any]:
         as_of = None
-        if result.outcome == "loaded" and stage.curated and "as_of" in contract.column_names:
+        if (result.outcome in ("loaded", HELD) and stage.curated
+                and "as_of" in contract.column_names):
             files = "[" + ", ".join(f"'{p}'" for p in stage.curated) + "]"
             row = self.warehouse.con.execute(
                 f"SELECT max(as_of) FROM read_parquet({files})").fetchone()
@@ -278,10 +316,10 @@ class BatchIngest:
             "department": spec.department, "location": location,
             "content_sha256": content_sha, "contract_version": contract.version,
             "grid_scheme": spec.grid_scheme, "rows_read": result.rows_read,
-            "rows_loaded": result.rows_loaded if result.outcome == "loaded" else 0,
+            "rows_loaded": result.rows_loaded if result.outcome in ("loaded", HELD) else 0,
             "rows_quarantined": result.rows_quarantined, "outcome": result.outcome,
             "reason": result.reason, "as_of": as_of, "started_at": started_at,
             "finished_at": datetime.now(UTC),
             "timings": json.dumps({k: round(v, 3) for k, v in clock.spent.items()}),
-            "top_rules": json.dumps(result.top_rules),
+            "top_rules": json.dumps(result.top_rules), "load_mode": result.load_mode,
         }

@@ -40,8 +40,11 @@ META_DDL = [
         started_at TIMESTAMPTZ NOT NULL,
         finished_at TIMESTAMPTZ NOT NULL,
         timings JSON,
-        top_rules JSON
+        top_rules JSON,
+        load_mode VARCHAR
     )""",
+    # Warehouses made before load modes: their batches were all snapshots (NULL reads so).
+    "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS load_mode VARCHAR",
     "CREATE SCHEMA IF NOT EXISTS quarantine",
     # One row per (row, column, rule); severity 'error' rows were not loaded, 'warning' rows were.
     """CREATE TABLE IF NOT EXISTS quarantine.row_issues (
@@ -211,6 +214,34 @@ class Warehouse:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        cursor = self.con.execute("SELECT * FROM meta.batches WHERE batch_id = ?", [batch_id])
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        return dict(zip(names, row, strict=True)) if row else None
+
+    def set_outcome(self, batch_id: str, held: str, outcome: str, reason: str) -> bool:
+        """Move a batch from outcome `held` to `outcome`; False when it was not `held`.
+
+        A confirmed batch is current from now on: its `finished_at` becomes the moment of
+        the confirmation, so that it replaces what was current when a person decided."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            row = con.execute("SELECT outcome FROM meta.batches WHERE batch_id = ?",
+                              [batch_id]).fetchone()
+            if row is None or row[0] != held:
+                con.execute("ROLLBACK")
+                return False
+            con.execute("UPDATE meta.batches SET outcome = ?, reason = ?, "
+                        "finished_at = CASE WHEN ? = 'loaded' THEN now() ELSE finished_at END "
+                        "WHERE batch_id = ?", [outcome, reason, outcome, batch_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return True
 
     def batches(self) -> list[dict[str, Any]]:
         cursor = self.con.execute("SELECT * FROM meta.batches ORDER BY started_at")

@@ -72,8 +72,10 @@ def render_batch(result: dict[str, Any]) -> str:
     body = [f"<h1>Quality report: {_e(r['dataset'])} batch {_e(r['batch_id'])}</h1>",
             f"<p>Department {_e(r.get('department'))}, source {_e(r.get('source'))}, "
             f"contract version {_e(r.get('contract_version'))}, data as of "
-            f"{_e(r.get('as_of'))}, outcome <b>{_e(r['outcome'])}</b>. "
+            f"{_e(r.get('as_of') or 'none (no row of it is in use)')}, outcome "
+            f"<b>{_e(r['outcome'])}</b>. "
             f"Checked {_e(r['evaluated_at'][:19])} in {_e(r.get('seconds'))} s.</p>",
+            *([f'<p class="reason">Why: {_e(r["reason"])}</p>'] if r.get("reason") else []),
             '<div class="figures">',
             _figure("score", "quality score (0-100)", f"{r['score']:.1f}"),
             _figure("rows-read", "rows read", r["rows_read"]),
@@ -185,12 +187,13 @@ def render_overview(overview: dict[str, Any]) -> str:
             "</div>", "<h2>Datasets</h2>"]
     body.append(_table(
         ["dataset", "owner", "version", "freshness", "as of", "lag (days)", "promised (days)",
-         "quality score", "batches", "open findings"],
+         "quality score (data in use)", "last batch", "batches", "open findings"],
         [[f'<a href="datasets/{_e(d["name"])}.html">{_e(d["name"])}</a>', _e(d["owner"]),
           _e(d["current_version"]), _status(d["freshness"]["status"]),
           _e(d["freshness"]["as_of"]), _e(d["freshness"]["lag_days"]),
           _e(d["update_frequency_days"]),
           "" if d["quality_score"] is None else f"{d['quality_score']:.1f}",
+          _e(d["last_batch"]["outcome"] if d.get("last_batch") else ""),
           _e(d["batches"]), _e(d["open_findings"])] for d in datasets], "datasets-table"))
     scored = [(d["name"], float(d["quality_score"])) for d in datasets
               if d["quality_score"] is not None]

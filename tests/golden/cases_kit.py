@@ -19,6 +19,8 @@ import duckdb
 import openpyxl
 import yaml
 
+from hub.ledger.build import rebuild_ledger
+from hub.ledger.current import current_rows_sql
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from tests.golden.golden_kit import GOLDEN, ROOT, write_test_keys
@@ -125,6 +127,60 @@ def build_inputs() -> dict[str, tuple[dict[str, Any], str, Any]]:
     return cases
 
 
+LOAD_STEPS = GOLDEN / "load_modes"
+
+
+def build_load_steps() -> list[tuple[str, str, bytes]]:
+    """(step, mode, CSV) of one grid source: a snapshot, a delta that changes three residents
+    and adds two, a partial snapshot (held, then discarded), another (held, then confirmed)."""
+    header, _ = _grid_rows()
+    with (GOLDEN / "grid" / "input.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:ROWS + 3]
+    relation = header.index("与户主关系")
+    changed = [list(r) for r in rows[:3]]
+    for r in changed:
+        r[relation] = "其他"
+    return [("1_snapshot", "snapshot", _csv_bytes(header, rows[:ROWS])),
+            ("2_delta", "delta", _csv_bytes(header, changed + rows[ROWS:ROWS + 2])),
+            ("3_partial_snapshot_discarded", "snapshot", _csv_bytes(header, rows[:4])),
+            ("4_partial_snapshot_confirmed", "snapshot", _csv_bytes(header, rows[4:8]))]
+
+
+def write_load_steps() -> None:
+    shutil.rmtree(LOAD_STEPS, ignore_errors=True)
+    LOAD_STEPS.mkdir()
+    for step, _, content in build_load_steps():
+        (LOAD_STEPS / f"{step}.csv").write_bytes(content)
+
+
+def ingest_load_steps(home: Path) -> dict[str, str]:
+    """step -> JSON of the batch (outcome, mode, what it replaced) and the current rows."""
+    settings = HubSettings(home=home, chunk_rows=1_000, quality_checks=False)
+    write_test_keys(settings.keys_dir)
+    out: dict[str, str] = {}
+    with PipelineWorker(settings) as worker:
+        assert worker.warehouse is not None
+        for step, mode, _ in build_load_steps():
+            result = worker.ingest(SOURCES / "grid.yaml", LOAD_STEPS / f"{step}.csv",
+                                   mode=mode)
+            decided = None
+            if result.outcome == "awaiting_confirmation":
+                decided = worker.decide_held(result.batch_id, "confirmed" in step, "golden",
+                                             publish=False)["outcome"]
+            rebuild_ledger(worker.warehouse.con)
+            replaced = {k: v for k, v in result.replaced.items()
+                        if k not in ("current_batches", "summary")}
+            current = worker.warehouse.con.execute(
+                f"SELECT source_row, resident_key, relation_to_head "
+                f"FROM ({current_rows_sql('grid')}) ORDER BY resident_key").fetchall()
+            out[step] = json.dumps({
+                "outcome": result.outcome, "load_mode": result.load_mode,
+                "replaced": replaced, "decided": decided,
+                "current_rows": [list(map(str, r)) for r in current],
+            }, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
 def write_inputs() -> None:
     shutil.rmtree(CASES, ignore_errors=True)
     for case, (source, name, content) in build_inputs().items():
@@ -177,10 +233,13 @@ def ingest_cases(home: Path) -> dict[str, dict[str, str]]:
 
 def regenerate(scratch: Path) -> None:
     write_inputs()
+    write_load_steps()
     shutil.rmtree(scratch, ignore_errors=True)
-    for case, result in ingest_cases(scratch).items():
+    for case, result in ingest_cases(scratch / "cases").items():
         (CASES / case / "expected_summary.json").write_text(result["summary"], encoding="utf-8")
         (CASES / case / "expected_issues.csv").write_text(result["issues"], encoding="utf-8")
+    for step, text in ingest_load_steps(scratch / "steps").items():
+        (LOAD_STEPS / f"{step}.expected.json").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

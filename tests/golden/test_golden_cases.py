@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from tests.golden.cases_kit import CASES, case_names, ingest_cases
+from tests.golden.cases_kit import (
+    CASES,
+    LOAD_STEPS,
+    build_load_steps,
+    case_names,
+    ingest_cases,
+    ingest_load_steps,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,3 +40,10 @@ def test_batch_result_separates_errors_from_warnings_with_fixes(
     bad_byte = json.loads(outputs["one_bad_byte_csv"]["findings"])
     assert [f["rule"] for f in bad_byte["errors"]] == ["encoding"]
     assert bad_byte["warnings"] == []
+
+
+def test_snapshot_delta_held_discarded_and_confirmed_loads(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    got = ingest_load_steps(tmp_path_factory.mktemp("golden-steps") / "home")
+    for step, _, _ in build_load_steps():
+        assert got[step] == (LOAD_STEPS / f"{step}.expected.json").read_text("utf-8"), step
