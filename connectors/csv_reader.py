@@ -103,7 +103,7 @@ class CsvReader:
         where = f"line {line}" if line else "a line"
         return ExtractUnreadable(self.location, f"{where} is longer than {MAX_LINE_BYTES:,} bytes",
                                  "this does not look like a CSV extract; check the file and "
-                                 "`format:` in the source YAML")
+                                 "the source's format with the hub's administrator")
 
     def _mismatch(self, block: bytes, first_line: int, pos: int) -> EncodingMismatch:
         line_start = block.rfind(b"\n", 0, pos) + 1
@@ -111,7 +111,8 @@ class CsvReader:
         line = block[line_start:] if line_end < 0 else block[line_start:line_end]
         other = suggest_encoding(line, self._codec)
         detected = " (detected from the start of the file)" if self._declared == "auto" else ""
-        hint = (f"the line reads as {other}; set `encoding: {other}` in the source YAML"
+        hint = (f"the line reads as {other}: save the file as UTF-8, or ask the hub's "
+                f"administrator to set the source's encoding to {other}"
                 if other else "the line is not text in any supported encoding; check the file")
         return EncodingMismatch(self.location, self._codec + detected,
                                 first_line + block.count(b"\n", 0, pos), hint)
@@ -126,7 +127,8 @@ class CsvReader:
                 if not raw:
                     raise ExtractUnreadable(
                         self.location, f"the file ends before the header line {self._header_row}",
-                        "check `header_row` in the source YAML")
+                        "if the header is on another line, ask the hub's administrator to set "
+                        "the source's header_row")
             offset = fh.tell()
         codec = self.encoding if self._header_row == 1 else self._codec
         try:
@@ -136,7 +138,8 @@ class CsvReader:
         fields = next(csv.reader([text.rstrip("\r\n")], delimiter=self._delimiter), [])
         if not any(f.strip() for f in fields):
             raise ExtractUnreadable(self.location, f"line {self._header_row} (the header) is empty",
-                                    "check `header_row` in the source YAML")
+                                    "if the header is on another line, ask the hub's "
+                                    "administrator to set the source's header_row")
         return fields, offset
 
     def _blocks(self) -> Iterator[tuple[bytes, bool]]:

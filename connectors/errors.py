@@ -47,8 +47,8 @@ class EncodingMismatch(ExtractUnreadable):
         super().__init__(
             location,
             f"line {line} is not valid {encoding}",
-            hint or "set `encoding:` in the source YAML to the file's real encoding "
-            "(gbk, gb18030, utf-8)",
+            hint or "save the file as UTF-8, or ask the hub's administrator to set the "
+            "source's encoding (gbk, gb18030, utf-8)",
         )
 
 

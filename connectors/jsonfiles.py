@@ -100,7 +100,8 @@ class JsonReader:
             if not isinstance(records, list):
                 where = f"at '{self._records_path}'" if self._records_path else "at the top level"
                 raise ExtractUnreadable(self.location, f"no list of records {where}",
-                                        "set `records_path:` in the source YAML")
+                                        "ask the hub's administrator where the records are "
+                                        "(the source's records_path)")
             self._records = records
         return self._records
 

@@ -14,13 +14,13 @@ from connectors.errors import EncodingMismatch, ExtractUnreadable
 
 SAMPLE_BYTES = 1 << 20
 _MAGIC: list[tuple[bytes, str]] = [
-    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook?); set `format: xlsx` or export as CSV"),
+    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook?); export it as CSV"),
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook; save it as .xlsx or CSV"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"%PDF", "a PDF document"),
     (b"\x1f\x8b", "a gzip archive; unpack it first"),
-    (b"PAR1", "a Parquet file; set `format: parquet`"),
+    (b"PAR1", "a Parquet file; export it as CSV"),
 ]
 # Bytes that never occur in a text extract (tab, LF, CR, FF and ESC are allowed).
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
@@ -115,5 +115,6 @@ def detect_encoding(location: str, sample: bytes, declared: str) -> str:
         line = next(i + 1 for i, ln in enumerate(sample.split(b"\n")) if not ln.isascii())
         raise EncodingMismatch(
             location, declared, line,
-            "the file is UTF-8; set `encoding: utf-8` (or `auto`) in the source YAML")
+            "the file is UTF-8: save it as GBK, or ask the hub's administrator to set "
+            "the source's encoding to utf-8")
     return declared
