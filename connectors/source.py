@@ -10,6 +10,7 @@ scheme onto a contract. Adding a department means adding a YAML file, not code::
     load: snapshot                         # snapshot | delta (see hub.ledger.current)
     load_modes: [snapshot, delta]          # what an upload may ask for (default: [load])
     max_drop: 0.2                          # a snapshot dropping more waits for confirmation
+    withdraw: {from: 状态, values: [撤销]}   # corrections: such a row withdraws its fact
     encoding: auto                         # csv: auto | utf-8 | utf-8-sig | gbk | gb18030
     grid_scheme: civil_affairs_community   # scheme of the grid_code column (crosswalk key)
     columns:                               # contract column -> department header (or a mapping)
@@ -71,6 +72,16 @@ class ColumnMapping(BaseModel):
         return self
 
 
+class Withdrawal(BaseModel):
+    """Corrections: a row whose department column `from` holds one of `values` withdraws the
+    fact with its business key (the rest of the row identifies the fact, as usual)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: Annotated[str, Field(alias="from")]
+    values: Annotated[list[str], Field(min_length=1)]
+
+
 class SqlOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -126,6 +137,7 @@ class SourceSpec(BaseModel):
     # A snapshot dropping more than this share of the source's current rows or residents is
     # held until a person confirms it.
     max_drop: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+    withdraw: Withdrawal | None = None  # corrections: rows that withdraw a fact
     columns: dict[str, str | ColumnMapping]
     sql: SqlOptions | None = None
     http: HttpOptions | None = None

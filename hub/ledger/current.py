@@ -7,6 +7,9 @@ A source declares how its extracts relate to what is loaded (`load:` in its YAML
   contract's `unique` columns, e.g. resident, program and period start); nothing else of the
   source changes.
 
+Corrections: a source may declare a `withdraw` column; a row marked there withdraws the fact
+of its business key (recorded in `meta.withdrawn_rows`).
+
 So the current batches of a source are its latest loaded snapshot and every loaded delta
 after it (`meta.batches` rows with outcome = 'loaded', ordered by `finished_at`), and its
 current rows are, per business key, the row of the latest of those batches. Several sources
@@ -58,18 +61,23 @@ def current_rows_sql(dataset: str) -> str:
                b.contract_version AS batch_contract_version
         FROM curated."{dataset}" t
         JOIN ({CURRENT_BATCHES_SQL}) b ON b.batch_id = t.batch_id AND b.dataset = '{dataset}'"""
+    # A correction (a row that withdraws its fact) is the latest row of its key: it wins
+    # the key, and then neither it nor the row it withdraws is current.
+    kept = ("NOT EXISTS (SELECT 1 FROM meta.withdrawn_rows w "
+            "WHERE w.batch_id = t.batch_id AND w.source_row = t.source_row)")
     if not key:
-        return select
+        return f"{select} WHERE {kept}"
     return f"""
-        {select} WHERE b.source_batches = 1
+        {select} WHERE b.source_batches = 1 AND {kept}
         UNION ALL BY NAME
-        SELECT * EXCLUDE (batch_finished_at) FROM (
+        SELECT * EXCLUDE (batch_finished_at, withdrawn) FROM (
             {select.replace("b.contract_version AS batch_contract_version",
                             "b.contract_version AS batch_contract_version, "
-                            "b.finished_at AS batch_finished_at")}
+                            f"b.finished_at AS batch_finished_at, NOT ({kept}) AS withdrawn")}
             WHERE b.source_batches > 1
             QUALIFY row_number() OVER (PARTITION BY b.source, {key}
                                        ORDER BY b.finished_at DESC, t.batch_id DESC) = 1)
+        WHERE NOT withdrawn
     """
 
 

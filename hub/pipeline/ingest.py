@@ -32,6 +32,7 @@ from hub.pipeline.load_modes import (
     describe_change,
     drop_share,
     resolve_mode,
+    withdrawn_rows,
 )
 from hub.pipeline.staging import BatchStage
 from hub.pipeline.warehouse import StagedBatch, Warehouse
@@ -66,6 +67,7 @@ class BatchResult:
         default_factory=lambda: {"errors": [], "warnings": []})
     timings: dict[str, float] = field(default_factory=dict)
     load_mode: str = "snapshot"
+    rows_withdrawn: int = 0  # loaded rows that withdraw the fact of their key (corrections)
     # What the batch does to the source's current data (hub.pipeline.load_modes).
     replaced: dict[str, Any] = field(default_factory=dict)
 
@@ -79,7 +81,8 @@ class BatchResult:
             "outcome": self.outcome, "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
             "reason": self.reason, "top_rules": self.top_rules, "findings": self.findings,
-            "load_mode": self.load_mode, "replaced": self.replaced, "timings": self.timings,
+            "load_mode": self.load_mode, "replaced": self.replaced,
+            "rows_withdrawn": self.rows_withdrawn, "timings": self.timings,
         }
 
 
@@ -227,6 +230,9 @@ class BatchIngest:
             t = clock.add("deidentify", t)
             stage.add_curated(to_curated_arrow(contract, deid.curated, stage.batch_id,
                                                spec.grid_scheme))
+            withdrawn = withdrawn_rows(spec, raw, good.index)
+            stage.add_withdrawn(withdrawn)
+            result.rows_withdrawn += len(withdrawn)
             stage.add_vault(deid.vault)
             t = clock.add("stage", t)
             result.rows_read += mapped.rows_read
@@ -270,6 +276,7 @@ class BatchIngest:
         """Say what the batch replaces; hold a snapshot that drops too much."""
         change = compare_with_current(self.warehouse.con, contract.name, spec.name,
                                       staged.curated, staged.rejected_rows)
+        change["rows_withdrawn"] = result.rows_withdrawn
         result.replaced = {**change, "summary": describe_change(result.load_mode, change)}
         share = drop_share(change)
         if result.load_mode == "snapshot" and change["rows_current"] and share > spec.max_drop:

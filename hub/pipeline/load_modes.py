@@ -7,11 +7,16 @@ for confirmation over the source's `max_drop`), a delta how many rows it adds an
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 
+from connectors.base import RawChunk
+from connectors.cells import normalise_header
 from connectors.errors import LoadModeNotAllowed
 from connectors.source import LoadMode, SourceSpec
 from hub.errors import HubError
@@ -78,6 +83,21 @@ def compare_with_current(con: duckdb.DuckDBPyConnection, dataset: str, source: s
     return out
 
 
+def withdrawn_rows(spec: SourceSpec, raw: RawChunk, loaded: pd.Index) -> np.ndarray:
+    """Source rows of the chunk, among those loaded, that withdraw their fact."""
+    if spec.withdraw is None:
+        return np.empty(0, dtype=np.int64)
+    wanted = normalise_header(spec.withdraw.from_)
+    header = next((h for h in raw.frame.columns if normalise_header(str(h)) == wanted), None)
+    if header is None:
+        return np.empty(0, dtype=np.int64)
+    marks = {unicodedata.normalize("NFKC", v).strip() for v in spec.withdraw.values}
+    cells = raw.frame[header].astype("string").str.normalize("NFKC").str.strip()
+    hit = cells.isin(marks).fillna(False).to_numpy(dtype=bool)
+    rows = raw.frame.index[hit]
+    return np.asarray(rows[rows.isin(loaded)], dtype=np.int64)
+
+
 def drop_share(change: dict[str, Any]) -> float:
     """The larger of the shares of current rows and of current residents a snapshot drops."""
     rows = change["rows_dropped"] / change["rows_current"] if change["rows_current"] else 0.0
@@ -88,10 +108,12 @@ def drop_share(change: dict[str, Any]) -> float:
 
 def describe_change(mode: str, change: dict[str, Any]) -> str:
     """One sentence for the batch result: which mode applied and what it replaced."""
+    withdrawn = change.get("rows_withdrawn", 0)
     if mode == "delta":
+        tail = f"; {withdrawn} of its rows withdraw their fact" if withdrawn else ""
         return (f"delta: adds {change['rows_added']} rows and replaces "
                 f"{change['rows_replaced']} rows with the same key; the source's other "
-                f"{change['rows_current'] - change['rows_replaced']} current rows stay")
+                f"{change['rows_current'] - change['rows_replaced']} current rows stay{tail}")
     if not change["current_batches"]:
         return "snapshot: the first data of this source"
     return (f"snapshot: replaces all {change['rows_current']} current rows of the source "

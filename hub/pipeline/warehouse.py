@@ -9,7 +9,7 @@ not at all, so a process killed at any moment leaves the whole batch or none of 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -45,6 +45,11 @@ META_DDL = [
     )""",
     # Warehouses made before load modes: their batches were all snapshots (NULL reads so).
     "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS load_mode VARCHAR",
+    # Corrections: loaded rows that withdraw the fact of their business key (hub.ledger.current).
+    """CREATE TABLE IF NOT EXISTS meta.withdrawn_rows (
+        batch_id VARCHAR NOT NULL,
+        source_row BIGINT NOT NULL
+    )""",
     "CREATE SCHEMA IF NOT EXISTS quarantine",
     # One row per (row, column, rule); severity 'error' rows were not loaded, 'warning' rows were.
     """CREATE TABLE IF NOT EXISTS quarantine.row_issues (
@@ -100,6 +105,7 @@ class StagedBatch:
     vault: list[Path]
     issues: list[Path]
     rejected_rows: Path | None  # one column `source_row`: rows found bad after staging
+    withdrawn: list[Path] = field(default_factory=list)  # rows withdrawing a fact
 
 
 def _parquet_list(paths: list[Path]) -> str:
@@ -199,6 +205,9 @@ class Warehouse:
                     f"INSERT INTO {contract.curated_table} BY NAME "
                     f"SELECT * FROM read_parquet({_parquet_list(staged.curated)}){anti}"
                 )
+            if load_rows and staged.withdrawn:
+                con.execute("INSERT INTO meta.withdrawn_rows BY NAME SELECT * FROM "
+                            f"read_parquet({_parquet_list(staged.withdrawn)})")
             if load_rows and staged.vault:
                 con.execute(_VAULT_INSERT.format(files=_parquet_list(staged.vault)))
             if staged.issues:

@@ -130,9 +130,16 @@ def build_inputs() -> dict[str, tuple[dict[str, Any], str, Any]]:
 LOAD_STEPS = GOLDEN / "load_modes"
 
 
+def _with_corrections() -> dict[str, Any]:
+    spec = yaml.safe_load((SOURCES / "grid.yaml").read_text(encoding="utf-8"))
+    spec["withdraw"] = {"from": "状态", "values": ["撤销"]}
+    return spec
+
+
 def build_load_steps() -> list[tuple[str, str, bytes]]:
     """(step, mode, CSV) of one grid source: a snapshot, a delta that changes three residents
-    and adds two, a partial snapshot (held, then discarded), another (held, then confirmed)."""
+    and adds two, a partial snapshot (held, then discarded), another (held, then confirmed),
+    and a delta whose two rows withdraw their residents (corrections, `withdraw`)."""
     header, _ = _grid_rows()
     with (GOLDEN / "grid" / "input.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))[1:ROWS + 3]
@@ -143,7 +150,9 @@ def build_load_steps() -> list[tuple[str, str, bytes]]:
     return [("1_snapshot", "snapshot", _csv_bytes(header, rows[:ROWS])),
             ("2_delta", "delta", _csv_bytes(header, changed + rows[ROWS:ROWS + 2])),
             ("3_partial_snapshot_discarded", "snapshot", _csv_bytes(header, rows[:4])),
-            ("4_partial_snapshot_confirmed", "snapshot", _csv_bytes(header, rows[4:8]))]
+            ("4_partial_snapshot_confirmed", "snapshot", _csv_bytes(header, rows[4:8])),
+            ("5_delta_withdrawing_two", "delta",
+             _csv_bytes([*header, "状态"], [[*r, "撤销"] for r in rows[4:6]]))]
 
 
 def write_load_steps() -> None:
@@ -151,6 +160,9 @@ def write_load_steps() -> None:
     LOAD_STEPS.mkdir()
     for step, _, content in build_load_steps():
         (LOAD_STEPS / f"{step}.csv").write_bytes(content)
+    (LOAD_STEPS / "grid_with_corrections.yaml").write_text(
+        yaml.safe_dump(_with_corrections(), allow_unicode=True, sort_keys=False),
+        encoding="utf-8")
 
 
 def ingest_load_steps(home: Path) -> dict[str, str]:
@@ -161,8 +173,9 @@ def ingest_load_steps(home: Path) -> dict[str, str]:
     with PipelineWorker(settings) as worker:
         assert worker.warehouse is not None
         for step, mode, _ in build_load_steps():
-            result = worker.ingest(SOURCES / "grid.yaml", LOAD_STEPS / f"{step}.csv",
-                                   mode=mode)
+            source = (LOAD_STEPS / "grid_with_corrections.yaml" if "withdraw" in step
+                      else SOURCES / "grid.yaml")
+            result = worker.ingest(source, LOAD_STEPS / f"{step}.csv", mode=mode)
             decided = None
             if result.outcome == "awaiting_confirmation":
                 decided = worker.decide_held(result.batch_id, "confirmed" in step, "golden",
@@ -175,6 +188,7 @@ def ingest_load_steps(home: Path) -> dict[str, str]:
                 f"FROM ({current_rows_sql('grid')}) ORDER BY resident_key").fetchall()
             out[step] = json.dumps({
                 "outcome": result.outcome, "load_mode": result.load_mode,
+                "rows_withdrawn": result.rows_withdrawn,
                 "replaced": replaced, "decided": decided,
                 "current_rows": [list(map(str, r)) for r in current],
             }, indent=2, ensure_ascii=False) + "\n"
