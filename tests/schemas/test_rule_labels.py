@@ -39,3 +39,24 @@ def test_labels_are_complete_and_speak_to_a_clerk(rule: str) -> None:
             assert "yaml" not in text.lower()
             assert "/" not in text.replace("Excel", "")
     assert re.search(r"[\u4e00-\u9fff]", describe(rule, "zh")[0])
+
+
+def test_every_coded_value_has_a_label() -> None:
+    from schemas.code_labels import code_label, code_labels
+    from schemas.registry import all_contracts
+
+    labels = code_labels()
+    for contract in all_contracts().values():
+        departments = [contract.owner] + ([contract.ledger.department] if contract.ledger
+                                          else [])
+        for department in departments:
+            if department != "hub":
+                assert department in labels["department"], department
+        for column in contract.columns:
+            for code in column.allowed or []:
+                assert code in labels.get(column.name, {}), (column.name, code)
+    for vocabulary in labels.values():
+        for code, by_language in vocabulary.items():
+            assert set(by_language) == {"zh", "en"}, code
+    assert code_label("special_groups", "subsistence_allowance") == "低保"
+    assert code_label("kind", "unknown_code") == "unknown_code"
