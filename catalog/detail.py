@@ -33,7 +33,8 @@ def _summary(dataset: dict[str, Any], batches: list[dict[str, Any]], quality: Qu
              today: date) -> dict[str, Any]:
     entry = dataset["entry"]
     latest = latest_loaded(batches)
-    scores = quality.score_history(dataset["name"])
+    scores = {s["batch_id"]: s["score"] for s in quality.score_history(dataset["name"])}
+    last = batches[0] if batches else None  # newest first
     return {
         "name": dataset["name"],
         "title": dataset["title"],
@@ -47,7 +48,12 @@ def _summary(dataset: dict[str, Any], batches: list[dict[str, Any]], quality: Qu
                                dataset["update_frequency_days"], today),
         "latest_batch": latest["batch_id"] if latest else None,
         "batches": len(batches),
-        "quality_score": scores[-1]["score"] if scores else None,
+        # The score of the data in use: a rejected or held batch replaces nothing, so it
+        # does not move the headline; its own outcome and score are shown apart.
+        "quality_score": scores.get(latest["batch_id"]) if latest else None,
+        "last_batch": None if last is None else {
+            "batch_id": last["batch_id"], "outcome": last["outcome"],
+            "reason": last.get("reason") or "", "score": scores.get(last["batch_id"])},
     }
 
 

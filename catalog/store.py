@@ -71,7 +71,7 @@ batches = Table(
     Column("rows_read", BigInteger, nullable=False),
     Column("rows_loaded", BigInteger, nullable=False),
     Column("rows_quarantined", BigInteger, nullable=False),
-    Column("outcome", String(16), nullable=False),
+    Column("outcome", String(32), nullable=False),  # awaiting_confirmation is 21
     Column("reason", Text),
     Column("as_of", String(10)),
     Column("started_at", DateTime(timezone=True), nullable=False),

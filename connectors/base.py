@@ -15,7 +15,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from schemas.issues import empty_issues
+from schemas.issues import ROW_COLUMN, empty_issues
 
 
 @dataclass
@@ -23,12 +23,14 @@ class RawChunk:
     # Department headers as columns; values are str or <NA> (dtype "string");
     # index: int64 source row numbers, unique and increasing.
     frame: pd.DataFrame
-    # Rows that could not be parsed at all (wrong field count, bad JSON line): ISSUE_COLUMNS.
+    # Rows that could not be parsed at all (wrong field count, bad JSON line, bytes that are
+    # not text), column "*"; and issues of cells of rows in `frame` (an XLSX merged cell),
+    # column = the department's header. ISSUE_COLUMNS.
     malformed: pd.DataFrame = field(default_factory=empty_issues)
 
     @property
     def rows_read(self) -> int:
-        return len(self.frame) + len(self.malformed)
+        return len(self.frame) + int((self.malformed["column"] == ROW_COLUMN).sum())
 
 
 @dataclass

@@ -25,6 +25,12 @@ from connectors.errors import ExtractUnreadable
 from schemas.issues import ROW_COLUMN, empty_issues, issues_for
 
 MALFORMED_ROW = "malformed_row"
+ENCODING = "encoding"  # a line with bytes that are not text in the file's encoding
+NUL_BYTE = "nul_byte"  # a line holding a NUL byte, which no text contains
+MERGED_CELL = "merged_cell"  # an XLSX cell inside a merged range, for a column not filled
+# Lines that fail to decode, over this share of the file (and more than one), mean a wrong
+# encoding, not bad lines.
+ENCODING_FAILURE_SHARE = 0.05
 # Floats are exact integers only below 2**53; above it "12345678901234567" would be invented
 # digits, so such values keep their float text (e.g. 1.1010519491231e+17) and the identity
 # rules can recognise an ID that Excel turned into a number.
@@ -32,8 +38,9 @@ _EXACT_FLOAT_INT = 2.0**53
 
 
 def normalise_header(name: str) -> str:
-    """How headers are compared: NFKC (full-width to half-width), no BOM, no outer spaces."""
-    return unicodedata.normalize("NFKC", name).replace("\ufeff", "").strip()
+    """How headers are compared: NFKC (full-width to half-width), no BOM, no spaces at all
+    (clerks pad short headers to line them up: 姓　　名 is 姓名)."""
+    return "".join(unicodedata.normalize("NFKC", name).replace("\ufeff", "").split())
 
 
 def check_header_names(location: str, headers: Sequence[str]) -> None:
@@ -160,3 +167,15 @@ def frame_from_values(columns: dict[str, list[Any]], index: np.ndarray) -> pd.Da
 
 def malformed(rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
     return issues_for(rows, ROW_COLUMN, MALFORMED_ROW) if len(rows) else empty_issues()
+
+
+def line_issues(lines: Sequence[tuple[int, str]]) -> pd.DataFrame:
+    """Whole-line issues from (line number, rule) pairs, in line order."""
+    if not lines:
+        return empty_issues()
+    ordered = sorted(lines)
+    return pd.DataFrame({
+        "source_row": np.asarray([n for n, _ in ordered], dtype=np.int64),
+        "column": pd.Series([ROW_COLUMN] * len(ordered), dtype="string"),
+        "rule": pd.Series([r for _, r in ordered], dtype="string"),
+    })

@@ -11,7 +11,6 @@ ahead in a background thread (connectors.prefetch) while the caller maps the pre
 
 from __future__ import annotations
 
-import codecs
 import csv
 import sys
 from collections.abc import Iterator
@@ -19,11 +18,20 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from connectors.base import RawChunk
-from connectors.cells import check_header_names, frame_from_arrow, malformed
-from connectors.errors import EncodingMismatch, ExtractUnreadable, SourceInvalid
+from connectors.cells import (
+    ENCODING,
+    ENCODING_FAILURE_SHARE,
+    MALFORMED_ROW,
+    NUL_BYTE,
+    check_header_names,
+    frame_from_arrow,
+    line_issues,
+)
+from connectors.errors import EncodingMismatch, ExtractTruncated, ExtractUnreadable, SourceInvalid
 from connectors.prefetch import prefetch
 from connectors.sniff import (
     check_file,
@@ -35,11 +43,13 @@ from connectors.sniff import (
 from connectors.source import SourceSpec
 
 BLOCK_BYTES = 4 << 20
+LEADING_ROWS = 30  # lines searched for a header below a title
 MAX_LINE_BYTES = 64 << 20  # one CSV line this long is not a department extract
 csv.field_size_limit(sys.maxsize // 2)  # a long address is data, not an attack
 
-# A parsed block: the rows, their line numbers, the lines that were not rows, lines consumed.
-Parsed = tuple[pa.Table, np.ndarray, list[int], int]
+# A parsed block: the rows, their line numbers, the lines that were not rows (with the rule
+# they broke), lines consumed.
+Parsed = tuple[pa.Table, np.ndarray, list[tuple[int, str]], int]
 
 
 def _count_lines(data: bytes) -> int:
@@ -48,20 +58,6 @@ def _count_lines(data: bytes) -> int:
         return 0
     newlines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")))
     return newlines + (0 if data.endswith(b"\n") else 1)
-
-
-def _is_cut_character(tail: bytes, codec: str) -> bool:
-    """True when `tail` is valid text except for a character cut off at its very end."""
-    try:
-        tail.decode(codec)
-        return False
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder(codec)().decode(tail, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 class CsvReader:
@@ -82,18 +78,32 @@ class CsvReader:
         self.encoding = detect_encoding(self.location, sample, spec.encoding)
         # The BOM only exists before line 1; every later block is plain UTF-8.
         self._codec = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
-        self._headers, self._data_offset = self._read_header()
+        fields, self._data_offset = self._read_header()
+        # Excel's formatted-but-empty columns end the header with empty names: not columns.
+        self._headers = list(fields)
+        while self._headers and not self._headers[-1].strip():
+            self._headers.pop()
         check_header_names(self.location, self._headers)
-        self._names = [f"c{i}" for i in range(len(self._headers))]  # pyarrow needs unique names
+        self._names = [f"c{i}" for i in range(len(fields))]  # pyarrow needs unique names
+        self._lines_read = 0
+        self._undecodable: list[tuple[int, bytes]] = []  # (line, bytes) that did not decode
 
     def headers(self) -> list[str]:
         return list(self._headers)
+
+    def leading_rows(self, limit: int = LEADING_ROWS) -> list[list[str]]:
+        """The first lines as cells (to find a header below a title)."""
+        with self.path.open("rb") as fh:
+            raw = [fh.readline(MAX_LINE_BYTES) for _ in range(limit)]
+        text = [r.decode(self._codec if i else self.encoding, errors="replace").rstrip("\r\n")
+                for i, r in enumerate(raw) if r]
+        return [next(csv.reader([t], delimiter=self._delimiter), []) for t in text]
 
     def _too_long(self, line: int) -> ExtractUnreadable:
         where = f"line {line}" if line else "a line"
         return ExtractUnreadable(self.location, f"{where} is longer than {MAX_LINE_BYTES:,} bytes",
                                  "this does not look like a CSV extract; check the file and "
-                                 "`format:` in the source YAML")
+                                 "the source's format with the hub's administrator")
 
     def _mismatch(self, block: bytes, first_line: int, pos: int) -> EncodingMismatch:
         line_start = block.rfind(b"\n", 0, pos) + 1
@@ -101,7 +111,8 @@ class CsvReader:
         line = block[line_start:] if line_end < 0 else block[line_start:line_end]
         other = suggest_encoding(line, self._codec)
         detected = " (detected from the start of the file)" if self._declared == "auto" else ""
-        hint = (f"the line reads as {other}; set `encoding: {other}` in the source YAML"
+        hint = (f"the line reads as {other}: save the file as UTF-8, or ask the hub's "
+                f"administrator to set the source's encoding to {other}"
                 if other else "the line is not text in any supported encoding; check the file")
         return EncodingMismatch(self.location, self._codec + detected,
                                 first_line + block.count(b"\n", 0, pos), hint)
@@ -116,7 +127,8 @@ class CsvReader:
                 if not raw:
                     raise ExtractUnreadable(
                         self.location, f"the file ends before the header line {self._header_row}",
-                        "check `header_row` in the source YAML")
+                        "if the header is on another line, ask the hub's administrator to set "
+                        "the source's header_row")
             offset = fh.tell()
         codec = self.encoding if self._header_row == 1 else self._codec
         try:
@@ -126,7 +138,8 @@ class CsvReader:
         fields = next(csv.reader([text.rstrip("\r\n")], delimiter=self._delimiter), [])
         if not any(f.strip() for f in fields):
             raise ExtractUnreadable(self.location, f"line {self._header_row} (the header) is empty",
-                                    "check `header_row` in the source YAML")
+                                    "if the header is on another line, ask the hub's "
+                                    "administrator to set the source's header_row")
         return fields, offset
 
     def _blocks(self) -> Iterator[tuple[bytes, bool]]:
@@ -164,23 +177,53 @@ class CsvReader:
         return int(even[-1]) + 1 if len(even) else last + 1
 
     def _parse(self, first_line: int, block: bytes, is_last: bool) -> Parsed:
-        cut_line: list[int] = []
         if is_last and not block.endswith(b"\n"):
-            start = block.rfind(b"\n") + 1
-            if _is_cut_character(block[start:], self._codec):
-                # A file truncated inside a character: the last line is lost, not the file.
-                cut_line = [first_line + block.count(b"\n")]
-                block = block[:start]
-        if self._codec == "utf-8":
-            data = block  # pyarrow validates UTF-8; on failure the slow path names the line
-        else:
-            try:
-                data = block.decode(self._codec).encode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise self._mismatch(block, first_line, exc.start) from exc
-        table, index, bad, lines = self._parse_fast(first_line, data) or self._parse_slow(
-            first_line, block)
-        return table, index, bad + cut_line, lines + len(cut_line)
+            # No line end after the last row: the file was cut, possibly inside a field
+            # (2026-11-22 cut to 2026-11-2 still parses). Nothing of it is loaded.
+            raise ExtractTruncated(self.location, first_line + block.count(b"\n"))
+        parsed: Parsed | None = None
+        if b"\x00" not in block:  # a NUL byte: only the slow path can name its line
+            if self._codec == "utf-8":
+                parsed = self._parse_fast(first_line, block)  # pyarrow validates UTF-8
+            else:
+                try:
+                    parsed = self._parse_fast(first_line,
+                                              block.decode(self._codec).encode("utf-8"))
+                except UnicodeDecodeError:
+                    parsed = None
+        return self._tidy(*(parsed or self._parse_slow(first_line, block)))
+
+    def _tidy(self, table: pa.Table, index: np.ndarray, bad: list[tuple[int, str]],
+              lines: int) -> Parsed:
+        """Drop what Excel leaves behind: columns without a header (a row with a value there
+        is malformed) and rows whose every cell is empty. Neither counts as a bad row."""
+        self._lines_read += lines
+        width = len(self._headers)
+        keep = np.ones(table.num_rows, dtype=bool)
+        if table.num_columns > width:
+            for col in table.columns[width:]:
+                filled = np.asarray(pc.greater(pc.binary_length(col), 0).fill_null(False),
+                                    dtype=bool)
+                keep &= ~filled
+            bad = bad + [(int(n), MALFORMED_ROW) for n in index[~keep]]
+            table = table.select(list(range(width)))
+        empty = np.ones(table.num_rows, dtype=bool)
+        for col in table.columns:
+            empty &= ~np.asarray(pc.greater(pc.binary_length(col), 0).fill_null(False),
+                                 dtype=bool)
+        keep &= ~empty
+        if not keep.all():
+            table, index = table.filter(pa.array(keep)), index[keep]
+        return table, index, bad, lines
+
+    def _check_undecodable(self) -> None:
+        """A few lines that do not decode are quarantined; more mean a wrong encoding."""
+        if not self._undecodable:
+            return
+        if len(self._undecodable) <= max(1.0, ENCODING_FAILURE_SHARE * self._lines_read):
+            return
+        line, raw = self._undecodable[0]
+        raise self._mismatch(raw, line, 0)
 
     def _parse_fast(self, first_line: int, data: bytes) -> Parsed | None:
         if not data:
@@ -227,16 +270,25 @@ class CsvReader:
         return (table, numbers, [], lines) if len(numbers) == rows else None
 
     def _parse_slow(self, first_line: int, block: bytes) -> Parsed:
-        try:
-            text = block.decode(self._codec)
-        except UnicodeDecodeError as exc:
-            raise self._mismatch(block, first_line, exc.start) from exc
         width = len(self._names)
         values: list[list[str]] = [[] for _ in range(width)]
         rows: list[int] = []
-        bad: list[int] = []
+        bad: list[tuple[int, str]] = []
         # Lines end at "\n" only (as in the fast path): StringIO would also split at a lone CR.
-        parts = text.split("\n")
+        # A line that is not text (a NUL, a byte outside the encoding) is lost, not the file:
+        # it is reported and read as a blank line.
+        parts: list[str] = []
+        for k, raw in enumerate(block.split(b"\n")):
+            if b"\x00" in raw:
+                bad.append((first_line + k, NUL_BYTE))
+                parts.append("")
+                continue
+            try:
+                parts.append(raw.decode(self._codec))
+            except UnicodeDecodeError:
+                bad.append((first_line + k, ENCODING))
+                self._undecodable.append((first_line + k, raw))
+                parts.append("")
         text_lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
         reader = csv.reader(iter(text_lines), delimiter=self._delimiter)
         done = 0  # lines consumed before the current record
@@ -245,15 +297,17 @@ class CsvReader:
                 record = next(reader)
             except StopIteration:
                 break
-            except csv.Error:  # e.g. a stray CR or NUL: this record is lost, not the file
-                bad.append(first_line + done)
+            except csv.Error:  # e.g. a stray CR: this record is lost, not the file
+                bad.append((first_line + done, MALFORMED_ROW))
                 done = reader.line_num
                 continue
             start, done = first_line + done, reader.line_num
             if not record or (len(record) == 1 and width > 1 and not record[0].strip()):
                 continue  # a blank line: counted, not a row
+            if len(record) == len(self._headers) < width:
+                record += [""] * (width - len(record))  # no commas for the empty columns
             if len(record) != width:
-                bad.append(start)
+                bad.append((start, MALFORMED_ROW))
                 continue
             rows.append(start)
             for col, value in zip(values, record, strict=True):
@@ -263,11 +317,12 @@ class CsvReader:
         return table, np.asarray(rows, dtype=np.int64), bad, _count_lines(block)
 
     def _empty_table(self) -> pa.Table:
-        return pa.table({n: pa.array([], pa.string()) for n in self._names})
+        return pa.table({n: pa.array([], pa.string()) for n in self._names[:len(self._headers)]})
 
-    def _chunk(self, table: pa.Table, index: np.ndarray, bad: list[int]) -> RawChunk:
+    def _chunk(self, table: pa.Table, index: np.ndarray, bad: list[tuple[int, str]]
+               ) -> RawChunk:
         columns = dict(zip(self._headers, table.columns, strict=True))
-        return RawChunk(frame_from_arrow(columns, index), malformed(sorted(bad)))
+        return RawChunk(frame_from_arrow(columns, index), line_issues(bad))
 
     def _parsed(self) -> Iterator[Parsed]:
         line = self._header_row + 1
@@ -275,11 +330,12 @@ class CsvReader:
             parsed = self._parse(line, block, is_last)
             line += parsed[3]
             yield parsed
+        self._check_undecodable()
 
     def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
         tables: list[pa.Table] = []
         indexes: list[np.ndarray] = []
-        bad: list[int] = []
+        bad: list[tuple[int, str]] = []
         pending = 0
         emitted = False
         for table, index, block_bad, _ in prefetch(self._parsed()):

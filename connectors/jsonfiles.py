@@ -9,7 +9,6 @@ Numbers are parsed as Decimal so that "12.50" and 18-digit integers keep their d
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,8 +18,16 @@ from typing import Any
 import numpy as np
 
 from connectors.base import RawChunk
-from connectors.cells import check_header_names, frame_from_values, malformed
-from connectors.errors import EncodingMismatch, ExtractUnreadable
+from connectors.cells import (
+    ENCODING,
+    ENCODING_FAILURE_SHARE,
+    MALFORMED_ROW,
+    NUL_BYTE,
+    check_header_names,
+    frame_from_values,
+    line_issues,
+)
+from connectors.errors import EncodingMismatch, ExtractTruncated, ExtractUnreadable
 from connectors.sniff import check_file, read_sample, refuse_binary
 from connectors.source import SourceSpec
 
@@ -49,21 +56,15 @@ def record_keys(records: list[Any], keys: dict[str, None] | None = None) -> dict
 
 
 def records_chunk(records: list[Any], numbers: list[int], keys: dict[str, None]) -> RawChunk:
-    """A RawChunk of JSON-like records; anything that is not an object is a malformed row."""
+    """A RawChunk of JSON-like records; anything that is not an object is a malformed row
+    (or breaks the rule its `_Bad` marker names)."""
     good = [(n, r) for n, r in zip(numbers, records, strict=True) if isinstance(r, dict)]
-    bad = [n for n, r in zip(numbers, records, strict=True) if not isinstance(r, dict)]
+    bad = [(n, r.rule if isinstance(r, _Bad) else MALFORMED_ROW)
+           for n, r in zip(numbers, records, strict=True) if not isinstance(r, dict)]
     record_keys([r for _, r in good], keys)
     columns = {k: [r.get(k) for _, r in good] for k in keys}
     index = np.asarray([n for n, _ in good], dtype=np.int64)
-    return RawChunk(frame_from_values(columns, index), malformed(bad))
-
-
-def _cut_at_end(line: bytes) -> bool:
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(line, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
+    return RawChunk(frame_from_values(columns, index), line_issues(bad))
 
 
 def _loads(text: str | bytes) -> Any:
@@ -99,7 +100,8 @@ class JsonReader:
             if not isinstance(records, list):
                 where = f"at '{self._records_path}'" if self._records_path else "at the top level"
                 raise ExtractUnreadable(self.location, f"no list of records {where}",
-                                        "set `records_path:` in the source YAML")
+                                        "ask the hub's administrator where the records are "
+                                        "(the source's records_path)")
             self._records = records
         return self._records
 
@@ -124,25 +126,36 @@ class JsonLinesReader:
         refuse_binary(self.location, read_sample(path))
 
     def _lines(self) -> Iterator[tuple[int, Any]]:
-        """(line number, record), or the BAD marker for a line that is not JSON."""
+        """(line number, record), or a `_Bad` marker for a line that is not a JSON record.
+
+        A last line without a line end that is not valid JSON was cut off: the file is
+        refused. A line that is not UTF-8 is quarantined, unless so many are that the file
+        is in another encoding."""
+        undecodable: list[int] = []
+        number = 0
         with self.path.open("rb") as fh:
             for number, raw in enumerate(fh, start=1):
                 line = raw.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw
                 if not line.strip():
                     continue
+                if b"\x00" in line:
+                    yield number, _NUL
+                    continue
                 try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    if not line.endswith(b"\n") and _cut_at_end(line):
-                        yield number, _BAD  # the file was cut inside the last character
-                        continue
-                    raise EncodingMismatch(self.location, "utf-8", number,
-                                           "JSON Lines must be UTF-8; export it again as "
-                                           "UTF-8") from exc
-                try:
-                    yield number, _loads(text)
-                except json.JSONDecodeError:
-                    yield number, _BAD
+                    record = _loads(line.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    if not line.endswith(b"\n"):
+                        raise ExtractTruncated(self.location, number) from exc
+                    if isinstance(exc, UnicodeDecodeError):
+                        undecodable.append(number)
+                        yield number, _UNDECODABLE
+                    else:
+                        yield number, _BAD
+                    continue
+                yield number, record
+        if len(undecodable) > max(1.0, ENCODING_FAILURE_SHARE * number):
+            raise EncodingMismatch(self.location, "utf-8", undecodable[0],
+                                   "JSON Lines must be UTF-8; export it again as UTF-8")
 
     def headers(self) -> list[str]:
         keys: dict[str, None] = {}
@@ -171,7 +184,13 @@ class JsonLinesReader:
 
 
 class _Bad:
-    """Marks a line that is not JSON; not a dict, so records_chunk reports it as malformed."""
+    """Marks a line that is not a JSON record, with the rule it breaks; not a dict, so
+    records_chunk reports it as a row issue."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
 
 
-_BAD = _Bad()
+_BAD = _Bad(MALFORMED_ROW)
+_UNDECODABLE = _Bad(ENCODING)
+_NUL = _Bad(NUL_BYTE)

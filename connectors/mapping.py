@@ -10,6 +10,7 @@ never a value. Identity columns (resident ID, phone, grid code) stay text here: 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 
 from connectors.base import MappedChunk, RawChunk
 from connectors.cells import normalise_header
-from connectors.errors import MissingColumns, SourceInvalid
+from connectors.errors import HeaderElsewhere, MissingColumns, SourceInvalid
 from connectors.parsing import (
     Masks,
     null_where,
@@ -33,7 +34,7 @@ from connectors.parsing import (
     valid_of,
 )
 from connectors.source import DEFAULT_DATE_FORMATS, ColumnMapping, SourceSpec
-from schemas.issues import concat_issues, issues_for
+from schemas.issues import ROW_COLUMN, concat_issues, issues_for
 from schemas.spec import ColumnSpec, ColumnType, ContractSpec
 
 _PANDAS_TYPES: dict[pa.DataType, object] = {
@@ -67,10 +68,12 @@ def mappings(spec: SourceSpec, contract: ContractSpec) -> dict[str, ColumnMappin
 
 
 def check_headers(spec: SourceSpec, contract: ContractSpec, headers: list[str],
-                  location: str) -> None:
+                  location: str, leading: Callable[[], list[list[str]]] | None = None) -> None:
     """MissingColumns unless every required contract column is mapped and its header present.
 
-    Headers are compared after NFKC normalisation and stripping spaces/BOM. An empty
+    Headers are compared after NFKC normalisation and dropping spaces/BOM. When they are
+    missing, `leading` (the file's first lines as cells) finds a title above the table:
+    HeaderElsewhere names the line where the expected headers are. An empty
     `headers` list means a record source (JSON, HTTP) without records: nothing to check.
     """
     maps = mappings(spec, contract)
@@ -87,6 +90,12 @@ def check_headers(spec: SourceSpec, contract: ContractSpec, headers: list[str],
         elif m.from_ is not None and normalise_header(m.from_) not in present:
             missing[col.name] = m.from_
     if missing:
+        expected = {normalise_header(h) for h in missing.values() if h}
+        for number, cells in enumerate(leading() if leading else [], start=1):
+            found = {normalise_header(c) for c in cells}
+            if expected and number > spec.header_row and expected <= found:
+                raise HeaderElsewhere(location, contract.name, contract.version, missing,
+                                      spec.header_row, number)
         raise MissingColumns(location, contract.name, contract.version, missing)
 
 
@@ -199,13 +208,28 @@ def _column(spec: SourceSpec, col: ColumnSpec, m: ColumnMapping, raw: pd.DataFra
     return typed, found
 
 
+def _contract_columns(spec: SourceSpec, contract: ContractSpec, found: pd.DataFrame
+                      ) -> pd.DataFrame:
+    """Reader issues name the department's header; the report names the contract column
+    (and shows the department's header beside it)."""
+    if found.empty or (found["column"] == ROW_COLUMN).all():
+        return found
+    by_header = {normalise_header(m.from_): name
+                 for name, m in mappings(spec, contract).items() if m.from_}
+    out = found.copy()
+    out["column"] = out["column"].map(
+        lambda h: h if h == ROW_COLUMN else by_header.get(normalise_header(h), ROW_COLUMN)
+    ).astype("string")
+    return out
+
+
 def map_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk) -> MappedChunk:
     """Contract columns (typed as in connectors.base.MappedChunk) plus cell issues."""
     frame = raw.frame
     lookup = {normalise_header(str(h)): str(h) for h in frame.columns}
     rows = np.asarray(frame.index, dtype=np.int64)
     columns: dict[str, pa.Array] = {}
-    issues = [raw.malformed]
+    issues = [_contract_columns(spec, contract, raw.malformed)]
     for name, m in mappings(spec, contract).items():
         col = contract.column(name)
         arr, masks = _column(spec, col, m, frame, lookup)

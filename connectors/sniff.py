@@ -14,13 +14,13 @@ from connectors.errors import EncodingMismatch, ExtractUnreadable
 
 SAMPLE_BYTES = 1 << 20
 _MAGIC: list[tuple[bytes, str]] = [
-    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook?); set `format: xlsx` or export as CSV"),
+    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook?); export it as CSV"),
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook; save it as .xlsx or CSV"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"%PDF", "a PDF document"),
     (b"\x1f\x8b", "a gzip archive; unpack it first"),
-    (b"PAR1", "a Parquet file; set `format: parquet`"),
+    (b"PAR1", "a Parquet file; export it as CSV"),
 ]
 # Bytes that never occur in a text extract (tab, LF, CR, FF and ESC are allowed).
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
@@ -59,7 +59,13 @@ def refuse_binary(location: str, sample: bytes) -> None:
             raise ExtractUnreadable(location, f"not a text file: it looks like {what}")
     head = sample[:65536]
     controls = len(head) - len(head.translate(None, _CONTROL))
-    if b"\x00" in head or controls > max(1, len(head) // 100):
+    nuls = head.count(b"\x00")
+    if nuls > max(8, len(head) // 1000):
+        raise ExtractUnreadable(location, "not a text file: it holds many NUL bytes (\\0), "
+                                "which text "
+                                "never holds: it is binary, or UTF-16 without a BOM",
+                                "send the extract as CSV text in UTF-8")
+    if controls - nuls > max(1, len(head) // 100):
         raise ExtractUnreadable(location, "not a text file (binary content)",
                                 "send the extract as CSV text")
     if b"\r" in head and b"\n" not in head:
@@ -73,6 +79,17 @@ def _decodes(data: bytes, encoding: str) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 text, allowing a few damaged lines (quarantined later, line by line): a stray
+    byte must not make a UTF-8 file read as GB18030, which would garble every line."""
+    if _decodes(sample, "utf-8"):
+        return True
+    lines = sample.split(b"\n")[:-1] or [sample]
+    failed = sum(not _decodes(line, "utf-8") for line in lines)
+    chinese = sum(not line.isascii() and _decodes(line, "utf-8") for line in lines)
+    return failed <= max(1.0, 0.05 * len(lines)) and chinese > failed
 
 
 def suggest_encoding(data: bytes, declared: str) -> str | None:
@@ -91,12 +108,13 @@ def detect_encoding(location: str, sample: bytes, declared: str) -> str:
             return "utf-8-sig"
         if declared != "auto":
             return declared
-        return "utf-8" if _decodes(sample, "utf-8") else "gb18030"
+        return "utf-8" if _mostly_utf8(sample) else "gb18030"
     # gbk/gb18030 declared: UTF-8 Chinese usually also decodes as GBK, into nonsense, so a
     # sample that is valid UTF-8 with non-ASCII text is refused instead of silently garbled.
     if has_bom or (not sample.isascii() and _decodes(sample, "utf-8")):
         line = next(i + 1 for i, ln in enumerate(sample.split(b"\n")) if not ln.isascii())
         raise EncodingMismatch(
             location, declared, line,
-            "the file is UTF-8; set `encoding: utf-8` (or `auto`) in the source YAML")
+            "the file is UTF-8: save it as GBK, or ask the hub's administrator to set "
+            "the source's encoding to utf-8")
     return declared

@@ -7,6 +7,10 @@ scheme onto a contract. Adding a department means adding a YAML file, not code::
     department: civil_affairs
     dataset: elderly_care                  # contract name
     format: csv                            # csv | xlsx | json | jsonl | parquet | sql | http
+    load: snapshot                         # snapshot | delta (see hub.ledger.current)
+    load_modes: [snapshot, delta]          # what an upload may ask for (default: [load])
+    max_drop: 0.2                          # a snapshot dropping more waits for confirmation
+    withdraw: {from: 状态, values: [撤销]}   # corrections: such a row withdraws its fact
     encoding: auto                         # csv: auto | utf-8 | utf-8-sig | gbk | gb18030
     grid_scheme: civil_affairs_community   # scheme of the grid_code column (crosswalk key)
     columns:                               # contract column -> department header (or a mapping)
@@ -15,6 +19,7 @@ scheme onto a contract. Adding a department means adding a YAML file, not code::
       amount: {from: 补贴金额（分）, unit: fen}
       period_start: {from: 开始日期, formats: ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]}
       as_of: {value: "2026-10-31"}         # a constant when the extract has no such column
+      address: {from: 住址, fill_merged: true}   # xlsx: merged cells fill every row they span
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class SourceFormat(StrEnum):
     HTTP = "http"
 
 
+LoadMode = Literal["snapshot", "delta"]
 FILE_FORMATS = {SourceFormat.CSV, SourceFormat.XLSX, SourceFormat.JSON, SourceFormat.JSONL,
                 SourceFormat.PARQUET}
 
@@ -57,12 +63,23 @@ class ColumnMapping(BaseModel):
     unit: Literal["yuan", "fen"] | None = None  # money columns
     formats: list[str] | None = None  # date columns, strptime formats tried in order
     separator: str | None = None  # tags columns: the department's separator (default ';')
+    fill_merged: bool = False  # xlsx: a merged cell gives its value to every row it spans
 
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnMapping:
         if (self.from_ is None) == (self.value is None):
             raise ValueError("give exactly one of `from` (a header) or `value` (a constant)")
         return self
+
+
+class Withdrawal(BaseModel):
+    """Corrections: a row whose department column `from` holds one of `values` withdraws the
+    fact with its business key (the rest of the row identifies the fact, as usual)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: Annotated[str, Field(alias="from")]
+    values: Annotated[list[str], Field(min_length=1)]
 
 
 class SqlOptions(BaseModel):
@@ -107,10 +124,20 @@ class SourceSpec(BaseModel):
     format: SourceFormat
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"  # csv
     delimiter: str = ","  # csv
-    sheet: str | int = 0  # xlsx: sheet name or index
+    # xlsx: a sheet name (hidden sheets are read only when named) or an index among the
+    # visible sheets; unset, the workbook must have exactly one visible sheet with data.
+    sheet: str | int | None = None
     header_row: int = 1  # csv / xlsx: 1-based line of the header
     records_path: str | None = None  # json: dotted path to the list of records
     grid_scheme: str = "standard"
+    # How an extract relates to what is loaded (hub.ledger.current): `snapshot` replaces the
+    # source's current rows, `delta` adds or replaces rows by the contract's business key.
+    load: LoadMode = "snapshot"
+    load_modes: list[LoadMode] | None = None  # modes an upload may ask for; default [load]
+    # A snapshot dropping more than this share of the source's current rows or residents is
+    # held until a person confirms it.
+    max_drop: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
+    withdraw: Withdrawal | None = None  # corrections: rows that withdraw a fact
     columns: dict[str, str | ColumnMapping]
     sql: SqlOptions | None = None
     http: HttpOptions | None = None
@@ -121,7 +148,13 @@ class SourceSpec(BaseModel):
             raise ValueError("format sql needs a `sql` section")
         if self.format == SourceFormat.HTTP and self.http is None:
             raise ValueError("format http needs an `http` section")
+        if self.load_modes is not None and self.load not in self.load_modes:
+            raise ValueError("`load_modes` must include the default `load` mode")
         return self
+
+    @property
+    def allowed_modes(self) -> list[LoadMode]:
+        return list(self.load_modes) if self.load_modes is not None else [self.load]
 
     def mapping(self, column: str) -> ColumnMapping | None:
         raw = self.columns.get(column)

@@ -2,8 +2,8 @@
 
 We read the data file ourselves instead of calling `stdnum.cn.ric`: its validator raises
 KeyError on some codes and rejects real people whose area code was renamed or created after
-they were born. Here an unknown code, or one that did not exist in the birth year, is only a
-warning. The file is parsed once per process.
+they were born. Here only a code that never existed is a warning: an ID carries the code of
+the place that issued it, often long after birth. The file is parsed once per process.
 """
 
 from __future__ import annotations
@@ -45,16 +45,9 @@ def area_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy()
 
 
-def area_code_known_in_year(codes: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """True where the 6-digit area code existed in that year."""
-    table_codes, starts, ends = area_table()
-    lo = np.searchsorted(table_codes, codes, side="left")
-    hi = np.searchsorted(table_codes, codes, side="right")
-    known = np.zeros(len(codes), dtype=bool)
-    widest = int((hi - lo).max()) if len(codes) else 0
-    for k in range(widest):  # a code has at most a handful of names: loop over those, not rows
-        idx = lo + k
-        has = idx < hi
-        safe = np.where(has, idx, 0)
-        known |= has & (starts[safe] <= years) & (years <= ends[safe])
-    return known
+def area_code_ever_known(codes: np.ndarray) -> np.ndarray:
+    """True where the 6-digit area code exists, or existed at some time."""
+    table_codes = area_table()[0]
+    pos = np.searchsorted(table_codes, codes, side="left")
+    return (pos < len(table_codes)) & (table_codes[np.minimum(pos, len(table_codes) - 1)]
+                                       == codes)

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas._areas import area_code_known_in_year
+from schemas._areas import area_code_ever_known
 from schemas._strings import (
     as_string,
     blank_to_null,
@@ -42,6 +42,9 @@ RID_BIRTH_DATE = "resident_id:birth_date"
 RID_UPGRADED_15 = "resident_id:upgraded_15"
 RID_X_RESTORED = "resident_id:x_restored"
 RID_AREA_CODE = "resident_id:area_code"
+RID_CONTRADICTS_SEX = "resident_id:contradicts_sex"
+RID_CONTRADICTS_BIRTH = "resident_id:contradicts_birth_date"
+RID_EXCEL_ROUNDED = "resident_id:excel_rounded"
 PHONE_FORMAT = "phone:format"
 GRID_FORMAT = "grid_code:format"
 
@@ -58,6 +61,9 @@ _CANONICAL_ID = r"\d{17}[\dX]"
 # full-width digits, letters, spaces and the full-width hyphen to ASCII). RE2 syntax.
 _SEPARATORS = r"[[:space:]\-\x{2010}-\x{2015}\x{2212}]"
 _DOT_ZERO = (r"^(\d+)\.0+$", r"\1")  # a number a reader printed from an Excel float
+# Ways clerks keep Excel from turning an ID into a number: a leading or trailing apostrophe
+# ('110..., 110...') or a formula (="110..."). Only the wrapping goes, never a digit.
+_WRAPPED = (r"^(?:=\"([^\"]*)\"|'+([^']*?)'*|([^']*?)'+)$", r"\1\2\3")
 
 
 def _drop_dot_zero(text: pa.Array) -> pa.Array:
@@ -107,6 +113,8 @@ def _append_check_char(digits17: np.ndarray) -> np.ndarray:
 def _clean_id_text(raw: pa.Array) -> pa.Array:
     """Unicode and spreadsheet clean-up for values that are not already canonical."""
     text = pc.utf8_upper(nfkc(raw))
+    text = replace(text, *_WRAPPED,
+                   only=pc.or_(pc.match_substring(text, "'"), pc.starts_with(text, "=")))
     text = replace(text, _SEPARATORS, "", only=not_ascii_digits(text))
     # A trailing ".0": Excel stored the number as a float and a reader printed it.
     return _drop_dot_zero(text)
@@ -120,7 +128,11 @@ def normalise_resident_id(values: pd.Series, today: date) -> IdentityResult:
     character (`resident_id:upgraded_15`); 17 digits whose check character is X get it back
     (`resident_id:x_restored`). Errors: missing, excel_numeric (scientific notation: digits
     lost), format, check_character, birth_date (not a real date, before 1900 or after
-    `today`). An area code unknown or not in use in the birth year is a warning only.
+    `today`). Wrapped values ('110..., 110...', ="110...") are unwrapped first.
+
+    An area code that never existed is a warning only. A code created after the birth year is
+    not: an ID is issued (or re-issued) where a person is registered, often decades after
+    birth, so most people born before their district existed carry its code legitimately.
     """
     s = as_string(values)
     arr = to_arrow(s)
@@ -171,13 +183,13 @@ def normalise_resident_id(values: pd.Series, today: date) -> IdentityResult:
     cand_pos = np.concatenate(positions)
     mat = np.vstack(mats)
     bad_check = np.concatenate(verify) & (_check_chars(mat[:, :17]) != mat[:, 17])
-    birth_ok, year = _valid_birth(mat, today)
+    birth_ok, _ = _valid_birth(mat, today)
     err[cand_pos[~birth_ok]] = 5
     err[cand_pos[bad_check]] = 4  # a wrong check character explains a wrong date too
     area = (mat[:, :6].astype(np.int64) - 48) @ np.array([100000, 10000, 1000, 100, 10, 1])
     # One warning per cell: how the number was repaired matters more than its area code.
     flag = (err[cand_pos] == 0) & (warn[cand_pos] == 0)
-    flag[flag] = ~area_code_known_in_year(area[flag], year[flag])
+    flag[flag] = ~area_code_ever_known(area[flag])
     warn[cand_pos[flag]] = 3
     warn[err != 0] = 0
 
@@ -207,6 +219,43 @@ def gender_from_id(values: pd.Series) -> pd.Series:
     odd = fullmatch(pc.utf8_slice_codeunits(arr, 16, 17), "[13579]")
     return codes_to_rules(np.where(valid, np.where(odd, 1, 2), 0), [None, "M", "F"],
                           values.index)
+
+
+def cross_check_resident_id(found: IdentityResult, raw: pd.Series, sex: pd.Series | None,
+                            birth_date: pd.Series | None) -> IdentityResult:
+    """Errors for IDs whose sex digit or birth date disagree with the row's own columns.
+
+    `sex` holds "M"/"F", `birth_date` datetime64 values; missing ones are not compared. An ID
+    ending in 000 that fails its check character or contradicts the row was most likely
+    rounded by Excel (15 significant digits): it is named as such, since it may be another
+    person's valid number.
+    """
+    error = found.error.copy()
+    ok = found.ok.to_numpy(dtype=bool).copy()
+    if sex is not None:
+        own = gender_from_id(found.values)
+        clash = ok & (as_string(sex).notna() & own.notna() & (as_string(sex) != own)
+                      ).to_numpy(dtype=bool)
+        error[clash] = RID_CONTRADICTS_SEX
+        ok &= ~clash
+    if birth_date is not None:
+        own_birth = birth_date_from_id(found.values)
+        given = pd.to_datetime(birth_date, errors="coerce").astype("datetime64[s]")
+        # A birth date no ID can hold (before 1900) is the date column's own error.
+        given = given.where(given >= pd.Timestamp("1900-01-01"))
+        clash = ok & (given.notna() & own_birth.notna() & (given != own_birth)
+                      ).to_numpy(dtype=bool)
+        error[clash] = RID_CONTRADICTS_BIRTH
+        ok &= ~clash
+    suspect = error.isin([RID_CHECK, RID_CONTRADICTS_SEX, RID_CONTRADICTS_BIRTH]).to_numpy(
+        dtype=bool)
+    if suspect.any():
+        tail = as_string(raw).str.strip().str.endswith("000").fillna(False)
+        error[suspect & tail.to_numpy(dtype=bool)] = RID_EXCEL_ROUNDED
+    values = found.values.where(error.isna())
+    warning = found.warning.where(error.isna())
+    return IdentityResult(values=values, error=error.astype("string"),
+                          warning=warning.astype("string"))
 
 
 def _no_findings(index: pd.Index) -> pd.Series:

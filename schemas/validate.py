@@ -37,6 +37,7 @@ from schemas.errors import ContractViolation
 from schemas.identity import (
     STANDARD_GRID_SCHEME,
     IdentityResult,
+    cross_check_resident_id,
     normalise_grid_code,
     normalise_phone,
     normalise_resident_id,
@@ -78,6 +79,23 @@ def _identity(column: ColumnSpec, values: pd.Series, today: date, grid_scheme: s
     if column.identity == Identity.PHONE:
         return normalise_phone(values)
     return normalise_grid_code(values, grid_scheme)
+
+
+# Columns that restate what an ID number encodes; where a contract has them, they must agree.
+SEX_COLUMN = "gender"
+BIRTH_DATE_COLUMN = "birth_date"
+
+
+def _id_witnesses(contract: ContractSpec, frame: pd.DataFrame
+                  ) -> tuple[pd.Series | None, pd.Series | None]:
+    """The row's own sex and birth date, when the contract and the chunk carry them."""
+    names = set(contract.column_names)
+    sex = frame[SEX_COLUMN] if SEX_COLUMN in names and SEX_COLUMN in frame else None
+    birth = None
+    if (BIRTH_DATE_COLUMN in names and BIRTH_DATE_COLUMN in frame
+            and contract.column(BIRTH_DATE_COLUMN).type == ColumnType.DATE):
+        birth = frame[BIRTH_DATE_COLUMN]
+    return sex, birth
 
 
 def normalise_tags(values: pd.Series, allowed: list[str]) -> pd.Series:
@@ -187,6 +205,8 @@ def validate_chunk(
             issues.append(_findings(failed.map({True: TYPE, False: pd.NA}), c.name))
         if c.identity is not None:
             found = _identity(c, values, today, grid_scheme)
+            if c.identity == Identity.RESIDENT_ID:
+                found = cross_check_resident_id(found, values, *_id_witnesses(contract, frame))
             # A value that fails its rule stays as received: the quarantine keeps what came in.
             values = found.values.where(found.ok, as_string(values))
             issues.append(_findings(found.error, c.name))

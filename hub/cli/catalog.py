@@ -67,10 +67,23 @@ def quality_report(
     dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for the reports")] = None,
 ) -> None:
-    """Write the batch, dataset and district-overview reports (HTML and JSON, offline)."""
+    """Write the batch, dataset and district-overview reports (HTML and JSON, offline); first
+    run the quality step of any committed batch that lacks one (a worker killed after its
+    commit), unless a running pipeline worker holds the warehouse (it does that itself)."""
+    from hub.errors import WarehouseBusy
+    from hub.pipeline.worker import PipelineWorker
+    from hub.quality.hook import fill_missing_results
     from hub.quality.overview import write_quality_reports
 
     settings = settings_or_exit(err)
+    try:
+        with PipelineWorker(settings) as worker:
+            assert worker.warehouse is not None
+            assert worker.catalog is not None
+            for batch_id in fill_missing_results(settings, worker.warehouse, worker.catalog):
+                out.print(f"checked batch {batch_id} (its quality step had not run)")
+    except WarehouseBusy:
+        err.print("note: a pipeline worker is running; it checks unchecked batches itself")
     with exit_on_error(err):
         paths = write_quality_reports(settings, dataset, out_dir)
     for path in paths:

@@ -1,9 +1,11 @@
 """The `hub` command line: init, demo, ingest, publish, batches, serve.
 
 Exit codes (README.md): `hub ingest` exits 0 when the batch loaded (with or without
-quarantined rows) or was already ingested; 1 the batch was rejected whole; 2 the input could
-not be read (bad file, bad source YAML, broken contract); 3 the warehouse is held by another
-writer; 4 configuration error. Errors carry their own code (hub.cli.terminal.exit_on_error).
+quarantined rows), was held for confirmation (a snapshot dropping too much; `hub batches
+confirm|discard ID`) or was already ingested; 1 the batch was rejected whole; 2 the input
+could not be read (bad file, bad source YAML, broken contract); 3 the warehouse is held by
+another writer; 4 configuration error. Errors carry their own code
+(hub.cli.terminal.exit_on_error).
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ def _progress_bar(label: str) -> Any:
 
 
 def _result_line(result: BatchResult) -> str:
-    colour = {"loaded": "green", "already_ingested": "cyan"}.get(result.outcome, "red")
+    colour = {"loaded": "green", "already_ingested": "cyan",
+              "awaiting_confirmation": "yellow"}.get(result.outcome, "red")
     text = (f"[{colour}]{result.outcome}[/] {result.dataset} batch {result.batch_id}: "
             f"{result.rows_read} read, {result.rows_loaded} loaded, "
             f"{result.rows_quarantined} quarantined")
+    if result.replaced.get("summary"):
+        text += f"\n  {result.replaced['summary']}"
     if result.reason:
         text += f"\n  {result.reason}"
     return text
@@ -57,6 +62,7 @@ def _result_line(result: BatchResult) -> str:
 
 def _exit_code(result: BatchResult) -> int:
     return {"loaded": ExitCode.OK, "already_ingested": ExitCode.OK,
+            "awaiting_confirmation": ExitCode.OK,
             "rejected": ExitCode.REFUSED}.get(result.outcome, ExitCode.BAD_INPUT)
 
 
@@ -92,6 +98,9 @@ def _shown_url(settings: HubSettings) -> str:
 def ingest(
     source: Annotated[Path, typer.Argument(help="source YAML describing the extract")],
     extract: Annotated[Path | None, typer.Argument(help="extract file (not for sql/http)")] = None,
+    mode: Annotated[str | None, typer.Option(
+        help="load mode: snapshot (the whole current data of the source) or delta (rows "
+             "added or replaced by key); default: the source's own")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Ingest one extract as one batch."""
@@ -100,7 +109,7 @@ def ingest(
     settings = _settings()
     with exit_on_error(console), PipelineWorker(settings) as worker, _progress_bar(
             source.stem) as progress:
-        result = worker.ingest(source, extract, progress)
+        result = worker.ingest(source, extract, progress, mode=mode)
     if as_json:
         out.print_json(json.dumps(result.as_dict(), default=str))
     else:
@@ -127,13 +136,21 @@ def publish(
               f"{summary['households']} households (generation {summary['generation']})")
 
 
-@app.command()
+batches_app = typer.Typer(add_completion=False, invoke_without_command=True,
+                          help="Batch history; confirm or discard a held snapshot.")
+app.add_typer(batches_app, name="batches")
+
+
+@batches_app.callback()
 def batches(
+    ctx: typer.Context,
     dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
     limit: Annotated[int, typer.Option(help="most recent N")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List batches from the catalog (works while a worker is running)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from hub.pipeline.worker import open_catalog
 
     with exit_on_error(console):
@@ -148,6 +165,39 @@ def batches(
                       str(r["rows_loaded"]), str(r["rows_quarantined"]), r["as_of"] or "",
                       str(r["finished_at"])[:19])
     out.print(table)
+
+
+def _decide(batch_id: str, confirm: bool, as_json: bool) -> None:
+    import getpass
+
+    from hub.pipeline.worker import PipelineWorker
+
+    settings = _settings()
+    with exit_on_error(console), PipelineWorker(settings) as worker:
+        decided = worker.decide_held(batch_id, confirm, f"cli:{getpass.getuser()}")
+    if as_json:
+        out.print_json(json.dumps(decided, default=str))
+    else:
+        out.print(f"batch {batch_id}: {decided['outcome']} ({decided['reason']}); "
+                  "ledger and views published again")
+
+
+@batches_app.command("confirm")
+def confirm_batch(
+    batch_id: Annotated[str, typer.Argument(help="a batch awaiting confirmation")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Confirm a held snapshot: it replaces its source's current data."""
+    _decide(batch_id, True, as_json)
+
+
+@batches_app.command("discard")
+def discard_batch(
+    batch_id: Annotated[str, typer.Argument(help="a batch awaiting confirmation")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Discard a held snapshot: the source's current data stays as it was."""
+    _decide(batch_id, False, as_json)
 
 
 @app.command()

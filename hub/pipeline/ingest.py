@@ -26,11 +26,20 @@ from connectors.mapping import check_headers, map_chunk
 from connectors.open import open_reader
 from connectors.source import FILE_FORMATS, SourceSpec
 from desensitize.deidentify import Deidentifier
+from hub.pipeline.load_modes import (
+    HELD,
+    compare_with_current,
+    describe_change,
+    drop_share,
+    resolve_mode,
+    withdrawn_rows,
+)
 from hub.pipeline.staging import BatchStage
 from hub.warehouse.store import StagedBatch, Warehouse
 from schemas.compile_arrow import to_curated_arrow
 from schemas.errors import SchemaError
 from schemas.issues import concat_issues
+from schemas.rule_labels import describe
 from schemas.spec import ContractSpec
 from schemas.validate import validate_chunk
 
@@ -45,24 +54,35 @@ class BatchResult:
     batch_id: str
     dataset: str
     source: str
-    outcome: str  # loaded | rejected | failed | already_ingested
+    # loaded | awaiting_confirmation (a snapshot dropping over max_drop, held) | rejected |
+    # failed | already_ingested
+    outcome: str
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
     top_rules: list[dict[str, Any]] = field(default_factory=list)
+    # {"errors": [...], "warnings": [...]}: per rule and column, rows, explanation, hint (zh).
+    findings: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"errors": [], "warnings": []})
     timings: dict[str, float] = field(default_factory=dict)
+    load_mode: str = "snapshot"
+    rows_withdrawn: int = 0  # loaded rows that withdraw the fact of their key (corrections)
+    # What the batch does to the source's current data (hub.pipeline.load_modes).
+    replaced: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("loaded", "already_ingested")
+        return self.outcome in ("loaded", "already_ingested", HELD)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "batch_id": self.batch_id, "dataset": self.dataset, "source": self.source,
             "outcome": self.outcome, "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
-            "reason": self.reason, "top_rules": self.top_rules, "timings": self.timings,
+            "reason": self.reason, "top_rules": self.top_rules, "findings": self.findings,
+            "load_mode": self.load_mode, "replaced": self.replaced,
+            "rows_withdrawn": self.rows_withdrawn, "timings": self.timings,
         }
 
 
@@ -120,8 +140,12 @@ class BatchIngest:
         self.max_extract_bytes = max_extract_bytes
 
     def run(self, spec: SourceSpec, contract: ContractSpec, extract: Path | None,
-            progress: Progress | None = None, today: date | None = None) -> BatchResult:
+            progress: Progress | None = None, today: date | None = None,
+            mode: str | None = None) -> BatchResult:
+        """`mode`: the load mode asked for (None: the source's own); LoadModeNotAllowed
+        when the source does not allow it."""
         today = today or date.today()
+        load_mode = resolve_mode(spec, mode)
         started_at = datetime.now(UTC)
         clock = _Clock()
         t = time.perf_counter()
@@ -139,14 +163,15 @@ class BatchIngest:
         batch_id = new_batch_id(contract.name, content_sha or hashlib.sha256(
             f"{spec.name}{started_at.isoformat()}".encode()).hexdigest())
         stage = BatchStage(self.staging_dir / batch_id, batch_id, contract.name)
-        result = BatchResult(batch_id, contract.name, spec.name, "failed")
+        result = BatchResult(batch_id, contract.name, spec.name, "failed", load_mode=load_mode)
         digest = hashlib.sha256()
         manifest: dict[str, Any] = {}
         try:
             try:
                 reader = open_reader(spec, extract, max_bytes=self.max_extract_bytes)
                 location = reader.location
-                check_headers(spec, contract, reader.headers(), reader.location)
+                check_headers(spec, contract, reader.headers(), reader.location,
+                              getattr(reader, "leading_rows", None))
                 chunks = reader.chunks(self.chunk_rows)
                 if not is_file:
                     chunks = _hashed(chunks, digest)
@@ -166,11 +191,14 @@ class BatchIngest:
                 self._finish_checks(contract, stage, result)
                 staged = stage.staged()
                 t = clock.add("dedupe", t)
+                if result.outcome == "loaded":
+                    self._apply_mode(spec, contract, staged, result)
+                    t = clock.add("compare", t)
             manifest = self._manifest(spec, contract, result, location, content_sha,
                                       started_at, clock, stage)
             t = time.perf_counter()
             self.warehouse.commit_batch(contract, manifest, staged,
-                                        load_rows=result.outcome == "loaded")
+                                        load_rows=result.outcome in ("loaded", HELD))
             clock.add("commit", t)
         finally:
             stage.remove()
@@ -202,6 +230,9 @@ class BatchIngest:
             t = clock.add("deidentify", t)
             stage.add_curated(to_curated_arrow(contract, deid.curated, stage.batch_id,
                                                spec.grid_scheme))
+            withdrawn = withdrawn_rows(spec, raw, good.index)
+            stage.add_withdrawn(withdrawn)
+            result.rows_withdrawn += len(withdrawn)
             stage.add_vault(deid.vault)
             t = clock.add("stage", t)
             result.rows_read += mapped.rows_read
@@ -221,7 +252,9 @@ class BatchIngest:
                                            "rule": "duplicate_key"}), "error")
             result.rows_loaded -= duplicates
             result.rows_quarantined += duplicates
-        result.top_rules = self._top_rules(stage)
+        result.findings = self._findings(stage)
+        result.top_rules = [{k: f[k] for k in ("column", "rule", "rows")}
+                            for f in result.findings["errors"][:10]]
         if result.rows_read == 0:
             result.outcome, result.reason = "rejected", "the extract has no data rows"
             result.rows_loaded = 0
@@ -238,21 +271,49 @@ class BatchIngest:
         else:
             result.outcome = "loaded"
 
-    def _top_rules(self, stage: BatchStage) -> list[dict[str, Any]]:
+    def _apply_mode(self, spec: SourceSpec, contract: ContractSpec, staged: StagedBatch,
+                    result: BatchResult) -> None:
+        """Say what the batch replaces; hold a snapshot that drops too much."""
+        change = compare_with_current(self.warehouse.con, contract.name, spec.name,
+                                      staged.curated, staged.rejected_rows)
+        change["rows_withdrawn"] = result.rows_withdrawn
+        result.replaced = {**change, "summary": describe_change(result.load_mode, change)}
+        share = drop_share(change)
+        if result.load_mode == "snapshot" and change["rows_current"] and share > spec.max_drop:
+            result.outcome = HELD
+            result.reason = (
+                f"held, not in use: this snapshot would drop {change['rows_dropped']} of "
+                f"{change['rows_current']} current rows and {change['residents_dropped']} of "
+                f"{change['residents_current']} residents of source '{spec.name}' "
+                f"({share:.0%}, over the {spec.max_drop:.0%} allowed). If the file is a "
+                f"partial (supplementary) extract, discard this batch and send it as a delta; "
+                f"if it really is the whole current data, confirm it "
+                f"(hub batches confirm {result.batch_id}, or hub batches discard)")
+
+    def _findings(self, stage: BatchStage) -> dict[str, list[dict[str, Any]]]:
+        """Errors (rows not loaded) apart from warnings (rows loaded), counted per rule and
+        column, each with what it means and how to fix it at source."""
+        out: dict[str, list[dict[str, Any]]] = {"errors": [], "warnings": []}
         if not stage.issues:
-            return []
+            return out
         files = "[" + ", ".join(f"'{p}'" for p in stage.issues) + "]"
         rows = self.warehouse.con.execute(
-            f"SELECT column_name, rule, count(DISTINCT source_row) AS n FROM read_parquet({files}) "
-            "WHERE severity = 'error' GROUP BY ALL ORDER BY n DESC, column_name, rule LIMIT 10"
+            f"SELECT severity, column_name, rule, count(DISTINCT source_row) AS n "
+            f"FROM read_parquet({files}) GROUP BY ALL ORDER BY n DESC, column_name, rule"
         ).fetchall()
-        return [{"column": c, "rule": r, "rows": int(n)} for c, r, n in rows]
+        for severity, column, rule, n in rows:
+            explanation, hint = describe(rule)
+            out["errors" if severity == "error" else "warnings"].append(
+                {"column": column, "rule": rule, "rows": int(n), "explanation": explanation,
+                 "hint": hint})
+        return out
 
     def _manifest(self, spec: SourceSpec, contract: ContractSpec, result: BatchResult,
                   location: str, content_sha: str, started_at: datetime, clock: _Clock,
                   stage: BatchStage) -> dict[str, Any]:
         as_of = None
-        if result.outcome == "loaded" and stage.curated and "as_of" in contract.column_names:
+        if (result.outcome in ("loaded", HELD) and stage.curated
+                and "as_of" in contract.column_names):
             files = "[" + ", ".join(f"'{p}'" for p in stage.curated) + "]"
             row = self.warehouse.con.execute(
                 f"SELECT max(as_of) FROM read_parquet({files})").fetchone()
@@ -262,10 +323,10 @@ class BatchIngest:
             "department": spec.department, "location": location,
             "content_sha256": content_sha, "contract_version": contract.version,
             "grid_scheme": spec.grid_scheme, "rows_read": result.rows_read,
-            "rows_loaded": result.rows_loaded if result.outcome == "loaded" else 0,
+            "rows_loaded": result.rows_loaded if result.outcome in ("loaded", HELD) else 0,
             "rows_quarantined": result.rows_quarantined, "outcome": result.outcome,
             "reason": result.reason, "as_of": as_of, "started_at": started_at,
             "finished_at": datetime.now(UTC),
             "timings": json.dumps({k: round(v, 3) for k, v in clock.spent.items()}),
-            "top_rules": json.dumps(result.top_rules),
+            "top_rules": json.dumps(result.top_rules), "load_mode": result.load_mode,
         }

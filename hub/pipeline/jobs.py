@@ -213,7 +213,8 @@ def _run_job(worker: Any, queue: JobQueue, job: dict[str, Any]) -> bool:
                  result.rows_quarantined)
         return result.outcome == "loaded"
     except _KNOWN_ERRORS as exc:  # their messages name files, rows and rules, never values
-        queue.fail(job_id, str(exc))
+        # ... and the inbox file by its path: a clerk reads "the uploaded file" instead.
+        queue.fail(job_id, str(exc).replace(str(inbox), "the uploaded file"))
         log.warning("upload %s failed: %s", job_id, exc.__class__.__name__)
     except Exception as exc:
         queue.fail(job_id, f"internal error ({exc.__class__.__name__}); see the server log")

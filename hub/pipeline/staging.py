@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,6 +55,7 @@ class BatchStage:
         self.vault: list[Path] = []
         self.issues: list[Path] = []
         self.rejected_rows: Path | None = None
+        self.withdrawn: list[Path] = []  # source rows that withdraw a fact (corrections)
 
     def _next(self, kind: str, bucket: list[Path]) -> Path:
         path = self.folder / f"{kind}-{len(bucket):05d}.parquet"
@@ -90,12 +92,19 @@ class BatchStage:
         }, schema=ISSUE_SCHEMA)
         pq.write_table(table, self._next("issues", self.issues), compression="zstd")
 
+    def add_withdrawn(self, rows: np.ndarray) -> None:
+        if len(rows):
+            table = pa.table({"batch_id": pa.repeat(pa.scalar(self.batch_id), len(rows)),
+                              "source_row": pa.array(rows, pa.int64())})
+            pq.write_table(table, self._next("withdrawn", self.withdrawn))
+
     def rejected_rows_path(self) -> Path:
         self.rejected_rows = self.folder / "rejected-rows.parquet"
         return self.rejected_rows
 
     def staged(self) -> StagedBatch:
-        return StagedBatch(self.curated, self.vault, self.issues, self.rejected_rows)
+        return StagedBatch(self.curated, self.vault, self.issues, self.rejected_rows,
+                           self.withdrawn)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -3,12 +3,13 @@
 Opening a worker takes the writer lock, opens the warehouse, creates missing tables from the
 contracts, registers the contracts in the catalog, repairs the catalog from the warehouse
 manifest (a worker killed between the two commits leaves the catalog one batch behind) and
-removes staging leftovers. `ingest` then runs one extract as one batch.
+removes staging leftovers, and runs the quality step of any batch that lacks one (a worker
+killed after a warehouse commit). `ingest` then runs one extract as one batch.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,6 +21,7 @@ from desensitize.keys import KeyRing
 from hub.keys.config import load_keyring
 from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
+from hub.pipeline.load_modes import DISCARDED, HELD, BatchNotHeld
 from hub.pipeline.staging import clear_leftovers
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
@@ -68,6 +70,10 @@ class PipelineWorker:
             clear_leftovers(settings.staging_dir)
             self.deidentifier = Deidentifier(self._keyring)
             ensure_crosswalk_schema(self.warehouse.con)
+            if settings.quality_checks and not self._rotating:
+                from hub.quality.hook import fill_missing_results
+
+                fill_missing_results(settings, self.warehouse, self.catalog)
         except BaseException:
             self.close()
             raise
@@ -100,7 +106,7 @@ class PipelineWorker:
         self.close()
 
     def ingest(self, source: SourceSpec | Path, extract: Path | None,
-               progress: Progress | None = None) -> BatchResult:
+               progress: Progress | None = None, mode: str | None = None) -> BatchResult:
         if self.warehouse is None or self.catalog is None or self.deidentifier is None:
             raise RuntimeError("open the worker before ingesting")
         spec = source if isinstance(source, SourceSpec) else load_source(source)
@@ -108,13 +114,31 @@ class PipelineWorker:
         job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes)
-        result = job.run(spec, contract, extract, progress)
-        if self.settings.quality_checks and result.outcome in ("loaded", "rejected"):
+        result = job.run(spec, contract, extract, progress, mode=mode)
+        if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch
 
             check_committed_batch(self.settings, self.warehouse, self.catalog, result.batch_id)
         return result
+
+    def decide_held(self, batch_id: str, confirm: bool, actor: str,
+                    today: date | None = None, publish: bool = True) -> dict[str, Any]:
+        """Confirm a held snapshot (it becomes the source's current data) or discard it (it
+        never does); then rebuild the ledger and views (unless `publish` is False).
+        BatchNotHeld when the batch is not awaiting confirmation."""
+        if self.warehouse is None or self.catalog is None:
+            raise RuntimeError("open the worker before deciding on a batch")
+        outcome = "loaded" if confirm else DISCARDED
+        verb = "confirmed" if confirm else "discarded"
+        reason = f"{verb} by {actor} at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        if not self.warehouse.set_outcome(batch_id, HELD, outcome, reason):
+            raise BatchNotHeld(batch_id)
+        record = self.warehouse.batch(batch_id)
+        assert record is not None
+        self.catalog.record_batch(record)
+        return {"batch_id": batch_id, "outcome": outcome, "reason": reason,
+                "published": self.publish(today) if publish else None}
 
     def load_crosswalk(self, path: Path) -> dict[str, Any]:
         """Load a grid crosswalk CSV as a new version (unchanged content adds nothing)."""

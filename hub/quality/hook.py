@@ -22,7 +22,19 @@ from hub.warehouse.store import Warehouse
 from schemas.registry import all_contracts, get_contract
 
 log = logging.getLogger(__name__)
-CHECKED_OUTCOMES = ("loaded", "rejected")
+CHECKED_OUTCOMES = ("loaded", "rejected", "awaiting_confirmation")
+
+
+def fill_missing_results(settings: HubSettings, warehouse: Warehouse, catalog: CatalogStore,
+                         today: date | None = None) -> list[str]:
+    """Run the quality step for every committed batch without a result (a worker killed
+    between the warehouse commit and the quality step); returns their ids."""
+    quality = QualityStore(catalog.engine)
+    known = {r["batch_id"] for r in quality.batch_results()}
+    missing = [b["batch_id"] for b in reversed(catalog.list_batches(limit=1_000_000))
+               if b["outcome"] in CHECKED_OUTCOMES and b["batch_id"] not in known]
+    return [batch_id for batch_id in missing
+            if check_committed_batch(settings, warehouse, catalog, batch_id, today) is not None]
 
 
 def check_committed_batch(settings: HubSettings, warehouse: Warehouse, catalog: CatalogStore,

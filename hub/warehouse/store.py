@@ -9,7 +9,7 @@ not at all, so a process killed at any moment leaves the whole batch or none of 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,7 +40,15 @@ META_DDL = [
         started_at TIMESTAMPTZ NOT NULL,
         finished_at TIMESTAMPTZ NOT NULL,
         timings JSON,
-        top_rules JSON
+        top_rules JSON,
+        load_mode VARCHAR
+    )""",
+    # Warehouses made before load modes: their batches were all snapshots (NULL reads so).
+    "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS load_mode VARCHAR",
+    # Corrections: loaded rows that withdraw the fact of their business key (hub.ledger.current).
+    """CREATE TABLE IF NOT EXISTS meta.withdrawn_rows (
+        batch_id VARCHAR NOT NULL,
+        source_row BIGINT NOT NULL
     )""",
     "CREATE SCHEMA IF NOT EXISTS quarantine",
     # One row per (row, column, rule); severity 'error' rows were not loaded, 'warning' rows were.
@@ -97,6 +105,7 @@ class StagedBatch:
     vault: list[Path]
     issues: list[Path]
     rejected_rows: Path | None  # one column `source_row`: rows found bad after staging
+    withdrawn: list[Path] = field(default_factory=list)  # rows withdrawing a fact
 
 
 def _parquet_list(paths: list[Path]) -> str:
@@ -196,6 +205,9 @@ class Warehouse:
                     f"INSERT INTO {contract.curated_table} BY NAME "
                     f"SELECT * FROM read_parquet({_parquet_list(staged.curated)}){anti}"
                 )
+            if load_rows and staged.withdrawn:
+                con.execute("INSERT INTO meta.withdrawn_rows BY NAME SELECT * FROM "
+                            f"read_parquet({_parquet_list(staged.withdrawn)})")
             if load_rows and staged.vault:
                 con.execute(_VAULT_INSERT.format(files=_parquet_list(staged.vault)))
             if staged.issues:
@@ -211,6 +223,34 @@ class Warehouse:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        cursor = self.con.execute("SELECT * FROM meta.batches WHERE batch_id = ?", [batch_id])
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        return dict(zip(names, row, strict=True)) if row else None
+
+    def set_outcome(self, batch_id: str, held: str, outcome: str, reason: str) -> bool:
+        """Move a batch from outcome `held` to `outcome`; False when it was not `held`.
+
+        A confirmed batch is current from now on: its `finished_at` becomes the moment of
+        the confirmation, so that it replaces what was current when a person decided."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            row = con.execute("SELECT outcome FROM meta.batches WHERE batch_id = ?",
+                              [batch_id]).fetchone()
+            if row is None or row[0] != held:
+                con.execute("ROLLBACK")
+                return False
+            con.execute("UPDATE meta.batches SET outcome = ?, reason = ?, "
+                        "finished_at = CASE WHEN ? = 'loaded' THEN now() ELSE finished_at END "
+                        "WHERE batch_id = ?", [outcome, reason, outcome, batch_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return True
 
     def batches(self) -> list[dict[str, Any]]:
         cursor = self.con.execute("SELECT * FROM meta.batches ORDER BY started_at")

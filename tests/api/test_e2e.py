@@ -6,11 +6,16 @@ body the others received and the server's whole log.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
+import openpyxl
 import pytest
 
 from tests.api.conftest import District, Server
@@ -145,6 +150,8 @@ def test_department_uploads_and_reads_its_rejection_report(
             time.sleep(0.5)
             status = api.get(f"/v1/uploads/{upload_id}").json()
         by_batch = api.get(f"/v1/uploads/{status['batch_id']}")
+        error_csv = api.get(f"/v1/uploads/{upload_id}/errors.csv")
+        error_xlsx = api.get(f"/v1/uploads/{upload_id}/errors.xlsx")
     assert status["status"] == "done", status
     assert status["outcome"] == "loaded"
     assert status["rows_read"] == len(lines) - 6
@@ -153,9 +160,34 @@ def test_department_uploads_and_reads_its_rejection_report(
     assert len({r["source_row"] for r in errors}) == status["rows_quarantined"]
     assert all(set(r) == {"source_row", "column", "rule", "severity"} for r in errors)
     assert by_batch.json()["upload_id"] == upload_id
+    _assert_clerk_error_file(error_csv, error_xlsx, status, lines)
     assert not list(district.settings.inbox_dir.iterdir())  # raw identifiers left the disk
     with server.client("street_office", district) as other:  # not its batch
         assert other.get(f"/v1/uploads/{upload_id}").status_code == 404
+
+
+def _assert_clerk_error_file(error_csv: httpx.Response, error_xlsx: httpx.Response,
+                             status: dict[str, Any], lines: list[bytes]) -> None:
+    """Every row issue, with the department's own header, an explanation and a fix; no value."""
+    assert error_csv.status_code == 200
+    assert error_xlsx.status_code == 200
+    rows = list(csv.reader(io.StringIO(error_csv.content.decode("utf-8-sig"))))
+    assert rows[0] == ["源文件行号", "列（本部门表头）", "级别", "规则", "说明", "如何在源头修改"]
+    assert len(rows) - 1 == status["rejections_total"]
+    headers = [*lines[0].decode("gbk").strip().split(","), "（整行）"]
+    assert {r[1] for r in rows[1:]} <= set(headers)
+    assert all(r[4] and r[5] for r in rows[1:])
+    book = openpyxl.load_workbook(io.BytesIO(error_xlsx.content), read_only=True)
+    assert sum(1 for _ in book["问题行"].iter_rows()) == len(rows)
+    text = error_csv.content.decode("utf-8-sig")
+    for line in lines[1:]:
+        for cell in line.decode("gbk").strip().split(","):
+            if len(cell) >= 6 and not cell.isascii():
+                assert cell not in text  # names, addresses: never echoed
+            if len(cell) >= 15 and cell[:6].isdigit():
+                assert cell not in text  # ID numbers
+    print("\nclerk's error file (first lines):\n" + "\n".join(
+        ",".join(r) for r in rows[:12]))
 
 
 def test_oversized_and_malformed_uploads_are_refused(server: Server, district: District

@@ -13,6 +13,7 @@ from extract_samples import HEADERS, IDS, NAMES, TEXT_ROWS, assert_no_values, ma
 
 from connectors import EncodingMismatch, ExtractUnreadable, SourceInvalid, open_reader
 from connectors.csv_reader import CsvReader
+from connectors.errors import ExtractTruncated
 
 SPEC = make_spec()
 HEADER_LINE = ",".join(HEADERS)
@@ -97,7 +98,7 @@ def test_auto_detects_the_encoding(tmp_path: Path, encoding: str) -> None:
 
 def test_declared_utf8_on_a_gbk_file_names_the_line(tmp_path: Path) -> None:
     rows = [[f"4401031965050543{i:02d}", "ascii only", *["x"] * 10] for i in range(5)]
-    rows.append(TEXT_ROWS[0])  # the first line with Chinese text is line 7
+    rows += [TEXT_ROWS[0], TEXT_ROWS[0]]  # the first line with Chinese text is line 7
     path = write_csv(tmp_path / "x.csv", "gbk", rows=rows, headers=[f"h{i}" for i in range(12)])
     with pytest.raises(EncodingMismatch) as err:
         list(open_reader(make_spec(encoding="utf-8"), path).chunks(100))
@@ -161,15 +162,17 @@ def test_utf16_asks_for_utf8(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
-def test_truncated_last_line_is_a_malformed_row(tmp_path: Path, encoding: str) -> None:
+def test_a_file_cut_off_is_refused_whole(tmp_path: Path, encoding: str) -> None:
     whole = write_csv(tmp_path / "x.csv", encoding).read_bytes()
     cut_in_char = whole[: whole.rindex("王五".encode(encoding)) + 1]  # inside 王
     cut_in_row = whole[: whole.rindex(b"20240301")]  # a whole character, fields missing
-    for data in (cut_in_char, cut_in_row):
+    cut_in_last_field = whole.rstrip(b"\r\n")[:-1]  # every field there, the last one short
+    for data in (cut_in_char, cut_in_row, cut_in_last_field):
         (tmp_path / "x.csv").write_bytes(data)
-        rows, bad = _read(tmp_path / "x.csv", encoding=encoding)
-        assert rows == [2, 3]
-        assert bad == [4]
+        with pytest.raises(ExtractTruncated, match="ends in the middle of line 4") as err:
+            _read(tmp_path / "x.csv", encoding=encoding)
+        assert err.value.line == 4
+        assert_no_values(str(err.value))
 
 
 def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
@@ -186,7 +189,6 @@ def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> N
 @pytest.mark.parametrize(("header", "problem"), [
     ("身份证号,姓名,身份证号", "duplicate"),
     ("身份证号,,姓名", "no name"),
-    ("身份证号,姓名,", "no name"),
     ("身份证号, 姓名,姓名", "duplicate"),
 ])
 def test_duplicate_or_empty_headers(tmp_path: Path, header: str, problem: str) -> None:
@@ -200,8 +202,8 @@ def test_no_error_message_carries_a_cell_value(tmp_path: Path) -> None:
     rows = [[IDS[0], NAMES[0]], [IDS[1] + "\udcff", NAMES[1]]]
     path = tmp_path / "x.csv"
     path.write_bytes(("h1,h2\n" + "\n".join(",".join(r) for r in rows[:1])).encode()
-                     + b"\n" + IDS[1].encode() + b"\xff," + NAMES[1].encode() + b"\n")
-    with pytest.raises(EncodingMismatch) as err:
+                     + b"\n" + (IDS[1].encode() + b"\xff," + NAMES[1].encode() + b"\n") * 2)
+    with pytest.raises(EncodingMismatch) as err:  # two bad lines of four: a wrong encoding
         list(open_reader(make_spec(encoding="utf-8"), path).chunks(10))
     assert err.value.line == 3
     assert_no_values(str(err.value))

@@ -15,6 +15,7 @@ import pytest
 from extract_samples import IDS, NAMES, assert_no_values, make_spec
 
 from connectors import EncodingMismatch, ExtractUnreadable, jsonfiles, open_reader
+from connectors.errors import ExtractTruncated
 
 Records = list[dict[Hashable, Any]]
 
@@ -120,7 +121,8 @@ def test_not_a_parquet_file(tmp_path: Path) -> None:
 
 def test_json_lines_must_be_utf8(tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
-    lines = [json.dumps({"a": "1"}), json.dumps({"姓名": NAMES[0]}, ensure_ascii=False)]
+    lines = [json.dumps({"a": "1"})] + [json.dumps({"姓名": n}, ensure_ascii=False)
+                                         for n in NAMES]
     path.write_bytes("\n".join(lines).encode("gbk") + b"\n")
     with pytest.raises(EncodingMismatch) as err:
         list(open_reader(make_spec("jsonl"), path).chunks(10))
@@ -128,10 +130,31 @@ def test_json_lines_must_be_utf8(tmp_path: Path) -> None:
     assert_no_values(str(err.value))
 
 
-def test_json_lines_cut_inside_the_last_character(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cut", [4, 1])  # inside the last character; after the last quote
+def test_json_lines_cut_off_is_refused_whole(tmp_path: Path, cut: int) -> None:
     path = tmp_path / "x.jsonl"
     data = (json.dumps({"a": "1"}) + "\n" + json.dumps({"姓名": NAMES[0]}, ensure_ascii=False))
-    path.write_bytes(data.encode()[:-4])
+    path.write_bytes(data.encode()[:-cut])
+    with pytest.raises(ExtractTruncated, match="ends in the middle of line 2"):
+        _all(path, "jsonl")
+
+
+def test_json_lines_without_a_final_line_end_are_whole(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"a": "1"}) + "\n" + json.dumps({"a": "2"}), encoding="utf-8")
     _, rows, bad = _all(path, "jsonl")
-    assert rows == [1]
-    assert bad == [2]
+    assert rows == [1, 2]
+    assert bad == []
+
+
+def test_json_lines_one_bad_byte_quarantines_its_line(tmp_path: Path) -> None:
+    lines = [json.dumps({"a": str(i)}).encode() for i in range(40)]
+    lines[7] = b'{"a": "\xff"}'
+    lines[9] = b'{"a": "\x00"}'
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    reader = open_reader(make_spec("jsonl"), path)
+    issues = [c.malformed for c in reader.chunks(100)]
+    found = {(int(r), str(u)) for f in issues for r, u in zip(f["source_row"], f["rule"],
+                                                                 strict=True)}
+    assert found == {(8, "encoding"), (10, "nul_byte")}

@@ -92,3 +92,35 @@ def test_publish_makes_ingested_batches_readable(settings: HubSettings, demo: An
     again = _hub(settings, "publish")
     assert again.returncode == 0, again.stderr
     assert f"generation {summary['generation'] + 1}" in again.stdout
+
+
+def test_a_partial_snapshot_is_held_until_confirmed_or_discarded(
+        settings: HubSettings, demo: Any, tmp_path: Path) -> None:
+    grid = demo.datasets["grid"]
+    assert _hub(settings, "ingest", grid.source_yaml, grid.path).returncode == 0
+    lines = Path(grid.path).read_bytes().splitlines(keepends=True)
+    partial = tmp_path / "grid_partial.csv"
+    partial.write_bytes(b"".join(lines[:301]))  # 300 residents of the registry
+    held = _hub(settings, "ingest", grid.source_yaml, str(partial), "--json")
+    assert held.returncode == 0, held.stderr
+    body = json.loads(held.stdout)
+    assert body["outcome"] == "awaiting_confirmation"
+    assert body["load_mode"] == "snapshot"
+    assert f"hub batches confirm {body['batch_id']}" in body["reason"]
+    refused = _hub(settings, "batches", "confirm", "no-such-batch")
+    assert refused.returncode == 2
+    assert "not awaiting confirmation" in refused.stderr
+    # The lock, keys and publish of `hub batches discard` need the whole district: the grid
+    # alone cannot publish views, so the worker decides here without publishing.
+    with PipelineWorker(settings) as worker:
+        decided = worker.decide_held(body["batch_id"], False, "test", publish=False)
+    assert decided["outcome"] == "discarded"
+    listing = json.loads(_hub(settings, "batches", "--json").stdout)
+    assert {b["batch_id"]: b["outcome"] for b in listing}[body["batch_id"]] == "discarded"
+    as_delta = _hub(settings, "ingest", grid.source_yaml, str(partial), "--mode", "delta",
+                    "--json")
+    assert as_delta.returncode == 0, as_delta.stderr
+    delta = json.loads(as_delta.stdout)
+    assert delta["outcome"] == "loaded"
+    assert delta["replaced"]["rows_replaced"] == delta["rows_loaded"] > 250
+    assert "delta" in delta["replaced"]["summary"]

@@ -21,7 +21,8 @@ def make_id(area: str = "110105", birth: str = "19491231", seq: str = "002") -> 
 
 def _valid_value(column: ColumnSpec, i: int) -> object:
     if column.identity == Identity.RESIDENT_ID:
-        return make_id(seq=f"{i % 1000:03d}")
+        # Born on the birth_date below, an odd sequence digit (a man) like the gender below.
+        return make_id(birth="19500101", seq=f"{(2 * i + 1) % 1000:03d}")
     if column.identity == Identity.PHONE:
         return f"1380000{i % 10000:04d}"
     if column.identity == Identity.GRID_CODE:

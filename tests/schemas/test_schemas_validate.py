@@ -108,6 +108,8 @@ def test_identity_columns_are_normalised_and_warnings_do_not_block() -> None:
     frame.loc[4, "resident_id"] = make_id(area="999999")  # unknown area code
     frame.loc[2, "phone"] = "+86 138-0000-0000"
     frame.loc[3, "grid_code"] = " 110105-001-001-001 "
+    frame.loc[[2, 4], "birth_date"] = pd.Timestamp("1949-12-31")  # as the two IDs say
+    frame.loc[[2, 4], "gender"] = "F"
     result = validate_chunk(contract, frame, TODAY)
     assert result.issues.empty
     assert result.frame.loc[2, "resident_id"] == make_id()
@@ -215,3 +217,23 @@ def test_empty_chunk_and_all_missing_ids() -> None:
     frame["resident_id"] = pd.Series([None, None], index=frame.index, dtype="string")
     rules = validate_chunk(contract, frame, TODAY).issues["rule"].tolist()
     assert rules == ["resident_id:missing"] * 2
+
+
+def test_an_id_contradicting_the_row_is_quarantined_and_a_rounded_one_named() -> None:
+    contract = get_contract("grid")
+    frame = valid_frame(contract, rows=5)
+    frame.loc[2, "gender"] = "F"  # the ID says a man
+    frame.loc[3, "birth_date"] = pd.Timestamp("1950-01-02")  # the ID says 1950-01-01
+    rounded = make_id(birth="19500101", seq="000")  # Excel kept 15 digits: ...000X -> ...0000
+    frame.loc[4, "resident_id"] = rounded[:15] + "000"
+    frame.loc[5, "resident_id"] = "'" + str(frame.loc[5, "resident_id"])  # wrapped
+    frame.loc[6, "resident_id"] = '="' + str(frame.loc[6, "resident_id"]) + '"'
+    result = validate_chunk(contract, frame, TODAY)
+    assert result.issues.values.tolist() == [
+        [2, "resident_id", "resident_id:contradicts_sex"],
+        [3, "resident_id", "resident_id:contradicts_birth_date"],
+        [4, "resident_id", "resident_id:excel_rounded"],
+    ]
+    assert result.frame.loc[5, "resident_id"] == valid_frame(contract, rows=5).loc[5, "resident_id"]
+    assert result.frame.loc[6, "resident_id"] == valid_frame(contract, rows=5).loc[6, "resident_id"]
+    _assert_no_values(result, frame)

@@ -27,7 +27,7 @@ STATE_TABLES = {"alembic_version", "api_tokens", "audit_events", "catalog_batche
 def test_migrations_build_the_schema_the_tables_define(engine: Engine) -> None:
     assert catalog.store.batches.metadata is metadata is catalog.quality_store.metadata
     assert set(inspect(engine).get_table_names()) == STATE_TABLES
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert upgrade_state(engine) == head_revision()  # at head: nothing to do

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from hub.api import examples
+from connectors.source import load_source
+from hub.api import error_file, examples
 from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
 from hub.api.problems import ApiProblem
 from hub.api.upload_stream import bad_upload, receive_upload
@@ -72,7 +73,13 @@ def _iso(value: Any) -> str | None:
 async def upload(request: Request, services: ServicesDep, principal: CurrentPrincipal,
                  dataset: Dataset) -> JSONResponse:
     """Streams the file into the inbox and queues it; the pipeline worker ingests it as one
-    batch. Poll `GET /v1/uploads/{upload_id}` for the outcome and the row-level report."""
+    batch. Poll `GET /v1/uploads/{upload_id}` for the outcome and the row-level report.
+
+    The batch is loaded in its source's load mode: `snapshot` (the shipped sources) replaces
+    everything the source sent before, so send the whole current extract; a snapshot that
+    would drop more than 20% of the source's current rows or residents is held
+    (`awaiting_confirmation`) until a person confirms or discards it, and replaces nothing
+    meanwhile. A `delta` source adds rows or replaces those with the same key."""
     if dataset not in set(services.source_datasets.values()):
         raise ApiProblem(404, "not-found", "Not found", "no such dataset takes uploads")
     if not access.can_upload(principal, dataset):
@@ -113,3 +120,35 @@ def upload_status(services: ServicesDep, principal: CurrentPrincipal,
     issues, total = services.jobs.issues(job["job_id"], offset, limit)
     return {**_job_view(job), "rejections_total": total, "rejections_offset": offset,
             "rejections": issues}
+
+
+ISSUES_PAGE = 10_000
+_MEDIA = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/v1/uploads/{upload_id}/errors.{fmt}", summary="The clerk's error file",
+            response_class=Response,
+            responses={200: {"content": {m: {} for m in _MEDIA.values()},
+                             "description": "one line per row issue"}})
+def upload_errors(services: ServicesDep, principal: CurrentPrincipal,
+                  upload_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_.:-]{1,96}$")],
+                  fmt: Annotated[str, PathParam(pattern=r"^(csv|xlsx)$")]) -> Response:
+    """Every row issue of the upload: source row number, the department's own column header,
+    level (error: the row was not loaded; warning: it was), rule, explanation and how to fix
+    it at source, in Chinese. Never a cell value."""
+    job = services.jobs.get(upload_id)
+    if job is None or not access.can_read_batch(principal, job["dataset"]):
+        raise _upload_not_found()
+    spec = load_source(services.sources[job["source"]])
+    issues: list[dict[str, Any]] = []
+    while True:
+        page, total = services.jobs.issues(job["job_id"], len(issues), ISSUES_PAGE)
+        issues.extend(page)
+        if not page or len(issues) >= total:
+            break
+    rows = error_file.error_rows(spec, issues)
+    body = error_file.as_csv(rows) if fmt == "csv" else error_file.as_xlsx(rows)
+    name = f"errors-{job['job_id']}.{fmt}"
+    return Response(body, media_type=_MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
