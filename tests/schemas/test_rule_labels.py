@@ -42,21 +42,25 @@ def test_labels_are_complete_and_speak_to_a_clerk(rule: str) -> None:
 
 
 def test_every_coded_value_has_a_label() -> None:
-    from schemas.code_labels import code_label, code_labels
     from schemas.registry import all_contracts
+    from schemas.value_labels import label, value_labels
 
-    labels = code_labels()
+    labels = value_labels()
+    # The contract column that holds a code -> the group of values.yaml that labels it.
+    groups = {"program": "programs", "kind": "kinds", "unit": "units",
+              "employment_status": "statuses", "gender": "genders",
+              "relation_to_head": "relations", "special_groups": "special_groups"}
     for contract in all_contracts().values():
         departments = [contract.owner] + ([contract.ledger.department] if contract.ledger
                                           else [])
         for department in departments:
             if department != "hub":
-                assert department in labels["department"], department
+                assert department in labels["departments"], department
         for column in contract.columns:
             for code in column.allowed or []:
-                assert code in labels.get(column.name, {}), (column.name, code)
-    for vocabulary in labels.values():
-        for code, by_language in vocabulary.items():
-            assert set(by_language) == {"zh", "en"}, code
-    assert code_label("special_groups", "subsistence_allowance") == "低保"
-    assert code_label("kind", "unknown_code") == "unknown_code"
+                assert code in labels[groups[column.name]], (column.name, code)
+    for group in labels.values():
+        for code, by_language in group.items():
+            assert {"zh", "en"} <= set(by_language), code
+    assert label("special_groups", "subsistence_allowance") == "低保对象"
+    assert label("kinds", "unknown_code") == "unknown_code"
