@@ -239,6 +239,7 @@ def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
     with _DeferredSignals() as deferred:
         pipeline = start_pipeline(settings, options.pipeline_nice) if options.pipeline \
             else None
+        publisher = start_checkpoints(settings)
         try:
             if not deferred.received:  # a stop asked for while the pipeline started
                 uvicorn.run("hub.api.app:create_app", factory=True, host=options.host,
@@ -250,9 +251,25 @@ def serve(settings: HubSettings, options: ServeSettings | None = None) -> int:
                             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
                             server_header=False, http=NoDelayHTTPProtocol)
         finally:
+            publisher.stop()
             if pipeline is not None:
                 stop_pipeline(*pipeline)
     return 0
+
+
+def start_checkpoints(settings: HubSettings) -> Any:
+    """The audit checkpoint publisher (hub.audit.publisher), a thread of this process."""
+    from catalog.db import create_state_engine
+    from hub.audit.log import AuditLog
+    from hub.audit.publisher import CheckpointPublisher
+    from hub.keys.config import load_security_keys
+
+    publisher = CheckpointPublisher(
+        AuditLog(create_state_engine(settings.resolved_state_url)),
+        load_security_keys(settings).signing_key(), settings.audit_dir,
+        settings.audit_checkpoint_records, settings.audit_checkpoint_seconds)
+    publisher.start()
+    return publisher
 
 
 def _demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:

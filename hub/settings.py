@@ -26,8 +26,9 @@ class HubSettings(BaseSettings):
     # SQLAlchemy URL of the state store; SQLite under the home folder unless set (Postgres later).
     state_url: str | None = None
     chunk_rows: int = Field(default=200_000, ge=1_000, le=5_000_000)
-    # Extracts above this size are refused before reading (bounded disk and time per batch).
-    max_extract_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    # Extracts above this size are refused before reading (bounded disk and time per batch):
+    # a department's monthly extract of a 200k-resident street is well under 512 MiB.
+    max_extract_bytes: int = Field(default=512 * 1024**2, ge=1024)
     # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
     warehouse_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     warehouse_threads: int = Field(default=2, ge=1, le=64)
@@ -36,6 +37,10 @@ class HubSettings(BaseSettings):
     # Great Expectations quality suite and reports after each batch (issue: quality). Costs a
     # ~10 s import per worker process and about as long again as the ingest itself.
     quality_checks: bool = True
+    # `hub serve` signs an audit checkpoint after this many new records, or after this many
+    # seconds if any record was added (hub.audit.publisher).
+    audit_checkpoint_records: int = Field(default=1000, ge=1, le=10_000_000)
+    audit_checkpoint_seconds: int = Field(default=600, ge=1, le=86_400)
     # Where each key comes from (hub.keys.config): unset, the file in the home's keys folder;
     # `file:/absolute/path` (e.g. a compose secret in /run/secrets) or `env:VARIABLE` (the
     # variable holds the key as hex). Checked by the key loader, which never echoes the value.
@@ -97,6 +102,11 @@ class HubSettings(BaseSettings):
     @property
     def vault_store_path(self) -> Path:
         return self.vault_dir / "vault.sqlite"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Signed checkpoints of the audit log and the public key that verifies them."""
+        return self.home / "audit"
 
     @property
     def exports_dir(self) -> Path:

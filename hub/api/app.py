@@ -30,6 +30,7 @@ from hub.api.deps import Services
 from hub.api.guard import ResidentGate
 from hub.api.lookup import ResidentDocuments, ResidentKeys
 from hub.api.problems import install_problem_handlers, problem_response
+from hub.api.responses import install_contract
 from hub.api.routers import (
     admin,
     audit,
@@ -212,4 +213,5 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
     app.add_middleware(RequestContext)
+    install_contract(app)
     return app
