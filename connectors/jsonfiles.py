@@ -24,7 +24,10 @@ from connectors.errors import EncodingMismatch, ExtractUnreadable
 from connectors.sniff import check_file, read_sample, refuse_binary
 from connectors.source import SourceSpec
 
-JSON_DOCUMENT_MAX_BYTES = 512 * 1024**2
+# A parsed document costs many times its size in Python objects: past this, JSON Lines.
+JSON_DOCUMENT_MAX_BYTES = 32 * 1024**2
+MAX_LINE_BYTES = 64 * 1024**2  # one JSON Lines record this long is not a department extract
+CHUNK_BYTES = 32 * 1024**2  # text per chunk, whatever the row count
 HEADER_SCAN_RECORDS = 10_000  # JSON Lines: records looked at to learn the headers
 
 
@@ -125,8 +128,18 @@ class JsonLinesReader:
 
     def _lines(self) -> Iterator[tuple[int, Any]]:
         """(line number, record), or the BAD marker for a line that is not JSON."""
+        for number, record, _ in self._sized_lines():
+            yield number, record
+
+    def _sized_lines(self) -> Iterator[tuple[int, Any, int]]:
+        """(line number, record or BAD, bytes of the line)."""
         with self.path.open("rb") as fh:
-            for number, raw in enumerate(fh, start=1):
+            for number, raw in enumerate(iter(lambda: fh.readline(MAX_LINE_BYTES + 1), b""),
+                                         start=1):
+                if len(raw) > MAX_LINE_BYTES:
+                    raise ExtractUnreadable(self.location, f"line {number} is longer than "
+                                            f"{MAX_LINE_BYTES:,} bytes",
+                                            "one record per line; check the export")
                 line = raw.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw
                 if not line.strip():
                     continue
@@ -134,15 +147,16 @@ class JsonLinesReader:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     if not line.endswith(b"\n") and _cut_at_end(line):
-                        yield number, _BAD  # the file was cut inside the last character
+                        yield number, _BAD, len(raw)  # cut inside the last character
                         continue
                     raise EncodingMismatch(self.location, "utf-8", number,
                                            "JSON Lines must be UTF-8; export it again as "
                                            "UTF-8") from exc
                 try:
-                    yield number, _loads(text)
+                    record = _loads(text)
                 except json.JSONDecodeError:
-                    yield number, _BAD
+                    record = _BAD
+                yield number, record, len(raw)
 
     def headers(self) -> list[str]:
         keys: dict[str, None] = {}
@@ -156,16 +170,20 @@ class JsonLinesReader:
         return headers
 
     def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
+        """Chunks of `chunk_rows` records, or fewer once they hold CHUNK_BYTES of text: wide
+        records must not make a chunk (and the worker's memory) unbounded."""
         keys: dict[str, None] = {}
         records: list[Any] = []
         numbers: list[int] = []
+        held = 0
         emitted = False
-        for number, record in self._lines():
+        for number, record, size in self._sized_lines():
             records.append(record)
             numbers.append(number)
-            if len(records) == chunk_rows:
+            held += size
+            if len(records) == chunk_rows or held >= CHUNK_BYTES:
                 yield records_chunk(records, numbers, keys)
-                records, numbers, emitted = [], [], True
+                records, numbers, held, emitted = [], [], 0, True
         if records or not emitted:
             yield records_chunk(records, numbers, keys)
 

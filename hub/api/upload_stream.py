@@ -105,7 +105,7 @@ class _Receiver:
         else:
             self._text += data[start:end]
             if len(self._text) > MAX_TEXT_FIELD:
-                self.problem = bad_upload(f"form field `{self._name}` is too long")
+                self.problem = bad_upload(f"a form field is over {MAX_TEXT_FIELD} bytes")
 
     def part_end(self) -> None:
         if self._name != FILE_FIELD and self._name and self.problem is None:

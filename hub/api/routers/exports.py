@@ -28,6 +28,7 @@ from hub.api.deps import (
 )
 from hub.api.guard import audit_unavailable
 from hub.api.problems import ApiProblem
+from hub.api.redact import without_paths
 from hub.release.files import output_paths
 from hub.release.jobs import DONE, can_export, can_read_export, export_queue, new_export_id
 from hub.security.roles import Principal, Role
@@ -153,7 +154,7 @@ def export_status(services: ServicesDep, principal: CurrentPrincipal,
     return {"export_id": job["job_id"], "status": job["status"], "dataset": job["dataset"],
             "recipient": job["recipient"], "k": job["k"], "l": job["l"],
             "cell_threshold": job["cell_threshold"], "format": job["format"],
-            "release_id": job.get("release_id"), "reason": job.get("reason"),
+            "release_id": job.get("release_id"), "reason": without_paths(job.get("reason")),
             "created_at": _iso(job.get("created_at")),
             "started_at": _iso(job.get("started_at")),
             "finished_at": _iso(job.get("finished_at")),
