@@ -58,6 +58,7 @@ RESIDENT_ROUTES = {
     "/v1/residents/{resident_key}": "resident.read",
     "/v1/households/{household_key}": "household.read",
     "/v1/grids/{grid_code}/residents": "grid.list",
+    "/v1/residents/{resident_key}/reveal": "reveal",
 }
 DESCRIPTION = """
 One look-up shows what every department knows and pays a resident, with source and as-of

@@ -23,6 +23,7 @@ from connectors import errors as connector_errors
 from desensitize import errors as desensitize_errors
 from desensitize.release import errors as release_errors
 from hub import errors as hub_errors
+from hub.api.validation_fields import error_field
 from hub.pipeline.crosswalk import CrosswalkInvalid
 from hub.release import errors as export_errors
 from hub.rotation import errors as rotation_errors
@@ -153,6 +154,7 @@ _SECURITY_STATUSES: dict[str, int] = {
     "CheckpointMissing": 500,
     "AuditUnavailable": 503,
     "AuditConfigInvalid": 500,  # HUB_AUDIT_SYNCHRONOUS: fixed by the operator, not the caller
+    "WitnessFetchFailed": 502,  # the CLI's fetch from a hub; never raised inside the API
 }
 
 SECURITY_ERROR_MODULES = ("hub.security.errors", "hub.audit.errors")
@@ -204,8 +206,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     quote it, e.g. 'Input should be ...') are dropped on purpose."""
     out = []
     for error in exc.errors():
-        loc = [str(p) for p in error.get("loc", ())]
-        out.append({"field": ".".join(loc) or "request", "rule": str(error.get("type", ""))})
+        out.append({"field": error_field(error) or "request",
+                    "rule": str(error.get("type", ""))})
     return out
 
 

@@ -35,9 +35,12 @@ class ReceivedUpload:
 
 
 def too_large(cap: int) -> ApiProblem:
+    # Connection: close, so that the server stops receiving the rest of the body at once
+    # instead of reading and discarding it.
     return ApiProblem(413, "payload-too-large", "Payload too large",
                       f"the extract is larger than the {cap}-byte limit of one upload; split "
-                      "it or ask the administrator to raise HUB_MAX_EXTRACT_BYTES")
+                      "it or ask the administrator to raise HUB_MAX_EXTRACT_BYTES",
+                      headers={"Connection": "close"})
 
 
 def bad_upload(detail: str) -> ApiProblem:

@@ -23,19 +23,13 @@ from hub.audit.checkpoint import (
     read_checkpoint,
     signature_valid,
 )
-from hub.audit.errors import AuditError
+from hub.audit.errors import AuditError, WitnessFetchFailed
 from hub.audit.witness import PUBLIC_KEY_FILE, read_public_key, witness_document
 
 TOKEN_ENV = "HUB_TOKEN"
 PAGE = 1000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
-
-
-class WitnessFetchFailed(AuditError):
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
-        super().__init__(f"checkpoints not fetched: {problem}")
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class CheckpointPublisher:
 
     def _newest_seq(self) -> int:
         newest = list_checkpoints(self.folder, limit=10**9)
-        return max((int(d["seq"]) for d in newest), default=-1)
+        return max((int(d["seq"]) for d in newest), default=0)
 
     def publish_if_due(self) -> dict[str, Any] | None:
         seq, _ = self.audit.head()

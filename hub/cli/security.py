@@ -31,7 +31,8 @@ from hub.audit.checkpoint import (
     verify_checkpoint,
     write_checkpoint,
 )
-from hub.audit.fetch import TOKEN_ENV, WitnessFetchFailed, fetch_checkpoints
+from hub.audit.errors import WitnessFetchFailed
+from hub.audit.fetch import TOKEN_ENV, fetch_checkpoints
 from hub.audit.log import AuditLog, VerifyResult
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.witness import WitnessResult, read_public_key, verify_witness

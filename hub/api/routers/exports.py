@@ -29,6 +29,7 @@ from hub.api.deps import (
 from hub.api.guard import audit_unavailable
 from hub.api.problems import ApiProblem
 from hub.api.redact import without_paths
+from hub.api.validation_fields import error_field
 from hub.release.files import output_paths
 from hub.release.jobs import DONE, can_export, can_read_export, export_queue, new_export_id
 from hub.security.roles import Principal, Role
@@ -92,7 +93,7 @@ async def _body(request: Request, audit: _Audit) -> ExportRequest:
         return ExportRequest.model_validate(json.loads(await request.body() or b"null"))
     except (ValueError, ValidationError) as exc:
         errors = exc.errors() if isinstance(exc, ValidationError) else []
-        fields = sorted({".".join(str(p) for p in e.get("loc", ())) or "body" for e in errors})
+        fields = sorted({error_field(e) or "body" for e in errors})
         # The rule and the field only: what was sent may be anything, an ID number included.
         problem = ApiProblem(422, "invalid-request", "Invalid request",
                              "the export request does not match the API: "

@@ -1,0 +1,69 @@
+"""The OpenAPI document is the contract: schemathesis (its CLI, as CI runs it) against the real
+`hub serve` with a token per role, conformance checks on, bounded in examples and time."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import District, Server
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
+          "response_schema_conformance")
+SECONDS_PER_ROLE = 10
+
+
+def test_every_error_answer_is_documented_as_a_problem(server: Server) -> None:
+    document = httpx.get(f"{server.base_url}/openapi.json", timeout=30).json()
+    assert "Problem" in document["components"]["schemas"]
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            answers = operation["responses"]
+            if operation.get("security"):
+                assert {"401", "403", "404", "422"} <= set(answers), (method, path)
+            for status, answer in answers.items():
+                if int(status) >= 400:
+                    assert set(answer["content"]) == {"application/problem+json"}, \
+                        (method, path, status)
+
+
+def test_query_parameters_are_bounded(server: Server) -> None:
+    """Every integer has a maximum and every string a length, pattern or enum."""
+    document = httpx.get(f"{server.base_url}/openapi.json", timeout=30).json()
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                options = schema.get("anyOf", [schema])
+                for option in options:
+                    kind = option.get("type")
+                    name = (path, parameter["name"])
+                    if kind == "integer":
+                        assert "maximum" in option, name
+                    elif kind == "string" and option.get("format") != "date-time":
+                        assert {"maxLength", "pattern", "enum"} & set(option), name
+
+
+@pytest.mark.parametrize("role", ["street_office", "department", "auditor", "admin"])
+def test_schemathesis_conformance(server: Server, district: District, role: str,
+                                  tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(SCHEMATHESIS), "run", f"{server.base_url}/openapi.json",
+         "-H", f"Authorization: Bearer {district.tokens[role]}",
+         "--checks", CHECKS, "--max-examples", "4", "--max-time", str(SECONDS_PER_ROLE),
+         "--phases", "examples,coverage,fuzzing", "--seed", "16", "--no-shrink",
+         "--generation-database", "none", "--workers", "1", "--request-timeout", "20",
+         "--no-color", "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=180, check=False)
+    summary = result.stdout[-3000:]
+    print(f"--- {role} ---\n" + "\n".join(
+        line for line in result.stdout.splitlines()
+        if re.search(r"operations|cases|passed|failed|Test cases|API Operations|Seed", line)))
+    assert result.returncode == 0, summary
