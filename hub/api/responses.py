@@ -86,12 +86,14 @@ def utc_text(value: datetime | None, field: str) -> str | None:
 
 def _document_errors(operation: dict[str, Any], secured: bool) -> None:
     answers = operation.setdefault("responses", {})
-    for status in (COMMON if secured else (500, 503)):
+    for status in (COMMON if secured else (500,)):
         answers.setdefault(str(status), {"description": DESCRIPTIONS[status]})
     for code, answer in answers.items():
         if not code.isdigit() or int(code) < 400:
             continue
         content = answer.setdefault("content", {})
+        if not secured and "application/json" in content:
+            continue  # /healthz answers its own JSON when not ready
         content.pop("application/json", None)
         content[PROBLEM_JSON] = {**content.get(PROBLEM_JSON, {}), "schema": PROBLEM_REF}
 

@@ -3,11 +3,11 @@
 A hash chain proves every record up to the last one, but not that the last one is the last:
 whoever can write the state store can delete the newest records (or rewrite the whole chain
 from some point on) and leave a valid shorter chain. A checkpoint is the head (seq, hash)
-signed with the audit-signing key (Ed25519, a key file outside both databases; verifying needs
-only the public key); as long as a
-copy of the file survives, `verify_checkpoint` shows whether the log still holds that record
-with that hash. Write one regularly (`hub audit checkpoint`, e.g. from cron) and keep copies
-where the state store's administrators cannot write.
+signed with the audit-signing key (Ed25519, a key file outside both databases; verifying
+needs only the public key); as long as a copy of the file survives, `verify_checkpoint` shows
+whether the log still holds that record with that hash. `hub serve` writes them often
+(hub.audit.publisher); auditors keep copies where the state store's administrators cannot
+write (hub.audit.witness).
 """
 
 from __future__ import annotations

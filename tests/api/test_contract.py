@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.api.conftest import District, Server
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance")
-SECONDS_PER_ROLE = 10
+SECONDS_PER_ROLE = 12
+ROLES = ("street_office", "department", "auditor", "admin")
 
 
 def test_every_error_answer_is_documented_as_a_problem(server: Server) -> None:
@@ -29,7 +29,7 @@ def test_every_error_answer_is_documented_as_a_problem(server: Server) -> None:
             if operation.get("security"):
                 assert {"401", "403", "404", "422"} <= set(answers), (method, path)
             for status, answer in answers.items():
-                if int(status) >= 400:
+                if int(status) >= 400 and operation.get("security"):  # /healthz: own JSON
                     assert set(answer["content"]) == {"application/problem+json"}, \
                         (method, path, status)
 
@@ -51,19 +51,22 @@ def test_query_parameters_are_bounded(server: Server) -> None:
                         assert {"maxLength", "pattern", "enum"} & set(option), name
 
 
-@pytest.mark.parametrize("role", ["street_office", "department", "auditor", "admin"])
-def test_schemathesis_conformance(server: Server, district: District, role: str,
-                                  tmp_path: Path) -> None:
-    result = subprocess.run(
+def test_schemathesis_conformance(server: Server, district: District, tmp_path: Path) -> None:
+    """One schemathesis run per role, the four at once (the whole check stays well under a
+    minute); each must pass every conformance check."""
+    runs = {role: subprocess.Popen(
         [str(SCHEMATHESIS), "run", f"{server.base_url}/openapi.json",
          "-H", f"Authorization: Bearer {district.tokens[role]}",
          "--checks", CHECKS, "--max-examples", "4", "--max-time", str(SECONDS_PER_ROLE),
          "--phases", "examples,coverage,fuzzing", "--seed", "16", "--no-shrink",
          "--generation-database", "none", "--workers", "1", "--request-timeout", "20",
-         "--no-color", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=180, check=False)
-    summary = result.stdout[-3000:]
-    print(f"--- {role} ---\n" + "\n".join(
-        line for line in result.stdout.splitlines()
-        if re.search(r"operations|cases|passed|failed|Test cases|API Operations|Seed", line)))
-    assert result.returncode == 0, summary
+         "--no-color", "--report-dir", str(tmp_path / role)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for role in ROLES}
+    outputs = {role: run.communicate(timeout=180)[0] for role, run in runs.items()}
+    for role, output in outputs.items():
+        print(f"--- {role} ---\n" + "\n".join(
+            line for line in output.splitlines()
+            if re.search(r"passed|failed|generated|Seed", line)))
+    failed = {role: out[-3000:] for role, out in outputs.items() if runs[role].returncode}
+    assert failed == {}

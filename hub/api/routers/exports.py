@@ -29,6 +29,7 @@ from hub.api.deps import (
 from hub.api.guard import audit_unavailable
 from hub.api.problems import ApiProblem
 from hub.api.redact import without_paths
+from hub.api.responses import problems
 from hub.api.validation_fields import error_field
 from hub.release.files import output_paths
 from hub.release.jobs import DONE, can_export, can_read_export, export_queue, new_export_id
@@ -182,7 +183,12 @@ def _download(request: Request, services: Services, principal: Principal, export
 
 
 @router.get("/{export_id}/file", summary="Download the de-identified extract",
-            response_class=FileResponse)
+            response_class=FileResponse,
+            responses={200: {"description": "the extract", "content": {
+                           "text/csv": {"schema": {"type": "string"}},
+                           MEDIA["parquet"]: {"schema": {"type": "string",
+                                                         "format": "binary"}}}},
+                       **problems(409)})
 def export_download(request: Request, services: ServicesDep, principal: CurrentPrincipal,
                     export_id: ExportId) -> FileResponse:
     job, path = _download(request, services, principal, export_id, "file")
@@ -191,7 +197,10 @@ def export_download(request: Request, services: ServicesDep, principal: CurrentP
 
 
 @router.get("/{export_id}/report", summary="The release report (offline HTML)",
-            response_class=FileResponse)
+            response_class=FileResponse,
+            responses={200: {"description": "the report", "content": {
+                           "text/html": {"schema": {"type": "string"}}}},
+                       **problems(409)})
 def export_report(request: Request, services: ServicesDep, principal: CurrentPrincipal,
                   export_id: ExportId) -> FileResponse:
     _, path = _download(request, services, principal, export_id, "report")
