@@ -15,7 +15,9 @@ from tests.api.conftest import District, Server
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance")
-SECONDS_PER_ROLE = 12
+# Fuzzing cases per operation. No --max-time: with one, fuzzing repeats until it is spent,
+# and on a loaded machine the budget would end the run before the coverage phase.
+EXAMPLES = 3
 ROLES = ("street_office", "department", "auditor", "admin")
 
 
@@ -57,13 +59,14 @@ def test_schemathesis_conformance(server: Server, district: District, tmp_path: 
     runs = {role: subprocess.Popen(
         [str(SCHEMATHESIS), "run", f"{server.base_url}/openapi.json",
          "-H", f"Authorization: Bearer {district.tokens[role]}",
-         "--checks", CHECKS, "--max-examples", "4", "--max-time", str(SECONDS_PER_ROLE),
+         "--checks", CHECKS, "--max-examples", str(EXAMPLES),
          "--phases", "examples,coverage,fuzzing", "--seed", "16", "--no-shrink",
          "--generation-database", "none", "--workers", "1", "--request-timeout", "20",
          "--no-color", "--report-dir", str(tmp_path / role)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path)  # schemathesis keeps a cache folder in its working directory
         for role in ROLES}
-    outputs = {role: run.communicate(timeout=180)[0] for role, run in runs.items()}
+    outputs = {role: run.communicate(timeout=240)[0] for role, run in runs.items()}
     for role, output in outputs.items():
         print(f"--- {role} ---\n" + "\n".join(
             line for line in output.splitlines()
