@@ -44,6 +44,7 @@ from connectors.source import SourceSpec
 
 BLOCK_BYTES = 4 << 20
 LEADING_ROWS = 30  # lines searched for a header below a title
+CHUNK_BYTES = 32 << 20  # text per chunk, whatever the row count
 MAX_LINE_BYTES = 64 << 20  # one CSV line this long is not a department extract
 csv.field_size_limit(sys.maxsize // 2)  # a long address is data, not an attack
 
@@ -333,23 +334,28 @@ class CsvReader:
         self._check_undecodable()
 
     def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
+        """Chunks of `chunk_rows` rows, or fewer once they hold CHUNK_BYTES of text: wide
+        rows must not make a chunk (and the worker's memory) unbounded."""
         tables: list[pa.Table] = []
         indexes: list[np.ndarray] = []
         bad: list[tuple[int, str]] = []
-        pending = 0
+        pending = held = 0
         emitted = False
         for table, index, block_bad, _ in prefetch(self._parsed()):
             tables.append(table)
             indexes.append(index)
             bad.extend(block_bad)
             pending += table.num_rows
-            while pending >= chunk_rows:
+            held += table.nbytes
+            while pending >= chunk_rows or (held >= CHUNK_BYTES and pending):
+                take = min(chunk_rows, pending)
                 whole = pa.concat_tables(tables)
                 index_all = np.concatenate(indexes)
-                yield self._chunk(whole.slice(0, chunk_rows), index_all[:chunk_rows], bad)
+                yield self._chunk(whole.slice(0, take), index_all[:take], bad)
                 emitted, bad = True, []
-                tables, indexes = [whole.slice(chunk_rows)], [index_all[chunk_rows:]]
-                pending -= chunk_rows
+                tables, indexes = [whole.slice(take)], [index_all[take:]]
+                pending -= take
+                held = tables[0].nbytes if pending else 0
         if pending or bad or not emitted:
             whole = pa.concat_tables(tables) if tables else self._empty_table()
             index_all = np.concatenate(indexes) if indexes else np.empty(0, dtype=np.int64)

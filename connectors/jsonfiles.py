@@ -31,7 +31,10 @@ from connectors.errors import EncodingMismatch, ExtractTruncated, ExtractUnreada
 from connectors.sniff import check_file, read_sample, refuse_binary
 from connectors.source import SourceSpec
 
-JSON_DOCUMENT_MAX_BYTES = 512 * 1024**2
+# A parsed document costs many times its size in Python objects: past this, JSON Lines.
+JSON_DOCUMENT_MAX_BYTES = 32 * 1024**2
+MAX_LINE_BYTES = 64 * 1024**2  # one JSON Lines record this long is not a department extract
+CHUNK_BYTES = 32 * 1024**2  # text per chunk, whatever the row count
 HEADER_SCAN_RECORDS = 10_000  # JSON Lines: records looked at to learn the headers
 
 
@@ -126,7 +129,12 @@ class JsonLinesReader:
         refuse_binary(self.location, read_sample(path))
 
     def _lines(self) -> Iterator[tuple[int, Any]]:
-        """(line number, record), or a `_Bad` marker for a line that is not a JSON record.
+        """(line number, record), or a `_Bad` marker for a line that is not a JSON record."""
+        for number, record, _ in self._sized_lines():
+            yield number, record
+
+    def _sized_lines(self) -> Iterator[tuple[int, Any, int]]:
+        """(line number, record or a `_Bad` marker, bytes of the line).
 
         A last line without a line end that is not valid JSON was cut off: the file is
         refused. A line that is not UTF-8 is quarantined, unless so many are that the file
@@ -134,12 +142,17 @@ class JsonLinesReader:
         undecodable: list[int] = []
         number = 0
         with self.path.open("rb") as fh:
-            for number, raw in enumerate(fh, start=1):
+            for number, raw in enumerate(iter(lambda: fh.readline(MAX_LINE_BYTES + 1), b""),
+                                         start=1):
+                if len(raw) > MAX_LINE_BYTES:
+                    raise ExtractUnreadable(self.location, f"line {number} is longer than "
+                                            f"{MAX_LINE_BYTES:,} bytes",
+                                            "one record per line; check the export")
                 line = raw.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw
                 if not line.strip():
                     continue
                 if b"\x00" in line:
-                    yield number, _NUL
+                    yield number, _NUL, len(raw)
                     continue
                 try:
                     record = _loads(line.decode("utf-8"))
@@ -148,11 +161,11 @@ class JsonLinesReader:
                         raise ExtractTruncated(self.location, number) from exc
                     if isinstance(exc, UnicodeDecodeError):
                         undecodable.append(number)
-                        yield number, _UNDECODABLE
+                        yield number, _UNDECODABLE, len(raw)
                     else:
-                        yield number, _BAD
+                        yield number, _BAD, len(raw)
                     continue
-                yield number, record
+                yield number, record, len(raw)
         if len(undecodable) > max(1.0, ENCODING_FAILURE_SHARE * number):
             raise EncodingMismatch(self.location, "utf-8", undecodable[0],
                                    "JSON Lines must be UTF-8; export it again as UTF-8")
@@ -169,16 +182,20 @@ class JsonLinesReader:
         return headers
 
     def chunks(self, chunk_rows: int) -> Iterator[RawChunk]:
+        """Chunks of `chunk_rows` records, or fewer once they hold CHUNK_BYTES of text: wide
+        records must not make a chunk (and the worker's memory) unbounded."""
         keys: dict[str, None] = {}
         records: list[Any] = []
         numbers: list[int] = []
+        held = 0
         emitted = False
-        for number, record in self._lines():
+        for number, record, size in self._sized_lines():
             records.append(record)
             numbers.append(number)
-            if len(records) == chunk_rows:
+            held += size
+            if len(records) == chunk_rows or held >= CHUNK_BYTES:
                 yield records_chunk(records, numbers, keys)
-                records, numbers, emitted = [], [], True
+                records, numbers, held, emitted = [], [], 0, True
         if records or not emitted:
             yield records_chunk(records, numbers, keys)
 

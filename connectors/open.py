@@ -16,7 +16,7 @@ from connectors.parquet_reader import ParquetReader
 from connectors.source import FILE_FORMATS, SourceFormat, SourceSpec
 from connectors.sql import SqlReader
 
-DEFAULT_MAX_BYTES = 4 * 1024**3
+DEFAULT_MAX_BYTES = 512 * 1024**2  # a monthly department extract; hub passes its setting
 
 
 def open_reader(spec: SourceSpec, location: Path | None = None, *,

@@ -209,6 +209,7 @@ def serve(settings: HubSettings) -> int:
     with _DeferredSignals() as deferred:
         pipeline = start_pipeline(settings, options.pipeline_nice) if options.pipeline \
             else None
+        publisher = start_checkpoints(settings)
         try:
             if not deferred.received:  # a stop asked for while the pipeline started
                 uvicorn.run("hub.web.install:create_hub_app", factory=True, host=options.host,
@@ -220,6 +221,7 @@ def serve(settings: HubSettings) -> int:
                             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
                             server_header=False, http=NoDelayHTTPProtocol)
         finally:
+            publisher.stop()
             if pipeline is not None:
                 stop_pipeline(*pipeline)
     return 0
@@ -239,6 +241,22 @@ def run_worker(settings: HubSettings) -> int:
         signal.signal(sig, request.request)
     run_pipeline_worker(settings, request)
     return 0
+
+
+def start_checkpoints(settings: HubSettings) -> Any:
+    """The audit checkpoint publisher (hub.audit.publisher), a thread of this process."""
+    from hub.audit.log import AuditLog
+    from hub.audit.publisher import CheckpointPublisher
+    from hub.keys.config import load_security_keys
+    from hub.state.migrate import open_state_store
+
+    publisher = CheckpointPublisher(
+        AuditLog(open_state_store(settings.resolved_state_url),
+                 synchronous=settings.audit.synchronous),
+        load_security_keys(settings).signing_key(), settings.audit_dir,
+        settings.audit.checkpoint_records, settings.audit.checkpoint_seconds)
+    publisher.start()
+    return publisher
 
 
 def demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:

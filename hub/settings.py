@@ -82,6 +82,10 @@ class AuditSettings(BaseSettings):
     # `normal` commits without an fsync per record (a power cut may lose the last ones, never
     # the chain); `full` syncs each record.
     synchronous: Literal["normal", "full"] = "normal"
+    # `hub serve` signs a checkpoint after this many new records, or after this many seconds
+    # if the log grew at all (hub.audit.publisher); auditors fetch copies off the machine.
+    checkpoint_records: int = Field(default=1000, ge=1, le=10_000_000)
+    checkpoint_seconds: int = Field(default=600, ge=1, le=86_400)
 
     @field_validator("synchronous", mode="before")
     @classmethod
@@ -98,8 +102,9 @@ class HubSettings(BaseSettings):
     # SQLAlchemy URL of the state store; SQLite under the home folder unless set (Postgres later).
     state_url: str | None = None
     chunk_rows: int = Field(default=200_000, ge=1_000, le=5_000_000)
-    # Extracts above this size are refused before reading (bounded disk and time per batch).
-    max_extract_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    # Extracts above this size are refused before reading (bounded disk and time per batch):
+    # a department's monthly extract of a 200k-resident street is well under 512 MiB.
+    max_extract_bytes: int = Field(default=512 * 1024**2, ge=1024)
     # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
     warehouse_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     warehouse_threads: int = Field(default=2, ge=1, le=64)
@@ -184,6 +189,11 @@ class HubSettings(BaseSettings):
     @property
     def vault_store_path(self) -> Path:
         return self.vault_dir / "vault.sqlite"
+
+    @property
+    def audit_dir(self) -> Path:
+        """Signed checkpoints of the audit log and the public key that verifies them."""
+        return self.home / "audit"
 
     @property
     def exports_dir(self) -> Path:

@@ -27,6 +27,7 @@ from hub.api.deps import Services
 from hub.api.guard import ResidentGate
 from hub.api.lookup import ResidentDocuments, ResidentKeys
 from hub.api.problems import install_problem_handlers, problem_response
+from hub.api.responses import install_contract
 from hub.api.routers import (
     admin,
     audit,
@@ -55,6 +56,7 @@ RESIDENT_ROUTES = {
     "/v1/residents/{resident_key}": "resident.read",
     "/v1/households/{household_key}": "household.read",
     "/v1/grids/{grid_code}/residents": "grid.list",
+    "/v1/residents/{resident_key}/reveal": "reveal",
 }
 DESCRIPTION = """
 One look-up shows what every department knows and pays a resident, with source and as-of
@@ -198,4 +200,5 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
     app.add_middleware(RequestContext)
+    install_contract(app)
     return app

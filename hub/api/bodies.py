@@ -15,6 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from hub.api.problems import ApiProblem
+from hub.api.validation_fields import error_field
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 4096  # these bodies hold a few short fields
@@ -48,8 +49,8 @@ def parse_body(raw: bytes | None, model: type[M]) -> tuple[M | None, list[dict[s
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
-            loc = ["body", *(str(p) for p in error.get("loc", ()))]
-            errors.append({"field": ".".join(loc), "rule": str(error.get("type", ""))})
+            errors.append({"field": error_field(error, ("body",)),
+                           "rule": str(error.get("type", ""))})
         return None, errors
 
 

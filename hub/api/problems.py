@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub.api.validation_fields import error_field
 from schemas.errors import DataHubError
 
 log = logging.getLogger("hub.api")
@@ -70,8 +71,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     quote it, e.g. 'Input should be ...') are dropped on purpose."""
     out = []
     for error in exc.errors():
-        loc = [str(p) for p in error.get("loc", ())]
-        out.append({"field": ".".join(loc) or "request", "rule": str(error.get("type", ""))})
+        out.append({"field": error_field(error) or "request",
+                    "rule": str(error.get("type", ""))})
     return out
 
 

@@ -35,9 +35,12 @@ class ReceivedUpload:
 
 
 def too_large(cap: int) -> ApiProblem:
+    # Connection: close, so that the server stops receiving the rest of the body at once
+    # instead of reading and discarding it.
     return ApiProblem(413, "payload-too-large", "Payload too large",
                       f"the extract is larger than the {cap}-byte limit of one upload; split "
-                      "it or ask the administrator to raise HUB_MAX_EXTRACT_BYTES")
+                      "it or ask the administrator to raise HUB_MAX_EXTRACT_BYTES",
+                      headers={"Connection": "close"})
 
 
 def bad_upload(detail: str) -> ApiProblem:
@@ -105,7 +108,7 @@ class _Receiver:
         else:
             self._text += data[start:end]
             if len(self._text) > MAX_TEXT_FIELD:
-                self.problem = bad_upload(f"form field `{self._name}` is too long")
+                self.problem = bad_upload(f"a form field is over {MAX_TEXT_FIELD} bytes")
 
     def part_end(self) -> None:
         if self._name != FILE_FIELD and self._name and self.problem is None:

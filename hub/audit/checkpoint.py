@@ -3,10 +3,11 @@
 A hash chain proves every record up to the last one, but not that the last one is the last:
 whoever can write the state store can delete the newest records (or rewrite the whole chain
 from some point on) and leave a valid shorter chain. A checkpoint is the head (seq, hash)
-signed with the audit-signing key (Ed25519, a key file outside both databases); as long as a
-copy of the file survives, `verify_checkpoint` shows whether the log still holds that record
-with that hash. Write one regularly (`hub audit checkpoint`, e.g. from cron) and keep copies
-where the state store's administrators cannot write.
+signed with the audit-signing key (Ed25519, a key file outside both databases; verifying
+needs only the public key); as long as a copy of the file survives, `verify_checkpoint` shows
+whether the log still holds that record with that hash. `hub serve` writes them often
+(hub.audit.publisher); auditors keep copies where the state store's administrators cannot
+write (hub.audit.witness).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def write_checkpoint(log: AuditLog, signing_key: Ed25519PrivateKey | bytes,
     """Sign the current head and write it to `path` atomically; returns the document."""
     key = _private(signing_key)
     seq, head_hash = log.head()
-    at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    at = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     doc = {
         "format": FORMAT, "seq": seq, "hash": head_hash, "at": at,
         "signature": key.sign(_signed_bytes(FORMAT, seq, head_hash, at)).hex(),
@@ -93,6 +94,17 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return doc
 
 
+def signature_valid(doc: dict[str, Any], public_key: Ed25519PublicKey | bytes | str) -> bool:
+    """Does the checkpoint's signature match its fields under `public_key`?"""
+    try:
+        signature = bytes.fromhex(doc["signature"])
+        _public(public_key).verify(signature, _signed_bytes(FORMAT, doc["seq"], doc["hash"],
+                                                            doc["at"]))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
 def verify_checkpoint(log: AuditLog, public_key: Ed25519PublicKey | bytes | str,
                       path: Path) -> VerifyResult:
     """Does the log still hold the checkpointed record with the checkpointed hash?
@@ -101,10 +113,7 @@ def verify_checkpoint(log: AuditLog, public_key: Ed25519PublicKey | bytes | str,
     `checked` is the number of records the checkpoint vouches for."""
     doc = read_checkpoint(path)
     seq, head_hash = doc["seq"], doc["hash"]
-    try:
-        signature = bytes.fromhex(doc["signature"])
-        _public(public_key).verify(signature, _signed_bytes(FORMAT, seq, head_hash, doc["at"]))
-    except (InvalidSignature, ValueError):
+    if not signature_valid(doc, public_key):
         return VerifyResult(False, 0, None, f"checkpoint {Path(path).name}: signature does not "
                             "match the audit-signing key: the file was altered or forged")
     if seq == 0:
@@ -119,6 +128,12 @@ def verify_checkpoint(log: AuditLog, public_key: Ed25519PublicKey | bytes | str,
         return VerifyResult(False, 0, seq, f"record {seq} differs from checkpoint "
                             f"{Path(path).name}: the log was rewritten at or before it")
     return VerifyResult(True, seq, None, None)
+
+
+def checkpoint_name(seq: int, at: str) -> str:
+    """`checkpoint-<seq>-<time>.json`: names sort by record count, then time."""
+    stamp = "".join(c for c in at if c.isdigit() or c in "TZ")
+    return f"checkpoint-{seq:012d}-{stamp}.json"
 
 
 def latest_checkpoint(folder: Path) -> Path | None:

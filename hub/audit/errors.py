@@ -4,7 +4,8 @@
     ├── AuditWriteFailed     a record could not be written: the request must return no data
     ├── AuditUnavailable     the log cannot be read (verify, search)
     ├── AuditConfigInvalid   an audit setting (environment variable) has a value it cannot take
-    └── CheckpointInvalid    a checkpoint file cannot be read or written, or is malformed
+    ├── CheckpointInvalid    a checkpoint file cannot be read or written, or is malformed
+    └── WitnessFetchFailed   `hub audit fetch-checkpoints` could not copy the checkpoints
 
 Messages name the state store (password hidden) or the file and the next step; never a value.
 """
@@ -58,3 +59,11 @@ class CheckpointInvalid(AuditError):
         self.path = path
         self.problem = problem
         super().__init__(f"audit checkpoint {path}: {problem}")
+
+
+class WitnessFetchFailed(AuditError):
+    status = 502  # the CLI's fetch from a hub; never raised inside the API
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"checkpoints not fetched: {problem}")

@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -105,6 +105,7 @@ def check_rows(rows: Iterable[Sequence[Any]], expected: int = 1, prev: str = GEN
     def bad(seq: int, problem: str) -> VerifyResult:
         return VerifyResult(False, checked, seq, problem)
 
+    rows = iter(rows)
     for seq, raw_body, raw_hash in rows:
         body = raw_body.encode() if isinstance(raw_body, str) else raw_body
         stored = _text(raw_hash)
@@ -126,12 +127,34 @@ def check_rows(rows: Iterable[Sequence[Any]], expected: int = 1, prev: str = GEN
             return bad(seq, f"record {seq} altered or inserted: its content does not match "
                        "its hash")
         if not links:
-            return bad(seq, f"record {seq} does not link to record {seq - 1}: one of them "
-                       f"was rewritten, or {seq} was inserted")
+            return _broken_link(rows, seq, stored or "", checked)
         if own_seq != seq:
             return bad(seq, f"record {seq} carries number {own_seq}: renumbered")
         prev, expected, checked = stored or "", expected + 1, checked + 1
     return VerifyResult(True, checked, None, None)
+
+
+def _broken_link(rows: Iterator[Sequence[Any]], seq: int, stored: str, checked: int
+                 ) -> VerifyResult:
+    """Record `seq` hashes well but does not link to record seq-1, which hashed well too.
+
+    Either seq-1 was rewritten with its own hash recomputed (then seq still links forward:
+    the next record names seq's stored hash), or seq itself was rewritten (then the next
+    record no longer links to it). Without a next record both remain possible."""
+    if seq == 1:
+        return VerifyResult(False, checked, 1, "record 1 does not start the chain: rewritten")
+    after = next(rows, None)
+    if after is not None:
+        values = _parse(after[1].encode() if isinstance(after[1], str) else after[1])
+        if values is None or values[-1] != stored:
+            return VerifyResult(False, checked, seq, f"record {seq} was rewritten: it does "
+                                f"not link to record {seq - 1} and record {seq + 1} does not "
+                                "link to it")
+    first = seq - 1
+    either = "" if after is not None else f" (or record {seq} was rewritten to match)"
+    return VerifyResult(False, max(first - 1, 0), first, f"record {first} was rewritten "
+                        f"with its own hash recomputed: record {seq} holds a different hash "
+                        f"for it{either}")
 
 
 def precise(con: sqlite3.Connection, start: int) -> VerifyResult:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -211,7 +212,10 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Month:
                            keyring=load_keyring(settings))
     _hub(done, "quality", "report", "--out", str(base / "reports"))
     _hub(done, "access-report", "--id-number", "-", "--json", stdin=raw_id + "\n")
-    _hub(done, "audit", "verify", "--json")
+    # An auditor's copy of the checkpoints, kept outside the home: verify with a witness.
+    _hub(done, "audit", "checkpoint")
+    shutil.copytree(settings.audit_dir, base / "witness")
+    _hub(done, "audit", "verify", "--json", "--checkpoint-dir", str(base / "witness"))
     _hub(done, "batches", "--json")
     return done
 

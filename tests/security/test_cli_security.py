@@ -65,14 +65,14 @@ def test_audit_verify_and_checkpoint(settings: HubSettings) -> None:
     _, log = _open(settings)
     upgrade_state(log.engine)
     fill(log, 6)
-    assert runner.invoke(audit_app, ["verify"]).exit_code == 0
+    assert runner.invoke(audit_app, ["verify"]).exit_code == 2  # intact, but unwitnessed
     written = runner.invoke(audit_app, ["checkpoint"])
     assert written.exit_code == 0, written.output
     (checkpoint,) = (settings.home / "audit").glob("checkpoint-*.json")
     assert json.loads(checkpoint.read_text())["seq"] == 6
 
     ok = runner.invoke(audit_app, ["verify", "--json"])
-    assert ok.exit_code == 0
+    assert ok.exit_code == 2
     assert json.loads(ok.stdout)["checkpoints"][0]["ok"] is True
 
     tamper(_state_file(settings), "DELETE FROM audit_events WHERE seq = 6")
@@ -92,6 +92,6 @@ def test_verify_with_an_external_public_key(settings: HubSettings) -> None:
     public = key.stdout.strip()
     assert len(public) == 64
     assert runner.invoke(audit_app, ["checkpoint"]).exit_code == 0
-    assert runner.invoke(audit_app, ["verify", "--public-key", public]).exit_code == 0
+    assert runner.invoke(audit_app, ["verify", "--public-key", public]).exit_code == 2
     wrong = "00" * 32
     assert runner.invoke(audit_app, ["verify", "--public-key", wrong]).exit_code == 1

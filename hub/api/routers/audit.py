@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
+from hub.api.responses import MAX_OFFSET, problems, utc_text
+from hub.audit.publisher import list_checkpoints
 from hub.security import access
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -35,12 +37,37 @@ def audit_events(
                     "as `refused:forbidden`")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Auditors and administrators only. `since` is inclusive, `until` exclusive."""
     if not access.can_read_audit(principal):
         raise forbidden("only auditors and administrators may read the audit log")
     events = services.audit.search(actor=actor, resident_key=resident_key, outcome=outcome,
-                                   since=since, until=until, offset=offset, limit=limit)
+                                   since=utc_text(since, "since"),
+                                   until=utc_text(until, "until"), offset=offset, limit=limit)
     return {"events": events, "offset": offset, "limit": limit}
+
+
+CHECKPOINT_EXAMPLE = {
+    "format": "hub-audit-checkpoint/1", "seq": 4712, "hash": "be07...",
+    "at": "2026-11-01T09:20:00Z", "signature": "5a1f...", "public_key": "d75a..."}
+
+
+@router.get("/checkpoints", summary="Signed checkpoints of the audit log, for witnesses",
+            responses={200: {"description": "checkpoints signed at or after `since`, oldest "
+                             "first", "content": {"application/json": {"example": {
+                                 "checkpoints": [CHECKPOINT_EXAMPLE], "limit": 1000}}}},
+                       **problems(401, 403, 422)})
+def audit_checkpoints(
+    services: ServicesDep, principal: CurrentPrincipal,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    """Auditors and administrators only. Keep copies off this machine
+    (`hub audit fetch-checkpoints`); `hub audit verify --checkpoint-dir` checks the log
+    against them with the public key only."""
+    if not access.can_read_audit(principal):
+        raise forbidden("only auditors and administrators may read audit checkpoints")
+    docs = list_checkpoints(services.settings.audit_dir, utc_text(since, "since"), limit)
+    return {"checkpoints": docs, "limit": limit}

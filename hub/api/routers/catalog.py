@@ -8,7 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from catalog.detail import dataset_detail, dataset_list
+from catalog.errors import DatasetUnknown
 from hub.api.deps import CurrentPrincipal, ServicesDep
+from hub.api.problems import ApiProblem
+from hub.api.redact import without_paths
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 
@@ -35,4 +38,12 @@ def get_dataset(services: ServicesDep, principal: CurrentPrincipal,
                 ) -> dict[str, Any]:
     """Columns with sensitivity and sharing class, versions, batch lineage, freshness and
     quality history. An unknown dataset answers 404 (DatasetUnknown)."""
-    return dataset_detail(services.catalog, dataset, date.today())
+    try:
+        detail = dataset_detail(services.catalog, dataset, date.today())
+    except DatasetUnknown:
+        raise ApiProblem(404, "not-found", "Not found", "no dataset with this name; "
+                         "GET /v1/catalog/datasets lists them") from None
+    for batch in detail.get("batch_history", []):  # where on the server: the file name only
+        batch["location"] = without_paths(batch.get("location"))
+        batch["reason"] = without_paths(batch.get("reason"))
+    return detail

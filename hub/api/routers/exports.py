@@ -28,6 +28,9 @@ from hub.api.deps import (
 )
 from hub.api.guard import audit_unavailable
 from hub.api.problems import ApiProblem
+from hub.api.redact import without_paths
+from hub.api.responses import problems
+from hub.api.validation_fields import error_field
 from hub.release.files import output_paths
 from hub.release.jobs import DONE, can_export, can_read_export, export_queue, new_export_id
 from hub.security.roles import Principal, Role
@@ -91,7 +94,7 @@ async def _body(request: Request, audit: _Audit) -> ExportRequest:
         return ExportRequest.model_validate(json.loads(await request.body() or b"null"))
     except (ValueError, ValidationError) as exc:
         errors = exc.errors() if isinstance(exc, ValidationError) else []
-        fields = sorted({".".join(str(p) for p in e.get("loc", ())) or "body" for e in errors})
+        fields = sorted({error_field(e) or "body" for e in errors})
         # The rule and the field only: what was sent may be anything, an ID number included.
         problem = ApiProblem(422, "invalid-request", "Invalid request",
                              "the export request does not match the API: "
@@ -153,7 +156,7 @@ def export_status(services: ServicesDep, principal: CurrentPrincipal,
     return {"export_id": job["job_id"], "status": job["status"], "dataset": job["dataset"],
             "recipient": job["recipient"], "k": job["k"], "l": job["l"],
             "cell_threshold": job["cell_threshold"], "format": job["format"],
-            "release_id": job.get("release_id"), "reason": job.get("reason"),
+            "release_id": job.get("release_id"), "reason": without_paths(job.get("reason")),
             "created_at": _iso(job.get("created_at")),
             "started_at": _iso(job.get("started_at")),
             "finished_at": _iso(job.get("finished_at")),
@@ -180,7 +183,12 @@ def _download(request: Request, services: Services, principal: Principal, export
 
 
 @router.get("/{export_id}/file", summary="Download the de-identified extract",
-            response_class=FileResponse)
+            response_class=FileResponse,
+            responses={200: {"description": "the extract", "content": {
+                           "text/csv": {"schema": {"type": "string"}},
+                           MEDIA["parquet"]: {"schema": {"type": "string",
+                                                         "format": "binary"}}}},
+                       **problems(409)})
 def export_download(request: Request, services: ServicesDep, principal: CurrentPrincipal,
                     export_id: ExportId) -> FileResponse:
     job, path = _download(request, services, principal, export_id, "file")
@@ -189,7 +197,10 @@ def export_download(request: Request, services: ServicesDep, principal: CurrentP
 
 
 @router.get("/{export_id}/report", summary="The release report (offline HTML)",
-            response_class=FileResponse)
+            response_class=FileResponse,
+            responses={200: {"description": "the report", "content": {
+                           "text/html": {"schema": {"type": "string"}}}},
+                       **problems(409)})
 def export_report(request: Request, services: ServicesDep, principal: CurrentPrincipal,
                   export_id: ExportId) -> FileResponse:
     _, path = _download(request, services, principal, export_id, "report")

@@ -14,7 +14,9 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Health check",
             responses={200: {"description": "ready", "content": {"application/json": {
                 "example": {"status": "ok", "state_store": "ok"}}}},
-                503: {"description": "the state store cannot be reached"}})
+                503: {"description": "starting, or the state store cannot be reached",
+                      "content": {"application/json": {"example": {
+                          "status": "degraded", "state_store": "OperationalError"}}}}})
 def healthz(request: Request) -> Any:
     services = getattr(request.app.state, "services", None)
     if services is None:

@@ -13,9 +13,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from catalog.detail import dataset_detail
+from catalog.errors import DatasetUnknown
 from catalog.quality_store import QualityStore
 from hub.api.deps import CurrentPrincipal, ServicesDep
 from hub.api.problems import ApiProblem
+from hub.api.responses import MAX_OFFSET
+from hub.quality.findings_view import department_view
 from hub.quality.report_html import render_batch
 from hub.security.access import can_read_quality
 from hub.security.roles import Principal, Role
@@ -61,7 +64,10 @@ def dataset_quality(services: ServicesDep, principal: CurrentPrincipal,
                     dataset: Dataset) -> dict[str, Any]:
     if not can_read_quality(principal, dataset):
         raise _not_found("dataset")
-    detail = dataset_detail(services.catalog, dataset, date.today())
+    try:
+        detail = dataset_detail(services.catalog, dataset, date.today())
+    except DatasetUnknown:
+        raise _not_found("dataset") from None
     keep = ("name", "owner", "freshness", "freshness_history", "quality_score",
             "quality_history", "open_findings")
     out = {k: detail[k] for k in keep if k in detail}
@@ -72,18 +78,21 @@ def dataset_quality(services: ServicesDep, principal: CurrentPrincipal,
 @router.get("/findings", summary="Cross-department consistency findings")
 def findings(services: ServicesDep, principal: CurrentPrincipal,
              status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
-             kind: Annotated[str | None, Query(max_length=64)] = None,
-             offset: Annotated[int, Query(ge=0)] = 0,
+             kind: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
+             offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
-    """Auditors see every finding; a department those involving its own datasets."""
+    """Auditors see every finding; a department those involving its own datasets, and of
+    those only its own side: its dataset and column, the rule and how many other sources
+    disagree (hub.quality.findings_view), never another department's classification."""
     quality = QualityStore(services.engine)
     if principal.role in (Role.AUDITOR, Role.ADMIN):
         items = quality.list_findings(status=status, kind=kind)
     elif principal.role == Role.DEPARTMENT:
+        own = set(principal.scope)
         seen: dict[str, dict[str, Any]] = {}
         for dataset in principal.scope:
             for item in quality.list_findings(status=status, kind=kind, dataset=dataset):
-                seen[str(item["finding_id"])] = item
+                seen[str(item["finding_id"])] = department_view(item, own)
         items = list(seen.values())
     else:
         raise ApiProblem(403, "forbidden", "Forbidden", "quality findings are for auditors "

@@ -238,7 +238,7 @@ REVEAL_EXAMPLE = {
 async def reveal_resident(request: Request, services: ServicesDep,
                           principal: OptionalPrincipal,
                           resident_key: Annotated[str, Path(
-                              description="the resident's pseudonym",
+                              description="the resident's pseudonym", max_length=64,
                               examples=[examples.RESIDENT_KEY])]) -> JSONResponse:
     """ID number, name, phone, address and household number as the departments sent them,
     each with the dataset and batch it came from. Administrators; street offices only for

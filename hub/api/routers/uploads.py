@@ -14,6 +14,8 @@ from connectors.source import load_source
 from hub.api import error_file, examples
 from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
 from hub.api.problems import ApiProblem
+from hub.api.redact import without_paths
+from hub.api.responses import MAX_OFFSET, problems
 from hub.api.upload_stream import bad_upload, receive_upload
 from hub.pipeline.jobs import new_job_id
 from hub.security import access
@@ -54,7 +56,8 @@ def _job_view(job: dict[str, Any]) -> dict[str, Any]:
             "source": job["source"], "bytes": job["bytes"], "batch_id": job.get("batch_id"),
             "outcome": job.get("outcome"), "rows_read": job.get("rows_read"),
             "rows_loaded": job.get("rows_loaded"),
-            "rows_quarantined": job.get("rows_quarantined"), "reason": job.get("reason"),
+            "rows_quarantined": job.get("rows_quarantined"),
+            "reason": without_paths(job.get("reason")),
             "top_rules": job.get("top_rules") or [],
             "created_at": _iso(job.get("created_at")),
             "started_at": _iso(job.get("started_at")),
@@ -68,6 +71,7 @@ def _iso(value: Any) -> str | None:
 @router.post("/v1/datasets/{dataset}/uploads", status_code=202, summary="Upload an extract",
              openapi_extra=UPLOAD_BODY,
              responses={202: examples.json_example(examples.UPLOAD_ACCEPTED, "queued"),
+                        **problems(400, 413),
                         413: examples.problem_example(413, "payload-too-large",
                                                       "the extract is over the size limit")})
 async def upload(request: Request, services: ServicesDep, principal: CurrentPrincipal,
@@ -110,7 +114,7 @@ async def upload(request: Request, services: ServicesDep, principal: CurrentPrin
             responses={200: examples.json_example(examples.UPLOAD_STATUS)})
 def upload_status(services: ServicesDep, principal: CurrentPrincipal,
                   upload_id: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_.:-]{1,96}$")],
-                  offset: Annotated[int, Query(ge=0)] = 0,
+                  offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:
     """Status (queued, running, done, failed), row counts and the row-level rejection report
     (source row, column, rule; never a value). Accepts the upload id or the batch id."""
