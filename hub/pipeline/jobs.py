@@ -27,6 +27,7 @@ from catalog.errors import CatalogError
 from connectors.errors import ConnectorError
 from desensitize.errors import DesensitizeError
 from hub.errors import HubError
+from hub.pipeline.decisions import DecisionQueue, run_next_decision
 from hub.queue.transitions import DONE, FAILED, QUEUED, RUNNING, claim_oldest, mark_failed
 from hub.release.jobs import run_next_export
 from hub.settings import HubSettings
@@ -53,10 +54,12 @@ class JobQueue:
         self.engine = engine
 
     def enqueue(self, *, job_id: str, dataset: str, source: str, source_path: Path,
-                inbox_path: Path, size: int, submitted_by: str) -> dict[str, Any]:
+                inbox_path: Path, size: int, submitted_by: str,
+                mode: str | None = None) -> dict[str, Any]:
         row = {"job_id": job_id, "dataset": dataset, "source": source,
                "source_path": str(source_path), "inbox_path": str(inbox_path), "bytes": size,
-               "submitted_by": submitted_by, "status": QUEUED, "created_at": _now()}
+               "submitted_by": submitted_by, "status": QUEUED, "created_at": _now(),
+               "mode": mode}
         with self.engine.begin() as conn:
             conn.execute(insert(upload_jobs).values(**row))
         return row
@@ -126,7 +129,9 @@ class JobQueue:
                 status=DONE, batch_id=result["batch_id"], outcome=result["outcome"],
                 rows_read=result["rows_read"], rows_loaded=result["rows_loaded"],
                 rows_quarantined=result["rows_quarantined"], reason=result["reason"],
-                top_rules=result["top_rules"], finished_at=_now()))
+                top_rules=result["top_rules"], load_mode=result.get("load_mode"),
+                replaced=result.get("replaced"), findings=result.get("findings"),
+                finished_at=_now()))
 
     def fail(self, job_id: str, reason: str) -> None:
         mark_failed(self.engine, upload_jobs, job_id, reason)
@@ -148,6 +153,7 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
     from hub.state.migrate import open_state_store
 
     queue = JobQueue(open_state_store(settings.resolved_state_url))
+    decisions = DecisionQueue(queue.engine)
     with PipelineWorker(settings) as worker:
         requeued = queue.requeue_interrupted()
         if requeued:
@@ -162,7 +168,7 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
                 if publish_due:
                     publish_due = False
                     _publish(worker)
-                if _run_export(worker, queue):
+                if run_next_decision(worker, decisions) or _run_export(worker, queue):
                     continue
                 stop.wait(poll_seconds)
                 continue
@@ -196,7 +202,7 @@ def _run_job(worker: Any, queue: JobQueue, job: dict[str, Any]) -> bool:
     inbox = Path(job["inbox_path"])
     job_id = job["job_id"]
     try:
-        result = worker.ingest(Path(job["source_path"]), inbox)
+        result = worker.ingest(Path(job["source_path"]), inbox, mode=job.get("mode"))
         batch_id = result.batch_id
         con = worker.warehouse.con
 

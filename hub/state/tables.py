@@ -95,6 +95,26 @@ upload_jobs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    Column("mode", String(16)),  # the load mode the department asked for; None: the source's
+    Column("load_mode", String(16)),  # the mode the batch was loaded in
+    Column("replaced", JSON),  # what the batch replaced (hub.pipeline.load_modes)
+    Column("findings", JSON),  # errors and warnings per rule
+)
+
+# A department's confirm or discard of a held snapshot, run by the pipeline worker.
+batch_decisions = Table(
+    "batch_decisions", metadata,
+    Column("decision_id", String(40), primary_key=True),
+    Column("batch_id", String(96), nullable=False, index=True),
+    Column("dataset", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),  # confirm | discard
+    Column("requested_by", String(64), nullable=False),  # token id or console user
+    Column("status", String(16), nullable=False, index=True),
+    Column("outcome", String(32)),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
 )
 
 upload_issues = Table(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
+from connectors.errors import LoadModeNotAllowed
 from connectors.source import load_source
 from hub.api import error_file, examples
 from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
@@ -30,7 +31,10 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
                  "description": "the extract (CSV, XLSX, JSON, JSON Lines or Parquet)"},
         "source": {"type": "string", "description": "source name (a source YAML of this "
                    "dataset); default: the dataset's shipped source",
-                   "example": "civil_affairs_elderly_care"}}}}}}}
+                   "example": "civil_affairs_elderly_care"},
+        "mode": {"type": "string", "enum": ["snapshot", "delta"],
+                 "description": "load mode, within what the source allows; default: the "
+                                "source's own"}}}}}}}
 
 
 def _upload_not_found() -> ApiProblem:
@@ -51,6 +55,19 @@ def _pick_source(services: Any, dataset: str, name: str | None) -> tuple[str, Pa
     return next(iter(candidates.items()))
 
 
+def _pick_mode(source_path: Path, asked: str | None) -> str | None:
+    """The load mode asked for, refused (422) unless the source allows it; None: the
+    source's own."""
+    if not asked:
+        return None
+    if asked not in ("snapshot", "delta"):
+        raise bad_upload("mode must be snapshot or delta")
+    spec = load_source(source_path)
+    if asked not in spec.allowed_modes:
+        raise LoadModeNotAllowed(spec.name, asked, [str(m) for m in spec.allowed_modes])
+    return asked
+
+
 def _job_view(job: dict[str, Any]) -> dict[str, Any]:
     return {"upload_id": job["job_id"], "status": job["status"], "dataset": job["dataset"],
             "source": job["source"], "bytes": job["bytes"], "batch_id": job.get("batch_id"),
@@ -59,6 +76,8 @@ def _job_view(job: dict[str, Any]) -> dict[str, Any]:
             "rows_quarantined": job.get("rows_quarantined"),
             "reason": without_paths(job.get("reason")),
             "top_rules": job.get("top_rules") or [],
+            "mode_asked": job.get("mode"), "load_mode": job.get("load_mode"),
+            "replaced": job.get("replaced"), "findings": job.get("findings"),
             "created_at": _iso(job.get("created_at")),
             "started_at": _iso(job.get("started_at")),
             "finished_at": _iso(job.get("finished_at"))}
@@ -82,8 +101,11 @@ async def upload(request: Request, services: ServicesDep, principal: CurrentPrin
     The batch is loaded in its source's load mode: `snapshot` (the shipped sources) replaces
     everything the source sent before, so send the whole current extract; a snapshot that
     would drop more than 20% of the source's current rows or residents is held
-    (`awaiting_confirmation`) until a person confirms or discards it, and replaces nothing
-    meanwhile. A `delta` source adds rows or replaces those with the same key."""
+    (`awaiting_confirmation`) until a person confirms or discards it
+    (`POST /v1/batches/{batch_id}/confirm` or `/discard`), and replaces nothing meanwhile.
+    A `delta` adds rows or replaces those with the same key. The form field `mode` asks for
+    one of the modes the source allows; the upload's status says which mode applied
+    (`load_mode`) and what the batch replaced (`replaced`)."""
     if dataset not in set(services.source_datasets.values()):
         raise ApiProblem(404, "not-found", "Not found", "no such dataset takes uploads")
     if not access.can_upload(principal, dataset):
@@ -95,18 +117,21 @@ async def upload(request: Request, services: ServicesDep, principal: CurrentPrin
     received = await receive_upload(request, partial, services.settings.max_extract_bytes)
     try:
         source, source_path = _pick_source(services, dataset, received.fields.get("source"))
+        mode = _pick_mode(source_path, received.fields.get("mode"))
         final = inbox / f"{job_id}{received.suffix}"
         partial.rename(final)
         job = services.jobs.enqueue(job_id=job_id, dataset=dataset, source=source,
                                     source_path=source_path, inbox_path=final,
-                                    size=received.size, submitted_by=principal.token_id)
+                                    size=received.size, submitted_by=principal.token_id,
+                                    mode=mode)
     except BaseException:
         for leftover in inbox.glob(f"*{job_id}*"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
         raise
     body = {"upload_id": job_id, "status": job["status"], "dataset": dataset,
-            "source": source, "bytes": received.size, "status_url": f"/v1/uploads/{job_id}"}
+            "source": source, "mode": mode, "bytes": received.size,
+            "status_url": f"/v1/uploads/{job_id}"}
     return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
 
 
