@@ -57,7 +57,9 @@ def test_upload_modes_and_a_held_snapshot_discarded_through_the_api(
     assert "partial" not in wrong.text  # the value sent is not echoed
     assert (delta["status"], delta["outcome"], delta["load_mode"]) == ("done", "loaded", "delta")
     assert delta["replaced"]["rows_replaced"] == delta["rows_loaded"]
-    assert delta["replaced"]["rows_dropped"] == 0  # a supplement drops nobody's facts
+    # A supplement drops nobody's facts: the source's other current rows stay.
+    assert delta["replaced"]["summary"].startswith("delta:")
+    assert "current rows stay" in delta["replaced"]["summary"]
     assert {"errors", "warnings"} <= set(delta["findings"])
 
     assert (held["outcome"], held["load_mode"]) == ("awaiting_confirmation", "snapshot")
