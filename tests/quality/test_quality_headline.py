@@ -61,7 +61,9 @@ def test_a_rejected_batch_leaves_the_score_of_the_data_in_use(
     body = json.loads(report.read_text(encoding="utf-8"))
     assert body["reason"] == result.reason
     html = report.with_suffix(".html").read_text(encoding="utf-8")
-    assert "Why:" in html
+    assert "原因" in html  # the reason, labelled in Chinese and English
+    assert "Why" in html
+    assert result.reason.split(";")[0] in html
     assert "None" not in html
 
 
