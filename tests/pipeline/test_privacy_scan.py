@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from schemas.identity import normalise_phone, normalise_resident_id
+from tests.conftest import DemoDistrict
 from tests.privacy_scan import ID_PATTERN, PHONE_PATTERN, valid_id
 
 
@@ -27,11 +27,9 @@ def _raw_identifiers(demo: Any) -> dict[str, set[str]]:
 
 
 @pytest.fixture
-def loaded(settings: HubSettings, demo: Any) -> HubSettings:
-    with PipelineWorker(settings) as worker:
-        for extract in demo.datasets.values():
-            worker.ingest(Path(extract.source_yaml), Path(extract.path))
-    return settings
+def loaded(demo_district: DemoDistrict) -> HubSettings:
+    """The district's home, every extract loaded (and published): read only."""
+    return demo_district.settings
 
 
 def test_no_raw_identifier_in_any_text_column(loaded: HubSettings, demo: Any) -> None:
