@@ -9,9 +9,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from hub.keys.config import init_keys
+from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from schemas.identity import normalise_phone, normalise_resident_id
-from tests.conftest import DemoDistrict
 from tests.privacy_scan import ID_PATTERN, PHONE_PATTERN, valid_id
 
 
@@ -26,10 +27,18 @@ def _raw_identifiers(demo: Any) -> dict[str, set[str]]:
     return {"id": ids, "name": names, "phone": phones}
 
 
-@pytest.fixture
-def loaded(demo_district: DemoDistrict) -> HubSettings:
-    """The district's home, every extract loaded (and published): read only."""
-    return demo_district.settings
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory, demo: Any) -> HubSettings:
+    """The four extracts loaded into a home of the module's own, which both tests only read.
+    (Not the session district's home: the name scan's time grows with every byte, and the
+    published views and reports are scanned by tests/views and tests/privacy.)"""
+    settings = HubSettings(home=tmp_path_factory.mktemp("scanned") / "home", chunk_rows=1_000,
+                           quality_checks=False)
+    init_keys(settings)
+    with PipelineWorker(settings) as worker:
+        for extract in demo.datasets.values():
+            worker.ingest(Path(extract.source_yaml), Path(extract.path))
+    return settings
 
 
 def test_no_raw_identifier_in_any_text_column(loaded: HubSettings, demo: Any) -> None:
