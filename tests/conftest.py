@@ -1,20 +1,65 @@
-"""Shared fixtures: every test gets its own hub home under tmp_path; nothing leaks from the
-environment of the person running the tests. `state_url` runs a test on both databases of the
-state store: SQLite (a file under tmp_path) and PostgreSQL (a database of its own in a cluster
-started once per session, tests/postgres_kit.py). Without PostgreSQL's binaries those cases
-are skipped with the reason, except in CI (CI=true), where they fail: CI must run them."""
+"""Shared fixtures.
+
+Every test gets its own hub home under tmp_path; nothing leaks from the environment of the
+person running the tests (`settings`, `bare_settings`). `state_url` runs a test on both
+databases of the state store: SQLite (a file under tmp_path) and PostgreSQL (a database of its
+own in a cluster started once per session, tests/postgres_kit.py); without PostgreSQL's
+binaries those cases are skipped with the reason, except in CI (CI=true), where they fail.
+
+Tests that need a loaded district share one, built once per session:
+
+- `demo_district`: the 2,000-resident demo district, every extract ingested (quality checks
+  on), the crosswalk loaded and the views published, in a template home. Read only: its
+  extracts, its home and its keys must never change (other tests read them after you).
+- `district_home`: a private copy of that home under tmp_path, for a test that ingests,
+  publishes, rotates keys or otherwise writes. `DemoDistrict.copy_home` makes the same copy
+  for a wider-scoped fixture.
+- `served_home` and `hub_server`: one real `hub serve` (uvicorn, 2 API workers and the
+  pipeline worker, 127.0.0.1) on a session copy of the district, shared by every test that
+  talks to a server without stopping it. Such tests may add to its home (tokens, audit
+  records, uploads) but not take away; a test that needs other server settings, its own
+  data or that kills the server starts its own with tests/server_kit.py.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hub.demo import DemoManifest, generate_demo
 from hub.keys.config import init_keys
 from hub.settings import HubSettings
+from tests import server_kit
+from tests.district_kit import ingest_and_publish
 from tests.postgres_kit import PostgresCluster, find_bindir
+from tests.server_kit import Server
+
+# The demo district's reference date: the extracts are dated from it and it is published
+# as of this day, so that every figure derived from dates is the same on any day.
+DISTRICT_TODAY = date(2026, 11, 1)
+DISTRICT_RESIDENTS = 2_000
+DISTRICT_SEED = 11
+
+
+@dataclass(frozen=True)
+class DemoDistrict:
+    settings: HubSettings  # the template home: read only
+    demo: DemoManifest  # the extracts and what the generator planted in them: read only
+    publish: dict[str, Any]  # what the one publish reported
+
+    def copy_home(self, home: Path, **settings: Any) -> HubSettings:
+        """A copy of the template home at `home` (warehouse, state store, vault, keys with
+        their 0600 modes), with settings for it (chunk_rows=1000 unless given)."""
+        shutil.copytree(self.settings.home, home, symlinks=True)
+        return HubSettings(home=home, **{"chunk_rows": 1_000, **settings})
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +128,40 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     name = cluster.create_database(template=request.getfixturevalue("postgres_at_head"))
     yield cluster.url(name)
     cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def demo_district(tmp_path_factory: pytest.TempPathFactory) -> DemoDistrict:
+    """The demo district, ingested and published once per session (read only)."""
+    base = tmp_path_factory.mktemp("demo-district")
+    demo = generate_demo(base / "district", residents=DISTRICT_RESIDENTS, seed=DISTRICT_SEED,
+                         today=DISTRICT_TODAY)
+    settings = HubSettings(home=base / "home", chunk_rows=1_000)
+    init_keys(settings)
+    return DemoDistrict(settings, demo, ingest_and_publish(settings, demo, DISTRICT_TODAY))
+
+
+@pytest.fixture
+def district_home(demo_district: DemoDistrict, tmp_path: Path) -> HubSettings:
+    """This test's own copy of the district's home (quality checks off: they have their own
+    tests, and elsewhere they only cost time)."""
+    return demo_district.copy_home(tmp_path / "district-home", quality_checks=False)
+
+
+@pytest.fixture(scope="session")
+def served_home(demo_district: DemoDistrict,
+                tmp_path_factory: pytest.TempPathFactory) -> HubSettings:
+    """The session copy of the district's home that `hub_server` serves."""
+    return demo_district.copy_home(tmp_path_factory.mktemp("served") / "home")
+
+
+@pytest.fixture(scope="session")
+def hub_server(served_home: HubSettings,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The shared real `hub serve` on `served_home`: default settings, 2 API workers and the
+    pipeline worker; stopped with SIGINT at the end of the session."""
+    log_path = tmp_path_factory.mktemp("hub-server") / "serve.log"
+    running = server_kit.start(served_home.home, log_path, HUB_CHUNK_ROWS="1000")
+    server_kit.wait_healthy(running, time.monotonic() + server_kit.STARTUP_SECONDS)
+    yield running
+    server_kit.stop(running)

@@ -18,7 +18,8 @@ import httpx
 import openpyxl
 import pytest
 
-from tests.api.conftest import District, Server
+from tests.api.conftest import District
+from tests.server_kit import Server
 
 pytestmark = pytest.mark.slow
 PURPOSE = "assistance_review"
@@ -28,7 +29,7 @@ PHONE_PATTERN = re.compile(rb"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 def test_street_office_finds_a_resident_with_totals_equal_to_the_extracts(
         server: Server, district: District) -> None:
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         response = api.post("/v1/residents/search",
                             json={"id_number": district.mine.raw_id, "purpose": PURPOSE})
     assert response.status_code == 200, response.text
@@ -47,7 +48,7 @@ def test_street_office_finds_a_resident_with_totals_equal_to_the_extracts(
 
 
 def test_the_same_resident_by_key_and_household(server: Server, district: District) -> None:
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         by_key = api.get(f"/v1/residents/{district.mine.key}", params={"purpose": PURPOSE})
         household = api.get(f"/v1/households/{district.mine.household_key}",
                             params={"purpose": "case_management"})
@@ -66,7 +67,7 @@ def test_the_same_resident_by_key_and_household(server: Server, district: Distri
 def test_another_street_answers_like_a_resident_that_does_not_exist(
         server: Server, district: District) -> None:
     unknown_id = "110105190001010002"  # well-formed, nobody in the demo
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         outside = api.post("/v1/residents/search",
                            json={"id_number": district.other.raw_id, "purpose": PURPOSE})
         missing = api.post("/v1/residents/search",
@@ -78,13 +79,13 @@ def test_another_street_answers_like_a_resident_that_does_not_exist(
     assert outside.headers["content-type"] == missing.headers["content-type"]
     assert outside_key.status_code == missing_key.status_code == 404
     assert outside_key.content == missing_key.content
-    with server.client("admin", district) as admin:  # the resident does exist
+    with server.client(district.tokens["admin"]) as admin:  # the resident does exist
         assert admin.get(f"/v1/residents/{district.other.key}",
                          params={"purpose": "audit_check"}).status_code == 200
 
 
 def test_purpose_is_required_and_checked(server: Server, district: District) -> None:
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         no_purpose = api.post("/v1/residents/search", json={"id_number": district.mine.raw_id})
         bad_purpose = api.get(f"/v1/residents/{district.mine.key}",
                               params={"purpose": "curiosity"})
@@ -96,15 +97,15 @@ def test_purpose_is_required_and_checked(server: Server, district: District) -> 
 
 
 def test_deny_by_default(server: Server, district: District) -> None:
-    with server.client(None, district) as anonymous:
+    with server.client(None) as anonymous:
         assert anonymous.get("/v1/catalog/datasets").status_code == 401
         assert anonymous.post("/v1/residents/search", json={
             "id_number": district.mine.raw_id, "purpose": PURPOSE}).status_code == 401
-    with server.client("auditor", district) as auditor:
+    with server.client(district.tokens["auditor"]) as auditor:
         assert auditor.post("/v1/residents/search", json={
             "id_number": district.mine.raw_id, "purpose": PURPOSE}).status_code == 403
         assert auditor.get("/v1/catalog/datasets").status_code == 200
-    with server.client("department", district) as department:
+    with server.client(district.tokens["department"]) as department:
         assert department.get("/v1/audit/events").status_code == 403
         assert department.post("/v1/datasets/medical/uploads",
                                files={"file": ("m.csv", b"a,b\n1,2\n")}).status_code == 403
@@ -112,7 +113,7 @@ def test_deny_by_default(server: Server, district: District) -> None:
 
 def test_invalid_requests_do_not_echo_input(server: Server, district: District) -> None:
     secret = district.mine.raw_id
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         responses = [
             api.post("/v1/residents/search", json={"id_number": secret * 3, "purpose": PURPOSE}),
             api.post("/v1/residents/search", json={"id_number": secret, "purpose": PURPOSE,
@@ -138,7 +139,7 @@ def test_department_uploads_and_reads_its_rejection_report(
     lines = extract.read_bytes().splitlines(keepends=True)
     upload = tmp_path / "elderly_care_upload.csv"
     upload.write_bytes(b"".join(lines[:-5]))
-    with server.client("department", district) as api:
+    with server.client(district.tokens["department"]) as api:
         with upload.open("rb") as handle:
             accepted = api.post("/v1/datasets/elderly_care/uploads",
                                 files={"file": (upload.name, handle, "text/csv")})
@@ -162,7 +163,7 @@ def test_department_uploads_and_reads_its_rejection_report(
     assert by_batch.json()["upload_id"] == upload_id
     _assert_clerk_error_file(error_csv, error_xlsx, status, lines)
     assert not list(district.settings.inbox_dir.iterdir())  # raw identifiers left the disk
-    with server.client("street_office", district) as other:  # not its batch
+    with server.client(district.tokens["street_office"]) as other:  # not its batch
         assert other.get(f"/v1/uploads/{upload_id}").status_code == 404
 
 
@@ -192,7 +193,7 @@ def _assert_clerk_error_file(error_csv: httpx.Response, error_xlsx: httpx.Respon
 
 def test_oversized_and_malformed_uploads_are_refused(server: Server, district: District
                                                      ) -> None:
-    with server.client("department", district) as api:
+    with server.client(district.tokens["department"]) as api:
         not_multipart = api.post("/v1/datasets/elderly_care/uploads", content=b"x,y\n")
         no_file = api.post("/v1/datasets/elderly_care/uploads", data={"source": "x"},
                            files={"other": ("a.txt", b"")})
@@ -206,13 +207,13 @@ def test_oversized_and_malformed_uploads_are_refused(server: Server, district: D
 
 def test_auditor_sees_the_look_ups_including_the_refused_one(
         server: Server, district: District) -> None:
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         granted = api.post("/v1/residents/search",
                            json={"id_number": district.mine.raw_id, "purpose": PURPOSE})
         refused = api.get(f"/v1/residents/{district.other.key}",
                           params={"purpose": "case_management"})
     assert (granted.status_code, refused.status_code) == (200, 404)
-    with server.client("auditor", district) as auditor:
+    with server.client(district.tokens["auditor"]) as auditor:
         events = auditor.get("/v1/audit/events", params={"limit": 1000}).json()["events"]
         only_refused = auditor.get("/v1/audit/events", params={"outcome": "refused"}).json()
     by_request = {e["request_id"]: e for e in events}
@@ -230,18 +231,18 @@ def test_auditor_sees_the_look_ups_including_the_refused_one(
 
 
 def test_catalog_and_health(server: Server, district: District) -> None:
-    with server.client("department", district) as api:
+    with server.client(district.tokens["department"]) as api:
         datasets = api.get("/v1/catalog/datasets").json()["datasets"]
         openapi = api.get("/openapi.json").json()
     assert {"grid", "elderly_care", "medical", "employment"} <= {d["name"] for d in datasets}
     assert "/v1/residents/search" in openapi["paths"]
-    with server.client(None, district) as anonymous:
+    with server.client(None) as anonymous:
         assert anonymous.get("/healthz").json()["status"] == "ok"
 
 
 def test_quality_for_auditors_and_the_owning_department(server: Server,
                                                        district: District) -> None:
-    with server.client("auditor", district) as api:
+    with server.client(district.tokens["auditor"]) as api:
         datasets = {d["name"]: d for d in api.get("/v1/catalog/datasets").json()["datasets"]}
         grid_batch = datasets["grid"]["latest_batch"]
         result = api.get(f"/v1/quality/batches/{grid_batch}")
@@ -261,11 +262,11 @@ def test_quality_for_auditors_and_the_owning_department(server: Server,
     assert "https://" not in report.text
     assert employment["freshness"]["status"] == "overdue"
     assert findings.status_code == 200
-    with server.client("department", district) as api:  # elderly_care only
+    with server.client(district.tokens["department"]) as api:  # elderly_care only
         assert api.get(f"/v1/quality/batches/{grid_batch}").status_code == 404
         own = datasets["elderly_care"]["latest_batch"]
         assert api.get(f"/v1/quality/batches/{own}").status_code == 200
-    with server.client("street_office", district) as api:
+    with server.client(district.tokens["street_office"]) as api:
         assert api.get("/v1/quality/findings").status_code == 403
 
 

@@ -12,26 +12,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hub.settings import HubSettings
+from tests import server_kit
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 180
 SHUTDOWN_BOUND_SECONDS = 45
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _live_members(session: int) -> list[int]:
@@ -51,26 +41,12 @@ def _live_members(session: int) -> list[int]:
 def test_sigterm_to_the_process_group_stops_everything(settings: HubSettings,
                                                        tmp_path: Path) -> None:
     workers = 2  # the multi-worker supervisor is the path that hung
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(HUB_HOME=str(settings.home), HUB_QUALITY_CHECKS="false", PYTHONUNBUFFERED="1")
     log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "hub", "serve", "--port", str(port), "--workers",
-             str(workers)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-            start_new_session=True)
+    running = server_kit.start(settings.home, log_path, workers=workers,
+                               HUB_QUALITY_CHECKS="false")
+    server = running.process
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert server.poll() is None, log_path.read_text(errors="replace")[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "hub serve did not become healthy"
-            time.sleep(0.3)
+        server_kit.wait_healthy(running, time.monotonic() + server_kit.STARTUP_SECONDS)
         members = _live_members(server.pid)
         assert len(members) >= workers + 2  # supervisor, API workers, pipeline worker
 

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from hub.errors import WarehouseBusy
+from hub.keys.config import init_keys
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 
@@ -27,13 +28,23 @@ def _counts(settings: HubSettings) -> tuple[int, ...]:
         con.close()
 
 
-@pytest.fixture
-def loaded_home(settings: HubSettings, demo: Any) -> HubSettings:
-    """A home with the grid registry already loaded: later failures must not touch it."""
-    with PipelineWorker(settings) as worker:
+@pytest.fixture(scope="module")
+def grid_loaded(tmp_path_factory: pytest.TempPathFactory, demo: Any) -> HubSettings:
+    """The grid registry loaded once; each test gets a copy (`loaded_home`)."""
+    made = HubSettings(home=tmp_path_factory.mktemp("grid-loaded") / "home", chunk_rows=1_000,
+                       quality_checks=False)
+    init_keys(made)
+    with PipelineWorker(made) as worker:
         grid = demo.datasets["grid"]
         assert worker.ingest(Path(grid.source_yaml), Path(grid.path)).outcome == "loaded"
-    return settings
+    return made
+
+
+@pytest.fixture
+def loaded_home(grid_loaded: HubSettings, tmp_path: Path) -> HubSettings:
+    """A home with the grid registry already loaded: later failures must not touch it."""
+    shutil.copytree(grid_loaded.home, tmp_path / "loaded-home", symlinks=True)
+    return HubSettings(home=tmp_path / "loaded-home", chunk_rows=1_000, quality_checks=False)
 
 
 def _garbage(path: Path) -> None:

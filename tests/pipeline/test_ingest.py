@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from hub.keys.config import init_keys
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 
@@ -23,7 +24,17 @@ def _query(settings: HubSettings, sql: str, params: list[Any] | None = None) -> 
         con.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> HubSettings:
+    """One home for the module, loaded once by `ingested`: the tests read it, and the one
+    that ingests again asserts that this changes nothing."""
+    made = HubSettings(home=tmp_path_factory.mktemp("ingest") / "home", chunk_rows=1_000,
+                       quality_checks=False)
+    init_keys(made)
+    return made
+
+
+@pytest.fixture(scope="module")
 def ingested(settings: HubSettings, demo: Any) -> dict[str, Any]:
     results = {}
     with PipelineWorker(settings) as worker:

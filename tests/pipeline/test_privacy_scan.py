@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from hub.keys.config import init_keys
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from schemas.identity import normalise_phone, normalise_resident_id
@@ -26,8 +27,14 @@ def _raw_identifiers(demo: Any) -> dict[str, set[str]]:
     return {"id": ids, "name": names, "phone": phones}
 
 
-@pytest.fixture
-def loaded(settings: HubSettings, demo: Any) -> HubSettings:
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory, demo: Any) -> HubSettings:
+    """The four extracts loaded into a home of the module's own, which both tests only read.
+    (Not the session district's home: the name scan's time grows with every byte, and the
+    published views and reports are scanned by tests/views and tests/privacy.)"""
+    settings = HubSettings(home=tmp_path_factory.mktemp("scanned") / "home", chunk_rows=1_000,
+                           quality_checks=False)
+    init_keys(settings)
     with PipelineWorker(settings) as worker:
         for extract in demo.datasets.values():
             worker.ingest(Path(extract.source_yaml), Path(extract.path))

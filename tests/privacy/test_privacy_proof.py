@@ -7,10 +7,11 @@ first with `hub ingest`), the crosswalk, publishing, a real `hub serve` (uvicorn
 127.0.0.1, pipeline worker on) taking look-ups, a refused and an invalid request, a
 department upload, a reveal, an access report, a researcher's export job; then `hub export`
 (and the function behind it) of every dataset, `hub quality report`, `hub access-report`,
-`hub audit verify`. Then the scan: every file under the home folder except `vault/` and
-`keys/` (databases read value by value as well as byte by byte), every export and report,
-the server log, every response body and every command's output. Positive controls show the
-scan finds what it looks for.
+`hub audit verify` (these read-only reports through the same typer app, in this process).
+Then the scan: every file under the home folder except `vault/` and `keys/` (databases read
+value by value as well as byte by byte), every export and report, the server log, every
+response body and every command's output. Positive controls show the scan finds what it
+looks for.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,8 +31,10 @@ import duckdb
 import httpx
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from catalog.db import create_state_engine
+from hub.cli.main import app
 from hub.demo import DemoManifest, generate_demo
 from hub.keys.config import load_keyring, load_security_keys
 from hub.pipeline.worker import PipelineWorker
@@ -41,16 +42,14 @@ from hub.release.export import export_dataset
 from hub.security.tokens import TokenStore
 from hub.settings import HubSettings
 from hub.state.migrate import upgrade_state
-from tests.api.conftest import _free_port, _kill_group
+from tests import server_kit
 from tests.privacy_scan import Needles, privacy_hits, scan_files
 from tests.privacy_scan import valid_id as id_is_valid
+from tests.server_kit import ROOT, hub_command, hub_env
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-HUB = ROOT / ".venv" / "bin" / "hub"
 DATASETS = ["grid", "elderly_care", "medical", "employment"]
 RELEASED = [*DATASETS, "assistance_ledger"]
-STARTUP_SECONDS = 240  # a busy 2-core CI machine
 
 
 @dataclass
@@ -64,21 +63,26 @@ class Month:
     revealed: bytes = b""  # the one answer allowed to hold raw identifiers
 
 
-def _env(settings: HubSettings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(HUB_HOME=str(settings.home), HUB_CHUNK_ROWS="1000", PYTHONUNBUFFERED="1")
-    return env
-
-
 def _hub(month: Month, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    command = [str(HUB)] if HUB.exists() else [sys.executable, "-m", "hub"]
-    done = subprocess.run([*command, *args], env=_env(month.settings), cwd=ROOT,
+    done = subprocess.run([*hub_command(), *args], cwd=ROOT,
+                          env=hub_env(month.settings.home, HUB_CHUNK_ROWS="1000"),
                           input=stdin.encode() if stdin else None, capture_output=True,
                           timeout=600, check=False)
     month.said += [done.stdout, done.stderr]
     month.printed[" ".join(args[:2])] = done.stdout
     assert done.returncode == 0, (args, done.stderr[-2000:])
     return done
+
+
+def _hub_in_process(month: Month, *args: str, stdin: str | None = None) -> None:
+    """The same command through the typer app in this process: for the read-only reports,
+    where a process start adds seconds of imports and nothing to what is scanned."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HUB_")}
+    env.update(HUB_HOME=str(month.settings.home), HUB_CHUNK_ROWS="1000")
+    done = CliRunner().invoke(app, list(args), input=stdin, env=env)
+    month.said += [done.stdout_bytes, done.stderr_bytes]
+    month.printed[" ".join(args[:2])] = done.stdout_bytes
+    assert done.exit_code == 0, (args, done.output[-2000:], done.exception)
 
 
 def _wait(api: httpx.Client, url: str, busy: tuple[str, ...]) -> dict[str, object]:
@@ -91,14 +95,9 @@ def _wait(api: httpx.Client, url: str, busy: tuple[str, ...]) -> dict[str, objec
 
 
 def _serve(month: Month, tokens: dict[str, str], raw_id: str, upload: Path) -> None:
-    port = _free_port()
     log_path = month.settings.home.parent / "serve.log"
-    command = [str(HUB)] if HUB.exists() else [sys.executable, "-m", "hub"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", "1"],
-                                   stdout=log, stderr=subprocess.STDOUT, env=_env(month.settings),
-                                   cwd=ROOT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    running = server_kit.start(month.settings.home, log_path, workers=1, HUB_CHUNK_ROWS="1000")
+    base = running.base_url
 
     def client(role: str) -> httpx.Client:
         def keep(response: httpx.Response) -> None:
@@ -109,16 +108,7 @@ def _serve(month: Month, tokens: dict[str, str], raw_id: str, upload: Path) -> N
                             timeout=60, event_hooks={"response": [keep]})
 
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "hub serve did not become healthy"
-            time.sleep(0.3)
+        server_kit.wait_healthy(running, time.monotonic() + server_kit.STARTUP_SECONDS)
         with client("admin") as admin:
             found = admin.post("/v1/residents/search",
                                json={"id_number": raw_id, "purpose": "assistance_review"})
@@ -160,11 +150,7 @@ def _serve(month: Month, tokens: dict[str, str], raw_id: str, upload: Path) -> N
             assert auditor.get("/v1/audit/events", params={"limit": 500}).status_code == 200
             assert auditor.get("/v1/quality/findings").status_code == 200
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
+        server_kit.stop(running)
         month.said.append(log_path.read_bytes())
 
 
@@ -210,13 +196,13 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Month:
         for name in RELEASED[1:]:
             export_dataset(worker, name, base / "exports" / f"{name}.csv", recipient="proof",
                            keyring=load_keyring(settings))
-    _hub(done, "quality", "report", "--out", str(base / "reports"))
-    _hub(done, "access-report", "--id-number", "-", "--json", stdin=raw_id + "\n")
+    _hub_in_process(done, "quality", "report", "--out", str(base / "reports"))
+    _hub_in_process(done, "access-report", "--id-number", "-", "--json", stdin=raw_id + "\n")
     # An auditor's copy of the checkpoints, kept outside the home: verify with a witness.
-    _hub(done, "audit", "checkpoint")
+    _hub_in_process(done, "audit", "checkpoint")
     shutil.copytree(settings.audit_dir, base / "witness")
-    _hub(done, "audit", "verify", "--json", "--checkpoint-dir", str(base / "witness"))
-    _hub(done, "batches", "--json")
+    _hub_in_process(done, "audit", "verify", "--json", "--checkpoint-dir", str(base / "witness"))
+    _hub_in_process(done, "batches", "--json")
     return done
 
 
@@ -245,8 +231,8 @@ def test_the_scan_reads_values_inside_databases(month: Month, tmp_path: Path) ->
     duck = tmp_path / "planted.duckdb"
     con = duckdb.connect(str(duck))
     con.execute("CREATE TABLE t (k VARCHAR, v VARCHAR)")
-    con.executemany("INSERT INTO t VALUES (?, ?)", [(f"k{i}", f"{name} {raw_id}")
-                                                   for i in range(5000)])
+    con.execute("INSERT INTO t SELECT 'k' || i, ? FROM range(5000) AS r(i)",
+                [f"{name} {raw_id}"])
     con.close()
     lite = tmp_path / "planted.sqlite"
     with contextlib.closing(sqlite3.connect(lite)) as db:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -21,20 +19,18 @@ from hub.audit.log import AuditLog
 from hub.cli.main import app
 from hub.keys.config import load_keyring
 from hub.keys.history import RESIDENT_DOMAIN, seal_previous
-from tests.api.conftest import HUB, ROOT, District, Server
+from tests.api.conftest import District
 from tests.reveal.conftest import Tokens, client, records_of
+from tests.server_kit import ROOT, Server, hub_command, hub_env
 
 pytestmark = pytest.mark.slow
 OLD_KEY = "feedfacefeedfacefeedfacefeedface"  # the resident's key before a simulated rotation
 
 
 def cli_report(district: District, stdin: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env["HUB_HOME"] = str(district.settings.home)
-    command = [str(HUB)] if HUB.exists() else [sys.executable, "-m", "hub"]
-    return subprocess.run([*command, "access-report", "--id-number", "-", "--json"],
-                          input=stdin, capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run([*hub_command(), "access-report", "--id-number", "-", "--json"],
+                          input=stdin, capture_output=True, text=True,
+                          env=hub_env(district.settings.home), cwd=ROOT, timeout=120)
 
 
 def cli_user() -> str:

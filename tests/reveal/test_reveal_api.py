@@ -17,8 +17,9 @@ from hub.api.app import create_app
 from hub.audit.errors import AuditWriteFailed
 from hub.audit.log import AuditLog
 from schemas.identity import normalise_phone, normalise_resident_id
-from tests.api.conftest import District, Server
+from tests.api.conftest import District
 from tests.reveal.conftest import OPEN_RATE_LIMIT, Tokens, client, records_of
+from tests.server_kit import Server
 
 pytestmark = pytest.mark.slow
 BODY = {"purpose": "case_management", "case_reference": "SO-2026-0042"}

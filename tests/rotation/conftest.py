@@ -1,22 +1,18 @@
-"""A 2,000-resident demo district ingested and published once per session; each drill
-rotates keys in its own copy of that home."""
+"""The rotation drills' handles on the shared demo district (tests/conftest.py): each drill
+rotates keys in its own copy of its home."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 
 import pytest
 
-from hub.demo import DemoManifest, generate_demo
-from hub.keys.config import init_keys
+from hub.demo import DemoManifest
 from hub.settings import HubSettings
-from tests.district_kit import ingest_and_publish
+from tests.conftest import DISTRICT_TODAY, DemoDistrict
 from tests.rotation.rotation_kit import copy_settings
 
-TODAY = date(2026, 11, 1)
+TODAY = DISTRICT_TODAY
 
 
 @dataclass
@@ -26,17 +22,12 @@ class District:
 
 
 @pytest.fixture(scope="session")
-def district(tmp_path_factory: pytest.TempPathFactory) -> District:
-    base = tmp_path_factory.mktemp("rotation")
-    demo = generate_demo(base / "district", residents=2_000, seed=11, today=TODAY)
-    settings = copy_settings(base / "home")
-    init_keys(settings)
-    ingest_and_publish(settings, demo, TODAY)
-    return District(settings, demo)
+def district(demo_district: DemoDistrict) -> District:
+    """The template: read only."""
+    return District(copy_settings(demo_district.settings.home), demo_district.demo)
 
 
 @pytest.fixture
-def home(district: District, tmp_path: Path) -> HubSettings:
+def home(district_home: HubSettings) -> HubSettings:
     """A private copy of the published home."""
-    shutil.copytree(district.settings.home, tmp_path / "home", symlinks=True)
-    return copy_settings(tmp_path / "home")
+    return copy_settings(district_home.home)
