@@ -1,8 +1,9 @@
 """Cross-department consistency: one resident, two departments, conflicting facts.
 
-Each check compares the latest loaded batch of each dataset (what every department says
-today) and yields findings naming the kind, the datasets and departments involved and the
-pseudonymous resident key, so the owners can correct it at source. Findings never carry a
+Each check compares the data of each dataset in use (hub.ledger.current: a snapshot and the
+deltas on top of it; what every department says today) and yields findings naming the kind,
+the datasets and departments involved and the pseudonymous resident key, so the owners can
+correct it at source. Findings never carry a
 value: not the phone, not the community, not which way a sensitive flag points.
 
 Kinds:
@@ -21,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from hub.ledger.current import current_rows_sql
 from hub.quality.runner import crosswalk_available, current_crosswalk_sql
 from schemas.spec import ContractSpec
 
@@ -51,16 +53,15 @@ def _living_alone(con: duckdb.DuckDBPyConnection, latest: dict[str, dict[str, An
     if "elderly_care" not in latest or REGISTRY not in latest:
         return []
     rows = con.execute(
-        """WITH e AS (SELECT resident_key, arg_max(living_alone, period_start) AS alone
-                      FROM curated.elderly_care
-                      WHERE batch_id = ? AND living_alone IS NOT NULL GROUP BY 1),
-                g AS (SELECT resident_key,
-                             coalesce(list_contains(string_split(special_groups, ';'),
-                                                    'elderly_living_alone'), false) AS alone
-                      FROM curated.grid WHERE batch_id = ?)
-           SELECT e.resident_key FROM e JOIN g ON g.resident_key = e.resident_key
-           WHERE e.alone <> g.alone ORDER BY 1""",
-        [latest["elderly_care"]["batch_id"], latest[REGISTRY]["batch_id"]]).fetchall()
+        f"""WITH e AS (SELECT resident_key, arg_max(living_alone, period_start) AS alone
+                       FROM ({current_rows_sql("elderly_care")})
+                       WHERE living_alone IS NOT NULL GROUP BY 1),
+                 g AS (SELECT resident_key,
+                              coalesce(list_contains(string_split(special_groups, ';'),
+                                                     'elderly_living_alone'), false) AS alone
+                       FROM ({current_rows_sql(REGISTRY)}))
+            SELECT e.resident_key FROM e JOIN g ON g.resident_key = e.resident_key
+            WHERE e.alone <> g.alone ORDER BY 1""").fetchall()
     detail = ("living-alone status in elderly_care differs from the grid registry's "
               "elderly_living_alone group")
     return [_finding("living_alone", k, ["elderly_care", REGISTRY], latest, detail)
@@ -78,12 +79,10 @@ def _death(con: duckdb.DuckDBPyConnection, latest: dict[str, dict[str, Any]],
                 or "period_start" not in contract.column_names):
             continue
         rows = con.execute(
-            f"""SELECT t.resident_key, count(*) FROM {contract.curated_table} t
-                JOIN curated.grid g ON g.resident_key = t.resident_key AND g.batch_id = ?
-                WHERE t.batch_id = ? AND g.date_of_death IS NOT NULL
-                  AND t.period_start > g.date_of_death
-                GROUP BY 1 ORDER BY 1""",
-            [latest[REGISTRY]["batch_id"], latest[name]["batch_id"]]).fetchall()
+            f"""SELECT t.resident_key, count(*) FROM ({current_rows_sql(name)}) t
+                JOIN ({current_rows_sql(REGISTRY)}) g ON g.resident_key = t.resident_key
+                WHERE g.date_of_death IS NOT NULL AND t.period_start > g.date_of_death
+                GROUP BY 1 ORDER BY 1""").fetchall()
         out += [_finding("death_before_benefit", k, [name, REGISTRY], latest,
                          f"{n} period(s) in {name} start after the date of death in the "
                          "grid registry") for k, n in rows]
@@ -105,15 +104,14 @@ def _community(con: duckdb.DuckDBPyConnection, latest: dict[str, dict[str, Any]]
                     SELECT t.resident_key,
                            arg_max(CASE WHEN t.grid_scheme = 'standard' THEN t.grid_code
                                         ELSE x.standard_code END, {order}) AS code
-                    FROM {contract.curated_table} t
+                    FROM ({current_rows_sql(name)}) t
                     LEFT JOIN ({current_crosswalk_sql(as_of[:10])}) x
                       ON x.scheme = t.grid_scheme AND x.code = t.grid_code
-                    WHERE t.batch_id = ? AND t.grid_code IS NOT NULL GROUP BY 1)
+                    WHERE t.grid_code IS NOT NULL GROUP BY 1)
                 SELECT d.resident_key FROM d
-                JOIN curated.grid g ON g.resident_key = d.resident_key AND g.batch_id = ?
+                JOIN ({current_rows_sql(REGISTRY)}) g ON g.resident_key = d.resident_key
                 WHERE d.code IS NOT NULL AND left(d.code, 12) <> left(g.grid_code, 12)
-                ORDER BY 1""",
-            [latest[name]["batch_id"], latest[REGISTRY]["batch_id"]]).fetchall()
+                ORDER BY 1""").fetchall()
         detail = (f"the community of {name}'s grid code (through the crosswalk) differs "
                   "from the grid registry's community")
         out += [_finding("community", k, [name, REGISTRY], latest, detail) for (k,) in rows]

@@ -35,7 +35,7 @@ def test_upload_modes_and_a_held_snapshot_discarded_through_the_api(
         keepends=True)
     part = tmp_path / "elderly_care_supplement.csv"
     part.write_bytes(b"".join(lines[:301]))  # header and 300 rows
-    with server.client("department", district) as api:
+    with server.client(district.tokens["department"]) as api:
         wrong = _upload(api, part, mode="partial")
         accepted = _upload(api, part, mode="delta")
         assert accepted.status_code == 202, accepted.text
@@ -50,7 +50,7 @@ def test_upload_modes_and_a_held_snapshot_discarded_through_the_api(
         decision = _until(api, discarded.json()["status_url"], ("queued", "running"))
         after = api.get(held_upload.json()["status_url"]).json()
         again = api.post(f"/v1/batches/{batch}/confirm")
-    with server.client("street_office", district) as street:
+    with server.client(district.tokens["street_office"]) as street:
         not_theirs = street.post(f"/v1/batches/{batch}/confirm")
 
     assert wrong.status_code == 400

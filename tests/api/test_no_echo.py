@@ -78,7 +78,7 @@ def test_no_answer_echoes_what_was_sent(server: Server, district: District,
     requests = _requests(document, marker)
     assert len(requests) > 40
     for role in ROLES:
-        with server.client(role, district) as client:
+        with server.client(district.tokens[role] if role else None) as client:
             for method, path, options in requests:
                 response = client.request(method.upper(), path, **options)
                 _assert_silent(response, district, f"{role} {method} {path} {options}")
@@ -104,7 +104,7 @@ def test_headers_are_not_echoed(server: Server, district: District) -> None:
 def test_upload_errors_echo_nothing_and_show_no_path(server: Server,
                                                      district: District) -> None:
     marker = MARKERS[0]
-    with server.client("department", district) as client:
+    with server.client(district.tokens["department"]) as client:
         too_long = {"file": (f"{marker}.csv", b"a,b\n1,2\n", "text/csv"),
                     marker: (None, "x" * 5000)}
         for files in (too_long,
@@ -143,7 +143,7 @@ def test_upload_errors_echo_nothing_and_show_no_path(server: Server,
 ])
 def test_hostile_numbers_and_moments_are_422(server: Server, district: District,
                                              path: str) -> None:
-    with server.client("admin", district) as client:
+    with server.client(district.tokens["admin"]) as client:
         response = client.get(path)
     assert response.status_code in (400, 422), (path, response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -151,13 +151,13 @@ def test_hostile_numbers_and_moments_are_422(server: Server, district: District,
 
 def test_department_sees_its_own_side_of_cross_department_findings(
         server: Server, district: District) -> None:
-    with server.client("auditor", district) as client:
+    with server.client(district.tokens["auditor"]) as client:
         everything = client.get("/v1/quality/findings", params={"limit": 500}).json()
     cross = [f for f in everything["items"]
              if "elderly_care" in f["datasets"] and len(f["datasets"]) > 1]
     assert cross, "the demo district has no cross-department finding about elderly_care"
     assert any("grid" in f["datasets"] for f in cross)
-    with server.client("department", district) as client:
+    with server.client(district.tokens["department"]) as client:
         mine = client.get("/v1/quality/findings", params={"limit": 500}).json()
     assert mine["total"] >= len(cross)
     by_id = {f["finding_id"]: f for f in mine["items"]}

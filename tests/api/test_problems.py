@@ -10,7 +10,7 @@ from tests.api.conftest import District, Server
 
 def test_an_unknown_dataset_is_not_found_and_not_echoed(server: Server,
                                                         district: District) -> None:
-    with server.client("auditor", district) as api:
+    with server.client(district.tokens["auditor"]) as api:
         unknown = api.get("/v1/catalog/datasets/no_such_dataset")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith(PROBLEM_JSON)

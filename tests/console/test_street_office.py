@@ -111,7 +111,7 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
     assert district.mine.raw_id not in page.url  # a POST: the ID is never in a URL
     card = page.locator("#resident-card")
     assert "一人一档" in card.locator("h1").inner_text()
-    api = server.client("street_office", district).post(
+    api = server.client(district.tokens["street_office"]).post(
         "/v1/residents/search", json={"id_number": district.mine.raw_id,
                                       "purpose": "assistance_review"}).json()
     cash = next(t for t in api["totals"]["by_kind"] if t["kind"] == "cash")
@@ -128,7 +128,7 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
     assert "cash" not in text
     assert api["profile"]["id_number"] == page.locator("#masked-id").inner_text()
     # Audited exactly as the API's search: same action, purpose and resident key.
-    events = server.client("auditor", district).get(
+    events = server.client(district.tokens["auditor"]).get(
         "/v1/audit/events", params={"actor": f"user:{accounts.street}",
                                     "resident_key": district.mine.key}).json()["events"]
     assert [(e["action"], e["purpose"], e["outcome"]) for e in events] == [
@@ -138,7 +138,7 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
 
     page.locator("#household-link").click()
     assert "一户一档" in page.locator("#household-card h1").inner_text()
-    household = server.client("street_office", district).get(
+    household = server.client(district.tokens["street_office"]).get(
         f"/v1/households/{district.mine.household_key}",
         params={"purpose": "assistance_review"}).json()
     rows = page.locator("#members tbody tr")
@@ -170,7 +170,7 @@ def test_unknown_and_out_of_jurisdiction_look_the_same(page: Page, district: Dis
 def _a_telling_filter(server: Server, district: District, grid: str,
                      everyone: int) -> tuple[str, str, int]:
     """(form field, value, API total) of a filter that keeps some but not all residents."""
-    api = server.client("street_office", district)
+    api = server.client(district.tokens["street_office"])
     candidates = [("overlap", "yes", {"has_overlap": "true"}),
                   ("missed", "yes", {"has_missed_benefit": "true"})]
     candidates += [("special_group", g, {"special_group": g})
@@ -226,7 +226,7 @@ def test_grid_filters_and_download(page: Page, server: Server, district: Distric
 
 
 def _outcomes(server: Server, district: District, actor: str) -> list[tuple[str, str]]:
-    events = server.client("auditor", district).get(
+    events = server.client(district.tokens["auditor"]).get(
         "/v1/audit/events", params={"actor": actor, "limit": 100}).json()["events"]
     return [(e["action"], e["outcome"]) for e in events]
 
