@@ -94,11 +94,12 @@ def demo_linkage(variant: str, residents: int, seed: int) -> dict[str, Any]:
 
 
 def _splink_run(spec: Any, left: pd.DataFrame, right: pd.DataFrame, comparisons: Any,
-                unique_id: str = "unique_id", training: Any = None) -> pd.DataFrame:
+                unique_id: str = "unique_id") -> pd.DataFrame:
     import duckdb
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     from hub.linkage.comparisons import rules
+    from hub.linkage.model import train
 
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     db = DuckDBAPI(connection=con)
@@ -108,12 +109,7 @@ def _splink_run(spec: Any, left: pd.DataFrame, right: pd.DataFrame, comparisons:
                                     comparisons=comparisons,
                                     blocking_rules_to_generate_predictions=rules(spec.blocking),
                                     retain_intermediate_calculation_columns=True))
-    linker.training.estimate_probability_two_random_records_match(
-        rules(spec.deterministic), recall=spec.recall)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    for block in rules(training or spec.training):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block, estimate_without_term_frequencies=True)
+    train(linker, spec)  # the hub's own training: only the comparisons differ
     scored = linker.inference.predict(threshold_match_probability=0.001).as_pandas_dataframe()
     con.close()
     return scored

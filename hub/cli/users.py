@@ -53,7 +53,11 @@ def _end_sessions(name: str) -> None:
             engine.dispose()
 
 
-def _password() -> str:
+def _password(password_stdin: bool) -> str:
+    """The password from the first line of standard input, never from the command line."""
+    if not password_stdin:
+        console.print("[red]error:[/] give --password-stdin and the password on standard input")
+        raise typer.Exit(ExitCode.BAD_INPUT)
     text = sys.stdin.readline().rstrip("\r\n")
     if not text:
         console.print("[red]error:[/] no password on standard input "
@@ -76,10 +80,7 @@ def create_user(
                         "or comma-separated")] = None,
 ) -> None:
     """Create a console user; the password comes from standard input."""
-    if not password_stdin:
-        console.print("[red]error:[/] give --password-stdin and the password on standard input")
-        raise typer.Exit(ExitCode.BAD_INPUT)
-    password = _password()
+    password = _password(password_stdin)
     with _users() as users:
         user = users.create(name, role, scope or [], password)
     out.print(f"created user {user.name} ({user.role.value}, scope "
@@ -114,10 +115,7 @@ def reset_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (from standard input); unlocks the account, ends its sessions."""
-    if not password_stdin:
-        console.print("[red]error:[/] give --password-stdin and the password on standard input")
-        raise typer.Exit(ExitCode.BAD_INPUT)
-    password = _password()
+    password = _password(password_stdin)
     with _users() as users:
         users.reset_password(name, password)
     _end_sessions(name)

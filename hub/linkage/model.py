@@ -63,7 +63,7 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
         left = db.register(registry, table_name="registry")
         right = db.register(candidates, table_name="candidates")
         linker = Linker([left, right], _settings(spec, unique_id))
-        _trained(linker, spec, seed, max_u_pairs)
+        train(linker, spec, seed, max_u_pairs)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
@@ -73,7 +73,9 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
                       pairs_scored=len(scored), fields=fields)
 
 
-def _trained(linker: Linker, spec: LinkageSpec, seed: int, max_u_pairs: float) -> None:
+def train(linker: Linker, spec: LinkageSpec, seed: int = 1, max_u_pairs: float = 2e6) -> None:
+    """Train without labels, as the spec says: the prior from its deterministic rules, u from
+    random pairs, m by one EM session per training rule."""
     training = linker.training
     training.estimate_probability_two_random_records_match(
         rules(spec.deterministic), recall=spec.recall)
@@ -98,7 +100,7 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
         db = DuckDBAPI(connection=con)
         table = db.register(registry, table_name="registry")
         linker = Linker(table, _settings(spec, unique_id, "dedupe_only"))
-        _trained(linker, spec, seed, max_u_pairs)
+        train(linker, spec, seed, max_u_pairs)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
