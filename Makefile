@@ -22,8 +22,12 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/hub demo $(DEMO_ARGS)
 
+# The suite runs on every core up to four (pytest-xdist), a test file per worker: files share
+# module fixtures, and each worker builds the session district once. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+
 test: setup
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Ruff, mypy, then the import contracts of .importlinter (package rule, hub layers, no cycles).
 lint: setup

@@ -119,7 +119,8 @@ def token_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             f"{r['expires_at']} (expired)"
         table.add_row(r["token_id"], r["name"], r["role"], ",".join(r["scope"]),
                       r["created_at"], expires, r["revoked_at"] or "")
-    out.print(table)
+    # Measured now, not at import: the table takes the width of the terminal it is printed on.
+    Console(highlight=False).print(table)
 
 
 def _report(label: str, result: VerifyResult) -> None:

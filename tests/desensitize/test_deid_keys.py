@@ -164,7 +164,8 @@ def test_binary_garbage_is_refused(keys_dir: Path) -> None:
     (bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
      "published"),  # RFC 8032 TEST 1
     (secrets.token_bytes(32) + bytes(32), "second half"),
-])
+], ids=["zero", "repeated", "pattern", "counting", "counting from 64", "printable text",
+        "distinct", "published", "second half"])  # random bytes: ids stable across processes
 def test_placeholder_keys_are_recognised(data: bytes, reason: str) -> None:
     found = key_weakness(data)
     assert found is not None

@@ -123,7 +123,7 @@ def test_the_reference_is_read_from_the_hub_setting(
     (secrets.token_hex(31), "found 62"),
     (secrets.token_hex(33), "found 66"),
     ("", "found 0"),
-])
+], ids=["other characters", "short", "long", "empty"])  # random keys: ids stable across processes
 def test_a_bad_environment_key_is_refused_without_quoting_it(
         settings: HubSettings, monkeypatch: pytest.MonkeyPatch, value: str, problem: str
 ) -> None:
