@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.pages.environment import page_environment, stylesheet
 from hub.web.i18n import DEFAULT_LOCALE, template_functions
+from hub.web.nav import entries
 from schemas.value_labels import Language, label
 
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
@@ -32,6 +33,9 @@ def page(template: str, *, locale: str = DEFAULT_LOCALE, status: int = 200,
     def lab(group: str, code: object) -> str:
         return label(group, code, language)
 
+    who = context.get("who")
+    context.setdefault("nav_entries", entries(who.user.role.value) if who else [])
+    context.setdefault("current_path", "")
     html = page_environment().get_template(template).render(
         stylesheet=stylesheet(), lang="en" if language == "en" else "zh-CN", label=lab,
         money=money, locale=language, **template_functions(language), **context)
