@@ -57,3 +57,8 @@ def test_labels_name_every_coded_value_in_the_language_asked(server: Server,
     assert grid["labels"].get("special_groups", {}) == {
         g: label("special_groups", g) for g in groups}
     assert refused.status_code == 422
+    # Codes of places by name, from the home's place table (the demo's names its cells).
+    grid_code = plain["location"]["grid_code"]
+    assert chinese["labels"]["places"][grid_code].endswith("网格")
+    assert plain["location"]["community_code"] in chinese["labels"]["places"]
+    assert grid["labels"]["places"][grid_code] == chinese["labels"]["places"][grid_code]

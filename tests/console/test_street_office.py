@@ -60,6 +60,8 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
     assert "现金" in text
     assert "cash" not in text
     assert api["profile"]["id_number"] == page.locator("#masked-id").inner_text()
+    grid_name = page.locator("#grid-name").inner_text()  # by name, with its code
+    assert grid_name.endswith(f"网格（{api['location']['grid_code']}）")
     # Audited exactly as the API's search: same action, purpose and resident key.
     events = server.client(district.tokens["auditor"]).get(
         "/v1/audit/events", params={"actor": f"user:{accounts.street}",

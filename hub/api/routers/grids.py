@@ -10,6 +10,7 @@ from hub.api import examples
 from hub.api.deps import OptionalPrincipal, Purpose, ServicesDep
 from hub.api.guard import ResidentGate
 from hub.api.labels import LabelsParam, requested_language, with_labels
+from hub.api.places import place_names
 from hub.api.problems import ApiProblem
 from hub.views.read import MAX_PAGE
 
@@ -50,4 +51,5 @@ def grid_residents(
     gate.record("granted", detail=f"grid {grid_code}: {len(items)} of {total} residents")
     page = {"grid_code": grid_code, "total": total, "offset": offset, "limit": limit,
             "items": items}
-    return with_labels(page, requested_language(request, labels))
+    return with_labels(page, requested_language(request, labels),
+                       place_names(services.settings))

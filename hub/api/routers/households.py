@@ -10,6 +10,7 @@ from hub.api import examples
 from hub.api.deps import OptionalPrincipal, Purpose, ServicesDep
 from hub.api.guard import ResidentGate
 from hub.api.labels import LabelsParam, requested_language, with_labels
+from hub.api.places import place_names
 from hub.api.problems import not_found
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
@@ -36,4 +37,5 @@ def get_household(request: Request, services: ServicesDep, principal: OptionalPr
                     detail=f"household {household_key}")
     view = gate.visible(document)
     gate.record("granted", detail=f"household {household_key}")
-    return with_labels(view, requested_language(request, labels))
+    return with_labels(view, requested_language(request, labels),
+                       place_names(services.settings))

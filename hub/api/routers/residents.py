@@ -26,6 +26,7 @@ from hub.api.deps import (
 )
 from hub.api.guard import ResidentGate
 from hub.api.labels import LabelsParam, json_with_labels, requested_language
+from hub.api.places import place_names
 from hub.api.problems import ApiProblem, not_found
 from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
 from hub.security import access
@@ -65,7 +66,8 @@ def _answer(gate: ResidentGate, services: Services, key: str | None,
     if body is None:  # outside the jurisdiction: the same 404 as an unknown resident
         gate.refuse(not_found("resident"), "refused:forbidden", key)
     gate.record("granted", key)  # no record, no data: written before the answer leaves
-    return Response(json_with_labels(body, language), media_type="application/json")
+    names = place_names(services.settings) if language else None
+    return Response(json_with_labels(body, language, names), media_type="application/json")
 
 
 @router.post("/search", summary="Find a resident by ID number",
