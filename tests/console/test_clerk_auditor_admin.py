@@ -20,8 +20,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page
+from sqlalchemy import select
 
+from catalog.db import create_state_engine
 from hub.api.error_file import HEADER
+from hub.state.tables import upload_jobs
 from schemas.rule_labels import describe
 from tests.api.conftest import District, Server
 from tests.console.conftest import Accounts, Recorder, sign_in
@@ -180,6 +183,17 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
     sources = page.locator("#source option").all_inner_texts()
     assert sources
     assert all("医疗保障" in s for s in sources)
+    # Another department's upload looks like none, its error file too.
+    engine = create_state_engine(district.settings.resolved_state_url)
+    with engine.connect() as conn:
+        theirs = conn.execute(select(upload_jobs.c.job_id).where(
+            upload_jobs.c.dataset == "elderly_care")).scalars().first()
+    engine.dispose()
+    assert theirs is not None
+    for address in (f"/console/uploads/{theirs}", f"/console/uploads/{theirs}/errors.xlsx",
+                    "/console/uploads/up-000000000000000000000000"):
+        page.goto(address)
+        assert "没有这个上传" in page.locator("#problem").inner_text(), address
 
 
 def test_no_request_left_the_hub_and_no_raw_identifier(recorder: Recorder,
