@@ -91,6 +91,8 @@ def disable_user(request: Request, name: str, csrf: Text = "") -> Response:
     if not csrf_ok(request, who, csrf):
         return _users_page(request, who, "bad-form", 400)
     state = console_state(request)
+    if name == who.user.name:  # an administrator never locks themselves out by a click
+        return _users_page(request, who, "bad-form", 400)
     try:
         state.users.disable(name)
     except UserUnknown as exc:

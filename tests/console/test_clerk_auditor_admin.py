@@ -155,6 +155,8 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
     page.get_by_role("button", name="创建用户").click()
     assert page.locator("#form-done").is_visible()
     assert "clerk-medical" in page.locator("#users").inner_text()
+    mine = page.locator("#users tbody tr", has_text=accounts.admin)
+    assert mine.get_by_role("button", name="停用").count() == 0  # never disables itself
     page.screenshot(path=str(SHOTS / "admin-users.png"), full_page=True)
 
     page.goto("/console/admin/tokens")
