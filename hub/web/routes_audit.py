@@ -9,6 +9,8 @@ witness folder of copies kept elsewhere.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ from fastapi.responses import Response
 
 from hub.audit.checkpoint import CHECKPOINT_GLOB, read_checkpoint, verify_checkpoint
 from hub.audit.errors import CheckpointInvalid
+from hub.audit.log import AuditLog
 from hub.audit.verify import VerifyResult
 from hub.audit.witness import read_public_key, verify_witness
 from hub.security.access import can_read_audit
@@ -28,11 +31,29 @@ router = APIRouter(prefix="/console/audit", include_in_schema=False)
 PAGE = 50
 OUTCOME_GROUPS = ("granted", "refused")  # "refused": every refusal (AuditLog.search)
 Filter = Annotated[str, Query(max_length=200)]
+CHOICES_SECONDS = 30.0
+_lock = threading.Lock()
+_cached: dict[str, tuple[float, dict[str, list[str]]]] = {}  # per state store
 
 
 def refused(who: SignedIn, problem: str, status: int) -> Response:
     return page("console/error.html", locale=who.user.locale, status=status, who=who,
                 problem=problem)
+
+
+def _choices(log: AuditLog, fresh: bool = False) -> dict[str, list[str]]:
+    """The values each filter may take, read at most every CHOICES_SECONDS (the action and
+    outcome columns have no index: on a long log reading them is a scan)."""
+    store = repr(log)  # names the state store, without a password
+    with _lock:
+        hit = _cached.get(store)
+        if not fresh and hit is not None and time.monotonic() - hit[0] < CHOICES_SECONDS:
+            return hit[1]
+    found = {"actor": log.distinct("actor"), "action": log.distinct("action"),
+             "outcome": sorted({*OUTCOME_GROUPS, *log.distinct("outcome")})}
+    with _lock:
+        _cached[store] = (time.monotonic(), found)
+    return found
 
 
 def _day(text: str) -> date | None:
@@ -54,13 +75,18 @@ def audit_log(request: Request, actor: Filter = "", action: Filter = "", outcome
     if not can_read_audit(who.user.principal):
         return refused(who, "forbidden-audit", 403)
     log = console_state(request).services.audit
-    choices = {"actor": log.distinct("actor"), "action": log.distinct("action"),
-               "outcome": sorted({*OUTCOME_GROUPS, *log.distinct("outcome")})}
     form = {"actor": actor, "action": action, "outcome": outcome, "since": since,
             "until": until}
+
+    def unknown_in(found: dict[str, list[str]]) -> list[str]:
+        return [k for k in ("actor", "action", "outcome") if form[k] and
+                form[k] not in found[k]]
+
+    choices = _choices(log)
+    if unknown_in(choices):  # perhaps new since the choices were read: read them again
+        choices = _choices(log, fresh=True)
+    unknown = unknown_in(choices)
     first, last = _day(since) if since else None, _day(until) if until else None
-    unknown = [k for k in ("actor", "action", "outcome") if form[k] and
-               form[k] not in choices[k]]
     if unknown or (since and first is None) or (until and last is None) or \
             (first and last and first > last):
         return refused(who, "filter-invalid", 400)

@@ -117,3 +117,4 @@ def sign_in(page: Page, name: str, password: str) -> None:
     page.get_by_label("用户名").fill(name)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()  # the answer to the form, not the login page it left

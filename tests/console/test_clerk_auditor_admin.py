@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from catalog.db import create_state_engine
@@ -69,7 +69,7 @@ def test_clerk_uploads_reads_the_rules_and_downloads_the_error_file(
     page.get_by_label("文件（CSV、XLSX、JSON、JSON Lines 或 Parquet）").set_input_files(
         str(tmp_path / "养老服务补充.csv"))
     page.get_by_role("button", name="上传").click()
-    assert re.search(r"/console/uploads/up-[0-9a-f]+$", page.url)
+    page.wait_for_url(re.compile(r"/console/uploads/up-[0-9a-f]+$"))
     # The page refreshes itself (meta refresh, no script) until the worker is done.
     page.locator("#upload-outcome").wait_for(timeout=WAIT_MS)
     assert page.locator("#rows-read").inner_text() == "300"
@@ -107,7 +107,7 @@ def test_clerk_uploads_reads_the_rules_and_downloads_the_error_file(
     history = page.locator("#batch-history tbody tr").first
     assert "已放弃" in history.inner_text()
     history.get_by_role("link", name="上传").click()
-    assert page.url == upload
+    page.wait_for_url(upload)
 
 
 def test_auditor_reads_quality_and_filters_the_audit_log(
@@ -119,9 +119,9 @@ def test_auditor_reads_quality_and_filters_the_audit_log(
     assert datasets.count() >= 4
     page.screenshot(path=str(SHOTS / "auditor-overview.png"), full_page=True)
     page.locator("#datasets-table").get_by_role("link", name="elderly_care").click()
-    assert page.url.endswith("/console/quality/datasets/elderly_care")
+    page.wait_for_url("**/console/quality/datasets/elderly_care")
     page.locator("#batches a").last.click()  # the demo's first batch: its report
-    assert "/console/quality/batches/" in page.url
+    page.wait_for_url("**/console/quality/batches/*")
     assert page.locator("#expectations tbody tr").count() > 0
 
     page.goto("/console/audit")
@@ -129,6 +129,7 @@ def test_auditor_reads_quality_and_filters_the_audit_log(
     page.get_by_label("操作").select_option("console.login")
     page.get_by_label("结果").select_option("granted")
     page.get_by_role("button", name="显示").click()
+    page.wait_for_url("**/console/audit?*action=console.login*")
     shown = page.locator("#audit-events tbody tr")
     logins = server.client(district.tokens["auditor"]).get("/v1/audit/events", params={
         "actor": f"user:{accounts.clerk}", "action": "console.login", "outcome": "granted",
@@ -153,7 +154,7 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
     page.get_by_label("范围（街道编码或数据集，逗号分隔）").fill("medical")
     page.get_by_label("初始密码（至少10个字符）").fill("a-new-password-2")
     page.get_by_role("button", name="创建用户").click()
-    assert page.locator("#form-done").is_visible()
+    expect(page.locator("#form-done")).to_be_visible()
     assert "clerk-medical" in page.locator("#users").inner_text()
     mine = page.locator("#users tbody tr", has_text=accounts.admin)
     assert mine.get_by_role("button", name="停用").count() == 0  # never disables itself
@@ -168,7 +169,7 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
     assert api.get("/v1/audit/events", params={"limit": 1}).status_code == 200
     token_id = token.split("_")[1]
     page.locator("#tokens tr", has_text=token_id).get_by_role("button", name="吊销").click()
-    assert "已吊销" in page.locator("#tokens tr", has_text=token_id).inner_text()
+    expect(page.locator("#tokens tr", has_text=token_id)).to_contain_text("已吊销")
     assert token not in page.content()  # shown once only
 
     page.goto("/console/admin/keys")
@@ -180,7 +181,9 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
         assert material.hex() not in keys
 
     page.get_by_role("button", name="退出登录").click()
+    page.wait_for_url("**/console/login")
     sign_in(page, "clerk-medical", "a-new-password-2")
+    page.wait_for_url("**/console/uploads")
     assert page.url.endswith("/console/uploads")
     sources = page.locator("#source option").all_inner_texts()
     assert sources
