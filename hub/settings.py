@@ -86,6 +86,9 @@ class AuditSettings(BaseSettings):
     # if the log grew at all (hub.audit.publisher); auditors fetch copies off the machine.
     checkpoint_records: int = Field(default=1000, ge=1, le=10_000_000)
     checkpoint_seconds: int = Field(default=600, ge=1, le=86_400)
+    # A witness folder (checkpoint copies kept off this machine, `hub audit
+    # fetch-checkpoints`) the console's verification page checks the log against, if set.
+    witness_dir: Path | None = None
 
     @field_validator("synchronous", mode="before")
     @classmethod

@@ -6,7 +6,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hub.api.places import install_places
 from hub.demo import DemoManifest
+from hub.demo.places import PLACES_NAME
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 
@@ -22,4 +24,5 @@ def ingest_and_publish(settings: HubSettings, demo: DemoManifest,
             result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
             assert result.outcome == "loaded", (name, result.reason)
         worker.load_crosswalk(demo.crosswalk)
+        install_places(settings, Path(demo.crosswalk).with_name(PLACES_NAME))
         return worker.publish(today=today) if today is not None else worker.publish()

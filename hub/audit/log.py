@@ -207,12 +207,14 @@ class AuditLog:
     def search(self, actor: str | None = None, resident_key: str | None = None,
                outcome: str | None = None, since: datetime | str | None = None,
                until: datetime | str | None = None, offset: int = 0, limit: int = 100,
-               newest_first: bool = True) -> list[dict[str, Any]]:
+               newest_first: bool = True, action: str | None = None) -> list[dict[str, Any]]:
         """Records matching every given filter. `actor` matches the full actor or its token
         id; `outcome` "refused" matches every refusal; `since` inclusive, `until` exclusive.
         Fields are read from the stored (hashed) text, as verify checks it."""
         t = audit_events
         query = select(t.c.seq, t.c.body, t.c.hash)
+        if action is not None:
+            query = query.where(t.c.action == action)
         if actor is not None:
             query = query.where((t.c.actor == actor) | t.c.actor.startswith(
                 f"{actor}:", autoescape=True))
@@ -234,6 +236,21 @@ class AuditLog:
         except SQLAlchemyError as exc:
             raise AuditUnavailable(self._url, exc.__class__.__name__) from exc
         return [decode_record(int(r[0]), r[1], r[2]) for r in rows]
+
+
+    def distinct(self, field: str) -> list[str]:
+        """The values one readable field (actor, action, outcome, role) takes in the log,
+        sorted: the choices of a filter, so that an unknown value is refused, not searched."""
+        if field not in ("actor", "action", "outcome", "role"):
+            raise ValueError("not a filterable audit field")
+        column = audit_events.c[field]
+        try:
+            with self.engine.connect() as conn:
+                values = conn.execute(select(column).distinct().where(column.is_not(None))
+                                      ).scalars().all()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(self._url, exc.__class__.__name__) from exc
+        return sorted(str(v) for v in values)
 
 
 def _first_seq_at(conn: Connection, moment: str) -> int:

@@ -15,6 +15,7 @@ from hub.demo.extract_employment import write_employment
 from hub.demo.extract_grid import write_grid
 from hub.demo.extract_medical import write_medical
 from hub.demo.manifest import DemoManifest
+from hub.demo.places import write_places
 from hub.demo.population import build_population
 from hub.demo.writers import write_csv
 
@@ -87,6 +88,7 @@ def generate_demo(out_dir: Path, residents: int = 20_000, seed: int = 7,
     datasets["employment"] = employment
     step("employment")
     crosswalk = write_crosswalk(pop.district, out_dir)
+    write_places(pop.district, out_dir)  # the reference table of place names
     step("crosswalk")
     manifest = DemoManifest(
         residents=residents, households=pop.households, seed=seed, today=today,

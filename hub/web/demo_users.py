@@ -39,3 +39,7 @@ def print_demo_users(settings: HubSettings, console: Any, url: str, street: str,
         console.print(f"  {name:<22} {password}", markup=False)
     console.print(f"  as demo-street_office: 查询居民 -> 身份证号 {raw_id}, 查询目的 救助审核",
                   markup=False)
+    console.print(f"  as demo-department: 上传数据 -> a civil-affairs extract (e.g. part of the "
+                  f"one in {settings.demo_dir}), then 批次记录", markup=False)
+    console.print("  as demo-auditor: 数据质量总览, 审计日志, 审计日志校验; as demo-admin: 用户, "
+                  "API 令牌, 数据目录, 密钥", markup=False)

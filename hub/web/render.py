@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import HTMLResponse
 
 from hub.pages.environment import page_environment, stylesheet
 from hub.web.i18n import DEFAULT_LOCALE, template_functions
+from hub.web.nav import entries
 from schemas.value_labels import Language, label
 
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
@@ -32,7 +34,17 @@ def page(template: str, *, locale: str = DEFAULT_LOCALE, status: int = 200,
     def lab(group: str, code: object) -> str:
         return label(group, code, language)
 
+    names: Mapping[str, str] = context.pop("places", None) or {}
+
+    def place(code: object) -> str:
+        """A street, community or grid code with its name where the place table has it."""
+        text = "" if code is None else str(code)
+        return f"{names[text]}（{text}）" if text in names else text
+
+    who = context.get("who")
+    context.setdefault("nav_entries", entries(who.user.role.value) if who else [])
+    context.setdefault("current_path", "")
     html = page_environment().get_template(template).render(
         stylesheet=stylesheet(), lang="en" if language == "en" else "zh-CN", label=lab,
-        money=money, locale=language, **template_functions(language), **context)
+        money=money, place=place, locale=language, **template_functions(language), **context)
     return HTMLResponse(html, status_code=status, headers=NO_STORE)

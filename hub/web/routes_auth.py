@@ -15,12 +15,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from hub.api.guard import ANONYMOUS
 from hub.web.accounts import LOCALES, LoginOutcome, User
+from hub.web.nav import home
 from hub.web.render import page
 from hub.web.sessions import COOKIE, LOGIN_CSRF_COOKIE, Session, same_token
 from hub.web.state import console_state
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-HOME = "/console/search"
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,16 @@ def _login_page(request: Request, message: str | None = None, status: int = 200)
 
 @router.get("/", include_in_schema=False)
 def console_home(request: Request) -> Response:
-    return RedirectResponse(HOME if signed_in(request) else "/console/login", status_code=303)
+    who = signed_in(request)
+    return RedirectResponse(home(who.user.role.value) if who else "/console/login",
+                            status_code=303)
 
 
 @router.get("/login")
 def login_form(request: Request) -> Response:
-    if signed_in(request):
-        return RedirectResponse(HOME, status_code=303)
+    who = signed_in(request)
+    if who:
+        return RedirectResponse(home(who.user.role.value), status_code=303)
     return _login_page(request)
 
 
@@ -96,7 +99,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
     _audit_login(request, outcome, user)
     if outcome == LoginOutcome.OK and user is not None:
         value, _session = state.sessions.create(user.name)
-        response = RedirectResponse(HOME, status_code=303)
+        response = RedirectResponse(home(user.role.value), status_code=303)
         _cookie(request, response, COOKIE, value)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
         return response
@@ -124,4 +127,4 @@ def set_language(request: Request, locale: Annotated[str, Form(max_length=8)] = 
         return page("console/error.html", locale=who.user.locale, status=400, who=who,
                     problem="bad-form")
     console_state(request).users.set_locale(who.user.name, locale)
-    return RedirectResponse(HOME, status_code=303)
+    return RedirectResponse(home(who.user.role.value), status_code=303)

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from pypinyin import lazy_pinyin
 
 from hub.api.guard import ResidentGate
+from hub.api.places import place_names
 from hub.api.problems import ApiProblem
 from hub.security.purposes import PURPOSES
 from hub.views.read import MAX_PAGE
@@ -86,6 +87,7 @@ def grid_list(request: Request, grid: Annotated[str, Query(max_length=20)] = "",
     form = {"grid": grid, "purpose": purpose, "special_group": special_group,
             "overlap": overlap, "missed": missed}
     context: dict[str, Any] = {"who": who, "purposes": PURPOSES, "form": form,
+               "places": place_names(console_state(request).services.settings),
                "groups": list(value_labels()["special_groups"])}
     if not grid:
         return page("console/grid.html", locale=who.user.locale, rows=None, **context)

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from hub.api.guard import ResidentGate
+from hub.api.places import place_names
 from hub.api.problems import ApiProblem
 from hub.api.routers import households, residents
 from hub.security.purposes import PURPOSES
@@ -54,7 +55,7 @@ def search_form(request: Request) -> Response:
 def resident_card(request: Request, who: SignedIn, document: dict[str, Any],
                   purpose: str) -> Response:
     return page("console/resident.html", locale=who.user.locale, who=who, r=document,
-                purpose=purpose)
+                purpose=purpose, places=place_names(console_state(request).services.settings))
 
 
 @router.post("/search")
@@ -132,4 +133,5 @@ def household(request: Request, household_key: str,
     except ApiProblem as problem:
         return problem_page(who, problem)
     return page("console/household.html", locale=who.user.locale, who=who, h=document,
-                members=_member_rows(request, who, document), purpose=purpose)
+                members=_member_rows(request, who, document), purpose=purpose,
+                places=place_names(services.settings))

@@ -6,18 +6,14 @@ an out-of-jurisdiction resident. Every request the pages make is recorded: none 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, BrowserContext, Page, Response
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 from rich.console import Console
 
 from hub.serve import demo_resident
@@ -25,75 +21,12 @@ from hub.web.demo_users import print_demo_users
 from hub.web.routes_grids import AGE_ORDER
 from schemas.value_labels import label
 from tests.api.conftest import District, Server
-from tests.console.conftest import Accounts
+from tests.console.conftest import Accounts, Recorder, sign_in
 from tests.privacy_scan import Needles, privacy_hits
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "console"
 pytestmark = pytest.mark.timeout(600)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.hosts: set[str] = set()
-        self.bodies: list[bytes] = []
-
-
-@pytest.fixture(scope="module")
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture(scope="module")
-def needles(district: District) -> Needles:
-    return Needles.of(district.demo)
-
-
-def host_of(url: str) -> str:
-    """The host a request goes to; a blob: or data: URL is the page's own memory."""
-    if url.startswith("data:"):
-        return "127.0.0.1"
-    if url.startswith("blob:"):
-        url = url[len("blob:"):]
-    return urlparse(url).hostname or url
-
-
-def _open(browser: Browser, server: Server, recorder: Recorder,
-          javascript: bool) -> BrowserContext:
-    context = browser.new_context(base_url=server.base_url, locale="zh-CN",
-                                  java_script_enabled=javascript)
-    context.on("request", lambda r: recorder.hosts.add(host_of(r.url)))
-
-    def keep(response: Response) -> None:
-        # Every page (error pages too); the vendored documentation bundles are not pages.
-        if response.headers.get("content-type", "").startswith("text/html"):
-            with contextlib.suppress(PlaywrightError):  # a redirect has no body
-                recorder.bodies.append(response.body())
-
-    context.on("response", keep)
-    return context
-
-
-@pytest.fixture
-def page(browser: Browser, server: Server, recorder: Recorder) -> Iterator[Page]:
-    """The console's pages with JavaScript off: the core flows are plain forms and links."""
-    context = _open(browser, server, recorder, javascript=False)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def scripted_page(browser: Browser, server: Server, recorder: Recorder) -> Iterator[Page]:
-    context = _open(browser, server, recorder, javascript=True)
-    yield context.new_page()
-    context.close()
-
-
-def sign_in(page: Page, name: str, password: str) -> None:
-    page.goto("/console/login")
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def search(page: Page, id_number: str, purpose: str = "assistance_review") -> None:
@@ -127,6 +60,8 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
     assert "现金" in text
     assert "cash" not in text
     assert api["profile"]["id_number"] == page.locator("#masked-id").inner_text()
+    grid_name = page.locator("#grid-name").inner_text()  # by name, with its code
+    assert grid_name.endswith(f"网格（{api['location']['grid_code']}）")
     # Audited exactly as the API's search: same action, purpose and resident key.
     events = server.client(district.tokens["auditor"]).get(
         "/v1/audit/events", params={"actor": f"user:{accounts.street}",
@@ -314,6 +249,8 @@ def test_the_demo_users_can_do_the_demo(page: Page, server: Server,
 def test_other_roles_read_no_resident(page: Page, server: Server, district: District,
                                       accounts: Accounts) -> None:
     sign_in(page, accounts.auditor, accounts.password)
+    assert page.url.endswith("/console/quality")  # the auditor's own first page
+    page.goto("/console/search")
     assert page.locator("#no-pages").is_visible()
     assert page.locator("#id_number").count() == 0
     # Posting the search anyway (with a valid session and token): the API's own refusal.

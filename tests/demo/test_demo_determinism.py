@@ -18,7 +18,7 @@ def test_same_seed_and_day_give_the_same_bytes(demo: DemoManifest, out_dir: Path
     again = generate_demo(tmp_path / "again", residents=RESIDENTS, seed=SEED, today=TODAY)
     first, second = _files(out_dir), _files(tmp_path / "again")
     assert set(first) == {"grid.csv", "elderly_care.csv", "medical.xlsx", "employment.jsonl",
-                          "grid_crosswalk.csv", "manifest.json"}
+                          "grid_crosswalk.csv", "places.csv", "manifest.json"}
     assert first == second
     assert again == load_manifest(tmp_path / "again")
 

@@ -70,6 +70,7 @@ def test_demo_makes_the_keys_of_a_new_home(bare_settings: HubSettings) -> None:
     run_demo(bare_settings, residents=150, seed=5, serve=False, console=quiet,
              progress_console=quiet)  # exit 1 when this tiny district has a batch rejected
     assert "published views of" in quiet.file.getvalue()  # type: ignore[attr-defined]
+    assert (bare_settings.home / "ref" / "places.csv").is_file()  # the demo's place names
     names = sorted(p.name for p in bare_settings.keys_dir.glob("*.key"))
     assert len(names) == 4
     keys = [(bare_settings.keys_dir / n).read_text() for n in names]

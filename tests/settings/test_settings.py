@@ -31,6 +31,7 @@ DOCUMENTED: dict[str, tuple[str, tuple[str, ...], Any]] = {
     "HUB_AUDIT_SYNCHRONOUS": ("full", ("audit", "synchronous"), "full"),
     "HUB_AUDIT_CHECKPOINT_RECORDS": ("50", ("audit", "checkpoint_records"), 50),
     "HUB_AUDIT_CHECKPOINT_SECONDS": ("30", ("audit", "checkpoint_seconds"), 30),
+    "HUB_AUDIT_WITNESS_DIR": ("/tmp/witness", ("audit", "witness_dir"), Path("/tmp/witness")),
     "HUB_CONSOLE_IDLE_SECONDS": ("600", ("console", "idle_seconds"), 600),
     "HUB_CONSOLE_LOCKOUT_ATTEMPTS": ("3", ("console", "lockout_attempts"), 3),
     "HUB_CONSOLE_LOCKOUT_SECONDS": ("120", ("console", "lockout_seconds"), 120),

@@ -11,6 +11,7 @@ from hub.security.purposes import PURPOSES
 from hub.security.roles import Role
 from hub.views.rules import RULES_DIR
 from hub.web.i18n import translations
+from hub.web.nav import NAV
 from schemas.registry import source_contracts
 from schemas.value_labels import GROUPS, value_labels
 
@@ -20,7 +21,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "hub" / "pages" / "templates" 
 def _message_ids() -> set[str]:
     found = extract_from_dir(str(TEMPLATES), method_map=[("**.html", "jinja2")],
                              options_map={"**.html": {"extensions": "jinja2.ext.i18n"}})
-    return {m if isinstance(m, str) else m[0] for _f, _l, m, _c, _x in found}
+    navigation = {entry.label for entries in NAV.values() for entry in entries}
+    return {m if isinstance(m, str) else m[0] for _f, _l, m, _c, _x in found} | navigation
 
 
 def test_every_console_text_is_translated_to_chinese() -> None:

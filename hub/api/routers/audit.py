@@ -31,6 +31,8 @@ def audit_events(
     actor: Annotated[str | None, Query(max_length=200,
                                        description="full actor or its token id")] = None,
     resident_key: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
+    action: Annotated[str | None, Query(pattern=r"^[a-z_.]{1,64}$",
+                                        examples=["resident.search"])] = None,
     outcome: Annotated[str | None, Query(
         pattern=r"^[a-z_:]{1,48}$",
         description="`granted`, `not_found`, `refused` (every refusal) or one refusal such "
@@ -44,6 +46,7 @@ def audit_events(
     if not access.can_read_audit(principal):
         raise forbidden("only auditors and administrators may read the audit log")
     events = services.audit.search(actor=actor, resident_key=resident_key, outcome=outcome,
+                                   action=action,
                                    since=utc_text(since, "since"),
                                    until=utc_text(until, "until"), offset=offset, limit=limit)
     return {"events": events, "offset": offset, "limit": limit}

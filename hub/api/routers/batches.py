@@ -41,7 +41,8 @@ def _view(decision: dict[str, Any]) -> dict[str, Any]:
             "finished_at": iso(decision.get("finished_at"))}
 
 
-def _decide(services: Any, principal: Any, batch_id: str, decision: str) -> JSONResponse:
+def decide(services: Any, principal: Any, batch_id: str, decision: str) -> JSONResponse:
+    """Queue `decision` (confirm or discard) on a held batch of the caller's datasets."""
     batch = services.catalog.get_batch(batch_id)
     if batch is None or not access.can_upload(principal, batch["dataset"]):
         raise _not_found()  # another department's batch looks like none
@@ -61,7 +62,7 @@ def confirm(services: ServicesDep, principal: CurrentPrincipal,
             batch_id: BatchId) -> JSONResponse:
     """The held snapshot becomes its source's current data: it replaces what the source sent
     before, as a whole extract does."""
-    return _decide(services, principal, batch_id, "confirm")
+    return decide(services, principal, batch_id, "confirm")
 
 
 @router.post("/v1/batches/{batch_id}/discard", status_code=202,
@@ -69,7 +70,7 @@ def confirm(services: ServicesDep, principal: CurrentPrincipal,
 def discard(services: ServicesDep, principal: CurrentPrincipal,
             batch_id: BatchId) -> JSONResponse:
     """The held snapshot is never used; the source's current data stays as it was."""
-    return _decide(services, principal, batch_id, "discard")
+    return decide(services, principal, batch_id, "discard")
 
 
 @router.get("/v1/batches/{batch_id}/decision", summary="The decision on a held snapshot",

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 from hub.api import examples
 from hub.api.deps import OptionalPrincipal, Purpose, ServicesDep
 from hub.api.guard import ResidentGate
+from hub.api.labels import LabelsParam, requested_language, with_labels
+from hub.api.places import place_names
 from hub.api.problems import ApiProblem
 from hub.views.read import MAX_PAGE
 
@@ -35,6 +37,7 @@ def grid_residents(
     has_missed_benefit: bool | None = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    labels: LabelsParam = None,
 ) -> dict[str, Any]:
     """Masked names, age bands, special groups and flags, ordered by resident key. A grid
     outside your jurisdiction answers exactly like an unknown one."""
@@ -46,5 +49,7 @@ def grid_residents(
         grid_code, special_group=special_group, has_overlap=has_overlap,
         has_missed_benefit=has_missed_benefit, offset=offset, limit=limit)
     gate.record("granted", detail=f"grid {grid_code}: {len(items)} of {total} residents")
-    return {"grid_code": grid_code, "total": total, "offset": offset, "limit": limit,
+    page = {"grid_code": grid_code, "total": total, "offset": offset, "limit": limit,
             "items": items}
+    return with_labels(page, requested_language(request, labels),
+                       place_names(services.settings))

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Request
 from hub.api import examples
 from hub.api.deps import OptionalPrincipal, Purpose, ServicesDep
 from hub.api.guard import ResidentGate
+from hub.api.labels import LabelsParam, requested_language, with_labels
+from hub.api.places import place_names
 from hub.api.problems import not_found
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
@@ -22,7 +24,8 @@ HouseholdKey = Annotated[str, Path(description="the household's pseudonym",
             responses={200: examples.json_example(examples.HOUSEHOLD, "the household view"),
                        **examples.RESIDENT_ERRORS})
 def get_household(request: Request, services: ServicesDep, principal: OptionalPrincipal,
-                  household_key: HouseholdKey, purpose: Purpose = None) -> dict[str, Any]:
+                  household_key: HouseholdKey, purpose: Purpose = None,
+                  labels: LabelsParam = None) -> dict[str, Any]:
     gate = ResidentGate(request, services, principal, "household.read")
     gate.admit(purpose)
     document = services.views.household(household_key)
@@ -34,4 +37,5 @@ def get_household(request: Request, services: ServicesDep, principal: OptionalPr
                     detail=f"household {household_key}")
     view = gate.visible(document)
     gate.record("granted", detail=f"household {household_key}")
-    return view
+    return with_labels(view, requested_language(request, labels),
+                       place_names(services.settings))

@@ -25,6 +25,8 @@ from hub.api.deps import (
     unauthenticated,
 )
 from hub.api.guard import ResidentGate
+from hub.api.labels import LabelsParam, json_with_labels, requested_language
+from hub.api.places import place_names
 from hub.api.problems import ApiProblem, not_found
 from hub.audit.ratelimit import RATE_LIMITED, ActionRateLimit, RateLimitBusy
 from hub.security import access
@@ -34,6 +36,7 @@ from hub.security.roles import Principal, Role
 from hub.settings import RevealSettings
 from hub.vault.reveal import Revealer, RevealRequest
 from hub.vault.store import VaultStoreMissing
+from schemas.value_labels import Language
 
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
 
@@ -53,7 +56,7 @@ class ResidentSearch(BaseModel):
 
 
 def _answer(gate: ResidentGate, services: Services, key: str | None,
-            refused_detail: str | None = None) -> Response:
+            refused_detail: str | None = None, language: Language | None = None) -> Response:
     # The document as stored (JSON text): parsed only for a caller who sees part of it.
     text = services.documents.text(key) if key else None
     if text is None:
@@ -63,30 +66,34 @@ def _answer(gate: ResidentGate, services: Services, key: str | None,
     if body is None:  # outside the jurisdiction: the same 404 as an unknown resident
         gate.refuse(not_found("resident"), "refused:forbidden", key)
     gate.record("granted", key)  # no record, no data: written before the answer leaves
-    return Response(body, media_type="application/json")
+    names = place_names(services.settings) if language else None
+    return Response(json_with_labels(body, language, names), media_type="application/json")
 
 
 @router.post("/search", summary="Find a resident by ID number",
              responses={200: examples.json_example(examples.RESIDENT, "the resident view"),
                         **examples.RESIDENT_ERRORS})
 def search_resident(request: Request, services: ServicesDep, principal: OptionalPrincipal,
-                    body: Annotated[ResidentSearch, Body()]) -> Response:
+                    body: Annotated[ResidentSearch, Body()],
+                    labels: LabelsParam = None) -> Response:
     """The resident view (masked profile, every department's facts, totals, overlaps, missed
     benefits). A resident outside your jurisdiction answers exactly like an unknown one."""
     gate = ResidentGate(request, services, principal, "resident.search")
     gate.admit(body.purpose)
     key = services.resident_keys.key(body.id_number)
-    return _answer(gate, services, key, None if key else "not a valid ID number")
+    return _answer(gate, services, key, None if key else "not a valid ID number",
+                   requested_language(request, labels))
 
 
 @router.get("/{resident_key}", summary="Read a resident by key",
             responses={200: examples.json_example(examples.RESIDENT, "the resident view"),
                        **examples.RESIDENT_ERRORS})
 def get_resident(request: Request, services: ServicesDep, principal: OptionalPrincipal,
-                 resident_key: ResidentKey, purpose: Purpose = None) -> Response:
+                 resident_key: ResidentKey, purpose: Purpose = None,
+                 labels: LabelsParam = None) -> Response:
     gate = ResidentGate(request, services, principal, "resident.read")
     gate.admit(purpose)
-    return _answer(gate, services, resident_key)
+    return _answer(gate, services, resident_key, language=requested_language(request, labels))
 
 
 # -- re-identification --------------------------------------------------------------------

@@ -17,9 +17,10 @@ from hub.api.deps import CurrentPrincipal, ServicesDep, forbidden
 from hub.api.problems import ApiProblem
 from hub.api.redact import without_paths
 from hub.api.responses import MAX_OFFSET, problems
-from hub.api.upload_stream import bad_upload, receive_upload
+from hub.api.upload_stream import ReceivedUpload, bad_upload, receive_upload
 from hub.pipeline.jobs import new_job_id
 from hub.security import access
+from hub.security.roles import Principal
 
 router = APIRouter(tags=["uploads"])
 
@@ -110,16 +111,32 @@ async def upload(request: Request, services: ServicesDep, principal: CurrentPrin
         raise ApiProblem(404, "not-found", "Not found", "no such dataset takes uploads")
     if not access.can_upload(principal, dataset):
         raise forbidden("this token may not upload to this dataset")
+    job_id, partial = inbox_target(services)
+    received = await receive_upload(request, partial, services.settings.max_extract_bytes)
+    body = queue_upload(services, principal, dataset, job_id, received)
+    return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
+
+
+def inbox_target(services: Any) -> tuple[str, Path]:
+    """A new upload id and the private file its body streams into."""
     inbox = services.settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     job_id = new_job_id()
-    partial = inbox / f".{job_id}.part"
-    received = await receive_upload(request, partial, services.settings.max_extract_bytes)
+    return job_id, inbox / f".{job_id}.part"
+
+
+def queue_upload(services: Any, principal: Principal, dataset: str, job_id: str,
+                 received: ReceivedUpload) -> dict[str, Any]:
+    """The received file queued for the pipeline worker with its source and load mode
+    (the form fields `source` and `mode`); on any refusal the file is deleted."""
+    inbox = services.settings.inbox_dir
     try:
+        if received.path is None:
+            raise bad_upload("the upload has no `file` part, or the file is empty")
         source, source_path = _pick_source(services, dataset, received.fields.get("source"))
         mode = _pick_mode(source_path, received.fields.get("mode"))
         final = inbox / f"{job_id}{received.suffix}"
-        partial.rename(final)
+        received.path.rename(final)
         job = services.jobs.enqueue(job_id=job_id, dataset=dataset, source=source,
                                     source_path=source_path, inbox_path=final,
                                     size=received.size, submitted_by=principal.token_id,
@@ -129,10 +146,9 @@ async def upload(request: Request, services: ServicesDep, principal: CurrentPrin
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
         raise
-    body = {"upload_id": job_id, "status": job["status"], "dataset": dataset,
+    return {"upload_id": job_id, "status": job["status"], "dataset": dataset,
             "source": source, "mode": mode, "bytes": received.size,
             "status_url": f"/v1/uploads/{job_id}"}
-    return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
 
 
 @router.get("/v1/uploads/{upload_id}", summary="Status and rejection report of an upload",
