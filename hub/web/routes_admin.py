@@ -54,6 +54,15 @@ def _problem(exc: Exception) -> str:
     return "name-invalid"
 
 
+def _audit(request: Request, who: SignedIn, action: str, outcome: str,
+           detail: dict[str, str]) -> None:
+    """Every change to who may do what is in the audit log, like a reveal or a lookup: the
+    account or token it touched is named by its id, a password or token never."""
+    console_state(request).services.audit.append(
+        action=f"console.admin.{action}", outcome=outcome, principal=who.user.principal,
+        request_id=str(getattr(request.state, "request_id", "")), detail=detail)
+
+
 def _users_page(request: Request, who: SignedIn, message: str = "", status: int = 200,
                 done: str = "") -> Response:
     users = console_state(request).users.list()
@@ -79,7 +88,9 @@ def create_user(request: Request, name: Text = "", role: Text = "", scope: Text 
     try:
         console_state(request).users.create(name, role, [scope] if scope else [], password)
     except (HubError, DataHubError) as exc:
+        _audit(request, who, "user.create", f"refused:{_problem(exc)}", {})
         return _users_page(request, who, _problem(exc), 400)
+    _audit(request, who, "user.create", "ok", {"user": name, "role": role, "scope": scope})
     return _users_page(request, who, done="created")
 
 
@@ -96,7 +107,9 @@ def disable_user(request: Request, name: str, csrf: Text = "") -> Response:
     try:
         state.users.disable(name)
     except UserUnknown as exc:
+        _audit(request, who, "user.disable", f"refused:{_problem(exc)}", {})
         return _users_page(request, who, _problem(exc), 404)
+    _audit(request, who, "user.disable", "ok", {"user": name})
     state.sessions.end_all(name)  # signed out everywhere at once
     return RedirectResponse("/console/admin/users", status_code=303)
 
@@ -113,7 +126,9 @@ def reset_password(request: Request, name: str, password: Text = "",
     try:
         state.users.reset_password(name, password)
     except (UserUnknown, PasswordInvalid) as exc:
+        _audit(request, who, "user.reset_password", f"refused:{_problem(exc)}", {})
         return _users_page(request, who, _problem(exc), 400)
+    _audit(request, who, "user.reset_password", "ok", {"user": name})
     state.sessions.end_all(name)
     return _users_page(request, who, done="password")
 
@@ -146,7 +161,10 @@ def issue_token(request: Request, name: Text = "", role: Text = "", scope: Text 
         token_id, token = store.create(role, [scope] if scope else [], name,
                                        parse_lifetime(expires_in))
     except (HubError, DataHubError) as exc:
+        _audit(request, who, "token.create", f"refused:{_problem(exc)}", {})
         return _tokens_page(request, who, _problem(exc), 400)
+    _audit(request, who, "token.create", "ok", {"token_id": token_id, "role": role,
+                                                "scope": scope})
     return _tokens_page(request, who, issued={"token_id": token_id, "token": token})
 
 
@@ -158,6 +176,7 @@ def revoke_token(request: Request, token_id: str, csrf: Text = "") -> Response:
     if not csrf_ok(request, who, csrf):
         return _tokens_page(request, who, "bad-form", 400)
     console_state(request).services.tokens.revoke(token_id[:64])
+    _audit(request, who, "token.revoke", "ok", {"token_id": token_id[:64]})
     return RedirectResponse("/console/admin/tokens", status_code=303)
 
 

@@ -171,6 +171,14 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
     page.locator("#tokens tr", has_text=token_id).get_by_role("button", name="吊销").click()
     expect(page.locator("#tokens tr", has_text=token_id)).to_contain_text("已吊销")
     assert token not in page.content()  # shown once only
+    # Each change to who may do what is in the audit log under the administrator's name.
+    changes = server.client(district.tokens["auditor"]).get("/v1/audit/events", params={
+        "actor": f"user:{accounts.admin}", "limit": 50}).json()
+    done = {(e["action"], e["outcome"]) for e in changes["events"]}
+    assert {("console.admin.user.create", "ok"), ("console.admin.token.create", "ok"),
+            ("console.admin.token.revoke", "ok")} <= done
+    assert all(token not in str(e) and "a-new-password-2" not in str(e)
+               for e in changes["events"])
 
     page.goto("/console/admin/keys")
     assert page.locator("#keys tbody tr").count() == 4
