@@ -81,3 +81,26 @@ def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise
     return int(row[0]) if row else 0
+
+
+def update_ledger(con: duckdb.DuckDBPyConnection, keys_table: str) -> int:
+    """Replace the facts of the residents in TEMP table `keys_table` (and any facts without
+    a resident) with those of the current batches, in one transaction; the rest of the
+    ledger stays. Returns the ledger's fact count."""
+    parts = [facts_sql(c, c.ledger) for c in source_contracts().values() if c.ledger]
+    columns = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+    scoped = f"resident_key IN (SELECT resident_key FROM {keys_table}) OR resident_key IS NULL"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE households AS {household_sql()}")
+        con.execute(f"DELETE FROM {LEDGER_TABLE} WHERE {scoped}")
+        if parts:
+            con.execute(f"INSERT INTO {LEDGER_TABLE} ({columns}) SELECT {columns} FROM ("
+                        + " UNION ALL ".join(parts) + f") WHERE {scoped}")
+        row = con.execute(f"SELECT count(*) FROM {LEDGER_TABLE}").fetchall()[0]
+        con.execute("DROP TABLE households")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(row[0]) if row else 0
