@@ -23,7 +23,6 @@ import duckdb
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from hub.ledger.build import household_sql
 from hub.views.publish import current_generation
 from hub.views.rules import Condition, MissedBenefitRule
 from hub.views.store import view_residents, view_state
@@ -116,7 +115,8 @@ def _key_table(con: duckdb.DuckDBPyConnection, name: str, column: str,
 
 def stage_affected(con: duckdb.DuckDBPyConnection, engine: Engine, plan: ChangePlan) -> int:
     """TEMP tables `affected(resident_key)` (whole households) and `affected_households`
-    (household_key: now or when published); returns the number of affected residents."""
+    (household_key: now or when published), from TEMP table `households_now` (the
+    registry's households); returns the number of affected residents."""
     batches = plan.added + plan.removed
     _key_table(con, "changed_batches", "batch_id", batches)
     union = " UNION ".join(
@@ -124,7 +124,6 @@ def stage_affected(con: duckdb.DuckDBPyConnection, engine: Engine, plan: ChangeP
         for name in source_contracts())
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT DISTINCT resident_key "
                 f"FROM ({union}) WHERE resident_key IS NOT NULL")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE households_now AS {household_sql()}")
     changed = [r[0] for r in con.execute("SELECT resident_key FROM changed").fetchall()]
     assert plan.generation is not None
     households = {h for _, h in _published_households(engine, plan.generation,
@@ -141,7 +140,7 @@ def stage_affected(con: duckdb.DuckDBPyConnection, engine: Engine, plan: ChangeP
         UNION SELECT resident_key FROM published_members
         UNION SELECT resident_key FROM households_now
               SEMI JOIN affected_households USING (household_key)""")
-    for name in ("changed_batches", "changed", "households_now", "published_members"):
+    for name in ("changed_batches", "changed", "published_members"):
         con.execute(f"DROP TABLE temp.{name}")
     row = con.execute("SELECT count(*) FROM affected").fetchone()
     return int(row[0]) if row else 0

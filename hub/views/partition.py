@@ -57,10 +57,12 @@ class Partitions:
                     f"SELECT resident_key FROM work WHERE part = {part}")
 
 
-def stage(con: duckdb.DuckDBPyConnection, keys_sql: str,
-          per_partition: int = PARTITION_RESIDENTS) -> Partitions:
+def stage(con: duckdb.DuckDBPyConnection, keys_sql: str, households: str | None = None,
+          per_partition: int = PARTITION_RESIDENTS, scoped: bool = False) -> Partitions:
     """TEMP tables `work(resident_key, part)` of the residents `keys_sql` selects (whole
-    households: the caller's concern), `cur_<dataset>` and `ledger_work` of their rows."""
+    households: the caller's concern) and `cur_<dataset>` of their current rows. The
+    household of a resident comes from `households` (a SELECT; the registry's by default).
+    `scoped`: few residents, whose rows are picked before the latest row per key is."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE work_keys AS SELECT DISTINCT resident_key "
                 f"FROM ({keys_sql}) WHERE resident_key IS NOT NULL")
     row = con.execute("SELECT count(*) FROM work_keys").fetchone()
@@ -69,16 +71,26 @@ def stage(con: duckdb.DuckDBPyConnection, keys_sql: str,
     con.execute(f"""CREATE OR REPLACE TEMP TABLE work AS
         SELECT k.resident_key,
                {part_of_sql('coalesce(h.household_key, k.resident_key)', parts)} AS part
-        FROM work_keys k LEFT JOIN ({household_sql()}) h USING (resident_key)""")
+        FROM work_keys k LEFT JOIN ({households or household_sql()}) h USING (resident_key)""")
     con.execute("DROP TABLE work_keys")
     for name in source_contracts():
+        rows = current_rows_sql(name, "work" if scoped else None)
         con.execute(f"""CREATE OR REPLACE TEMP TABLE cur_{name} AS
-            SELECT c.*, w.part AS {_PART} FROM ({current_rows_sql(name)}) c
+            SELECT c.*, w.part AS {_PART} FROM ({rows}) c
             JOIN work w ON w.resident_key = c.resident_key ORDER BY w.part""")
+    return Partitions(parts, residents)
+
+
+def stage_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """TEMP table `ledger_work`: the ledger facts of the residents in `work`."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE ledger_work AS
         SELECT l.*, w.part AS {_PART} FROM {LEDGER_TABLE} l
         JOIN work w ON w.resident_key = l.resident_key ORDER BY w.part""")
-    return Partitions(parts, residents)
+
+
+def staged_rows(name: str) -> str:
+    """SELECT of the staged current rows of a dataset, every partition."""
+    return f"SELECT * EXCLUDE ({_PART}) FROM cur_{name}"
 
 
 def drop_partition_tables(con: duckdb.DuckDBPyConnection) -> None:

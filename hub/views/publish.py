@@ -10,11 +10,13 @@ generation; hub.views.patch rewrites changed residents inside the current one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from hub.views.store import (
@@ -40,37 +42,41 @@ HOUSEHOLDS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) 
 UNMAPPED_SQL = "SELECT dataset, scheme, code, rows, residents FROM unmapped_codes"
 
 
-def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict[str, Any]]]:
-    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    for batch in reader:
-        yield batch.to_pylist()
-
-
 def _next_generation(conn: Connection) -> int:
     highest = [conn.execute(select(func.max(t.c.generation))).scalar() for t in
                (*GENERATION_TABLES, view_state)]
     return max([h for h in highest if h is not None], default=0) + 1
 
 
-def insert_batches(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
-                   extra: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
-    """(INSERT statement, parameter rows) per batch of the rows `sql` selects in DuckDB."""
-    # The INSERT is compiled once and run on the driver with plain tuples: SQLAlchemy's
-    # per-row parameter processing would otherwise cost more than the database's work.
+def arrow_inserts(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
+                  extra: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(INSERT statement, parameter rows) per Arrow batch, `extra` added to every row."""
+    # The INSERT is compiled once and run on the driver with plain tuples, built column by
+    # column: SQLAlchemy's per-row parameter processing would cost more than the database.
     compiled = insert(table).compile(dialect=engine.dialect)
     extra = {k: _bind(table, k, v, engine) for k, v in extra.items()}
-    order = list(compiled.positiontup or []) if compiled.positional else []
-    for batch in _batches(con, sql):
-        for row in batch:
-            row.update(extra)
-        params: list[Any] = [tuple(r[k] for k in order) for r in batch] if order else batch
+    positional = list(compiled.positiontup or []) if compiled.positional else []
+    names = positional or [c.name for c in table.columns]
+    for batch in batches:
+        n = batch.num_rows
+        columns = [batch.column(name).to_pylist() if name in batch.schema.names
+                   else [extra[name]] * n for name in names]
+        rows = list(zip(*columns, strict=True))
+        params: list[Any] = rows if positional else [dict(zip(names, r, strict=True))
+                                                     for r in rows]
         yield str(compiled), params
 
 
-def _copy(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
+def insert_batches(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
+                   extra: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(INSERT statement, parameter rows) per batch of the rows `sql` selects in DuckDB."""
+    yield from arrow_inserts(engine, con.sql(sql).to_arrow_reader(BATCH_ROWS), table, extra)
+
+
+def _copy(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
           extra: dict[str, Any]) -> int:
     rows = 0
-    for statement, params in insert_batches(engine, con, sql, table, extra):
+    for statement, params in arrow_inserts(engine, batches, table, extra):
         with engine.begin() as conn:
             conn.exec_driver_sql(statement, params)
         rows += len(params)
@@ -88,7 +94,11 @@ def current_generation(conn: Connection) -> int | None:
 
 
 class GenerationWriter:
-    """A full publish: a new generation written partition by partition, then the flip."""
+    """A full publish: a new generation written partition by partition, then the flip.
+
+    A partition's rows are taken from DuckDB as Arrow tables and written by one writer
+    thread while the caller computes the next partition (DuckDB and the database driver both
+    release the GIL); at most one partition waits, so memory stays one partition's worth."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -99,20 +109,39 @@ class GenerationWriter:
             for table in GENERATION_TABLES:
                 conn.execute(delete(table).where(table.c.generation >= self.generation))
         self.counts = {"residents": 0, "households": 0}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="views-writer")
+        self._pending: Future[None] | None = None
 
     def add_partition(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Copy the TEMP tables resident_views and household_views of `con`."""
+        """Take the TEMP tables resident_views and household_views of `con` for writing."""
+        residents = con.sql(RESIDENTS_SQL).fetch_arrow_table()
+        households = con.sql(HOUSEHOLDS_SQL).fetch_arrow_table()
+        self._wait()
+        self._pending = self._pool.submit(self._write, residents, households)
+
+    def _write(self, residents: pa.Table, households: pa.Table) -> None:
         extra = {"generation": self.generation, "updated_at": self.now}
-        self.counts["residents"] += _copy(self.engine, con, RESIDENTS_SQL, view_residents,
-                                          extra)
-        self.counts["households"] += _copy(self.engine, con, HOUSEHOLDS_SQL, view_households,
-                                           extra)
+        self.counts["residents"] += _copy(self.engine, residents.to_batches(BATCH_ROWS),
+                                          view_residents, extra)
+        self.counts["households"] += _copy(self.engine, households.to_batches(BATCH_ROWS),
+                                           view_households, extra)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # a failed write fails the publish here
+
+    def close(self) -> None:
+        """Stop the writer thread (after its current partition); the generation stays
+        unflipped unless `finish` ran."""
+        self._pool.shutdown(wait=True)
 
     def finish(self, con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> dict[str, Any]:
         """Copy TEMP table unmapped_codes, flip to the new generation, drop old ones."""
+        self._wait()
+        unmapped = con.sql(UNMAPPED_SQL).to_arrow_reader(BATCH_ROWS)
         counts = {**self.counts, "unmapped_codes": _copy(
-            self.engine, con, UNMAPPED_SQL, view_unmapped_codes,
-            {"generation": self.generation})}
+            self.engine, unmapped, view_unmapped_codes, {"generation": self.generation})}
         state = {"generation": self.generation, "published_at": self.now,
                  "summary": json.dumps({**summary, **counts}, default=str, sort_keys=True)}
         with self.engine.begin() as conn:
@@ -134,5 +163,8 @@ def publish_views(engine: Engine, con: duckdb.DuckDBPyConnection,
     """Publish the TEMP tables resident_views, household_views, unmapped_codes of `con` as
     one new generation."""
     writer = GenerationWriter(engine)
-    writer.add_partition(con)
-    return writer.finish(con, summary)
+    try:
+        writer.add_partition(con)
+        return writer.finish(con, summary)
+    finally:
+        writer.close()

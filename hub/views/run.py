@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from desensitize.keys import KeyRing
 from desensitize.vault import VaultCipher
-from hub.ledger.build import rebuild_ledger, update_ledger
+from hub.ledger.build import household_sql, rebuild_ledger, update_ledger
 from hub.views.changes import FULL_ABOVE, ChangePlan, fingerprint, plan_changes, stage_affected
 from hub.views.compute import compute_partition, prepare_views
 from hub.views.partition import (
@@ -29,6 +29,8 @@ from hub.views.partition import (
     all_residents_sql,
     drop_partition_tables,
     stage,
+    stage_ledger,
+    staged_rows,
 )
 from hub.views.patch import patch_partition, patch_summary
 from hub.views.publish import GenerationWriter
@@ -41,7 +43,7 @@ _TEMP_TABLES = (
     "masked", "dept_codes", "code_keys", "code_map", "dept_locations", "unmapped_codes",
     "registry", "fallback_location", "residents", "rule_info", "hints", "overlap_pairs",
     "dept_blocks", "resident_totals", "resident_overlaps", "resident_hints", "resident_views",
-    "household_totals", "household_views", "affected", "affected_households",
+    "household_totals", "household_views", "affected", "affected_households", "households_now",
 )
 
 
@@ -84,15 +86,19 @@ def publish_all(con: duckdb.DuckDBPyConnection, engine: Engine, keyring: KeyRing
     try:
         t = time.perf_counter()
         dates = prepare_views(con, *rules, today)
-        parts = stage(con, all_residents_sql(), per_partition)
+        parts = stage(con, all_residents_sql(), per_partition=per_partition)
+        stage_ledger(con)
         timings["stage"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         writer = GenerationWriter(engine)
-        for part in _partitions(con, parts):
-            compute_partition(con, cipher, today, rules, dates, parts.rows(part),
-                              parts.ledger_sql(part))
-            writer.add_partition(con)
-        result = writer.finish(con, _summary(con, today, facts, dates, rules))
+        try:
+            for part in _partitions(con, parts):
+                compute_partition(con, cipher, today, rules, dates, parts.rows(part),
+                                  parts.ledger_sql(part))
+                writer.add_partition(con)
+            result = writer.finish(con, _summary(con, today, facts, dates, rules))
+        finally:
+            writer.close()
         timings["partitions"] = round(time.perf_counter() - t, 3)
     finally:
         _drop_temp(con)
@@ -106,11 +112,15 @@ def _publish_plan(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultC
     """The incremental publish of `plan`, or the reason to publish in full instead."""
     timings: dict[str, float] = {}
     t = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE households_now AS {household_sql()}")
     affected = stage_affected(con, engine, plan)
     if affected > FULL_ABOVE * int(plan.published.get("residents") or 0):
         return f"{affected} of {plan.published.get('residents')} residents changed"
-    facts = update_ledger(con, "affected")
-    parts = stage(con, "SELECT resident_key FROM affected", per_partition)
+    parts = stage(con, "SELECT resident_key FROM affected", "SELECT * FROM households_now",
+                  per_partition, scoped=True)
+    facts = update_ledger(con, "work", staged_rows,
+                          "SELECT * FROM households_now SEMI JOIN work USING (resident_key)")
+    stage_ledger(con)
     timings["stage"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     assert plan.generation is not None
