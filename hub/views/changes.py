@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from hub.views.publish import current_generation
+from hub.views.publish import CURRENT, current_generation
 from hub.views.rules import Condition, MissedBenefitRule
 from hub.views.store import view_residents, view_state
 from hub.warehouse.crosswalk import current_version
@@ -76,7 +76,8 @@ def plan_changes(con: duckdb.DuckDBPyConnection, engine: Engine, today: date,
     """Compare the published generation's fingerprint with `now` (see `fingerprint`)."""
     with engine.connect() as conn:
         generation = current_generation(conn)
-        raw = conn.execute(select(view_state.c.summary)).scalar() if generation else None
+        raw = conn.execute(select(view_state.c.summary).where(
+            view_state.c.name == CURRENT)).scalar() if generation else None
     if generation is None or raw is None:
         return ChangePlan("nothing published yet")
     published = json.loads(raw)
