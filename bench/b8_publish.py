@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ INGESTED_INPUTS = ("schemas/contracts/*.yaml", "connectors/sources/*.yaml",
 # A large demo's medical workbook declares more shared strings than the XLSX connector
 # accepts from a department (connectors.excel.MAX_SHARED_STRINGS): lifted for this build.
 _BUILD_SHARED_STRINGS = 20_000_000
+DELTA_SOURCE = "elderly_care.csv"
 
 CHILD = """
 import json, resource, sys, time
@@ -61,6 +63,8 @@ def _build_ingested(ctx: Context, folder: Path) -> None:
     from hub.pipeline.worker import PipelineWorker
     from hub.settings import HubSettings
 
+    # B9 derives its delta from the extract this home holds, whatever day the run is on.
+    shutil.copy(ctx.manifest.datasets["elderly_care"].path, folder / DELTA_SOURCE)
     settings = HubSettings(home=folder / "home", quality_checks=False)
     init_keys(settings)
     limit = connectors.excel.MAX_SHARED_STRINGS
@@ -77,11 +81,15 @@ def _build_ingested(ctx: Context, folder: Path) -> None:
         connectors.excel.MAX_SHARED_STRINGS = limit
 
 
+def ingested_build(ctx: Context) -> Path:
+    """The cached build: `home` (ingested, unpublished) and its elderly-care extract."""
+    return cached_build("ingested", ctx, lambda folder: _build_ingested(ctx, folder),
+                        INGESTED_INPUTS)
+
+
 def ingested_home(ctx: Context, target: Path) -> Path:
     """A private copy of the cached ingested, unpublished home at `target`."""
-    cached = cached_build("ingested", ctx, lambda folder: _build_ingested(ctx, folder),
-                          INGESTED_INPUTS)
-    return working_copy(cached / "home", target)
+    return working_copy(ingested_build(ctx) / "home", target)
 
 
 def run_child(script: str, *args: str) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """B9: a 1,000-row delta upload, from accepted upload to served views.
 
 The home is B8's published one when B8 ran before in the same run, else a copy of the
-cached ingested home published first (not timed). The delta is 1,000 rows of the district's
-own elderly-care extract, spread over the file, each amount corrected upwards by 10 yuan:
-what a department sends to correct a few late entries. In a child process with the worker
-open (as in `hub serve`, whose pipeline worker takes the accepted upload from its queue),
-the clock runs from the start of the ingest of the delta to the end of the incremental
-publish (`PipelineWorker.publish_changes`), after which the API reads the new documents. The
-child then reads a few corrected residents' documents through the API's reader to check them.
+cached ingested home published first (not timed). The delta is 1,000 rows of the
+elderly-care extract that home holds, spread over the file, each amount corrected upwards
+by 10 yuan: what a department sends to correct a few late entries. In a child process with
+the worker open (as in `hub serve`, whose pipeline worker takes the accepted upload from its
+queue), the clock runs from the start of the ingest of the delta to the end of the
+incremental publish (`PipelineWorker.publish_changes`), after which the API reads the new
+documents. The child then reads a few corrected residents' documents through the API's
+reader to check them.
 Quality checks are off, as in the other benchmarks' homes.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from bench.b8_publish import CHILD as PUBLISH_CHILD
-from bench.b8_publish import ingested_home, run_child
+from bench.b8_publish import DELTA_SOURCE, ingested_build, ingested_home, run_child
 from bench.common import Bench, Context, Row, fmt_s
 
 TARGET_SECONDS = 15.0
@@ -67,7 +68,7 @@ print(json.dumps({"seconds": seconds, "ingest": ingested - started, "outcome": b
 
 def _delta(ctx: Context, path: Path, raise_by: int) -> dict[str, str]:
     """The delta file; returns a few corrected rows' ID numbers with their new amounts."""
-    source = ctx.manifest.datasets["elderly_care"].path
+    source = ingested_build(ctx) / DELTA_SOURCE  # the extract the home holds
     rows = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="gbk")
     money = rows[rows["金额（元）"].str.fullmatch(r"\d+\.\d\d")]
     picked = money.iloc[::max(1, len(money) // DELTA_ROWS)].head(DELTA_ROWS).copy()
