@@ -36,6 +36,8 @@ MODULES = {
     "B2": "bench.b2_memory",
     "B3": "bench.b3_search",
     "B4": "bench.b4_ingest",
+    "B8": "bench.b8_publish",
+    "B9": "bench.b9_incremental",
     "B11": "bench.b11_linkage",
 }
 NOT_BUILT: dict[str, str] = {}

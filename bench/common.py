@@ -135,22 +135,24 @@ def cache_root() -> Path:
                 / "bench")
 
 
-def home_fingerprint() -> str:
+def home_fingerprint(inputs: tuple[str, ...] = HOME_INPUTS) -> str:
     digest = hashlib.sha256()
-    for pattern in HOME_INPUTS:
+    for pattern in inputs:
         for path in sorted(_ROOT.glob(pattern)):
             digest.update(path.relative_to(_ROOT).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 
-def cached_build(kind: str, ctx: Context, build: Callable[[Path], None]) -> Path:
+def cached_build(kind: str, ctx: Context, build: Callable[[Path], None],
+                 inputs: tuple[str, ...] = HOME_INPUTS) -> Path:
     """Folder of a `kind` build for ctx's size and seed, made by `build(folder)` only when
-    the cache does not hold it yet (or holds it for other code). Older builds of the same
-    kind, size and seed are removed: each costs gigabytes at 1M residents."""
+    the cache does not hold it yet (or holds it for other code: the files `inputs` match).
+    Older builds of the same kind, size and seed are removed: each costs gigabytes at 1M
+    residents."""
     root = cache_root()
     stem = f"{kind}-r{ctx.residents}-s{ctx.seed}"
-    final = root / f"{stem}-{home_fingerprint()}"
+    final = root / f"{stem}-{home_fingerprint(inputs)}"
     if (final / ".complete").exists():
         return final
     root.mkdir(parents=True, exist_ok=True)

@@ -111,8 +111,9 @@ class HubSettings(BaseSettings):
     # DuckDB memory cap for the pipeline worker, so a 10M-row load stays bounded.
     warehouse_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     warehouse_threads: int = Field(default=2, ge=1, le=64)
-    # Publishing the resident views builds one document per resident: far more than ingest.
-    publish_memory_limit: str = Field(default="8GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
+    # Publishing builds the documents one partition of residents at a time (hub.views.partition):
+    # its lists cannot spill, but a partition's fit in this cap whatever the district's size.
+    publish_memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$")
     # Great Expectations quality suite and reports after each batch. Costs a slow import per
     # worker process and about as long again as the ingest itself.
     quality_checks: bool = True

@@ -26,6 +26,7 @@ from hub.cli.keys import keys_app
 from hub.cli.security import audit_app, token_app
 from hub.cli.terminal import exit_on_error, progress_bar, settings_or_exit
 from hub.cli.users import user_app
+from hub.cli.views import views_app
 from hub.settings import HubSettings
 from schemas.errors import ExitCode
 
@@ -275,3 +276,4 @@ app.add_typer(keys_app, name="keys")
 app.command("export")(export_command)
 app.command("access-report")(access_report_command)
 app.add_typer(user_app, name="user")
+app.add_typer(views_app, name="views")

@@ -11,6 +11,8 @@ district's ledger is a few million rows, rebuilt in seconds). Money stays DECIMA
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from hub.ledger.current import current_rows_sql
@@ -37,7 +39,9 @@ def household_sql() -> str:
             f"FROM ({current_rows_sql('grid')}) GROUP BY resident_key")
 
 
-def facts_sql(contract: ContractSpec, mapping: LedgerMapping) -> str:
+def facts_sql(contract: ContractSpec, mapping: LedgerMapping, rows: str | None = None) -> str:
+    """The ledger facts of the current rows of a contract's dataset (or of `rows`, a SELECT
+    of some of them), with the household of TEMP table `households`."""
     excluded = ", ".join(_quote(p) for p in mapping.exclude_programs)
     where = f'WHERE t."{mapping.program}" NOT IN ({excluded})' if excluded else ""
     unit = _col(mapping.unit, "VARCHAR")
@@ -57,7 +61,7 @@ def facts_sql(contract: ContractSpec, mapping: LedgerMapping) -> str:
                CAST(t."{mapping.period_end}" AS DATE) AS period_end,
                coalesce(t.as_of, t.batch_as_of) AS as_of,
                t.batch_id, t.batch_contract_version AS contract_version
-        FROM ({current_rows_sql(contract.name)}) t
+        FROM ({rows or current_rows_sql(contract.name)}) t
         LEFT JOIN households h ON h.resident_key = t.resident_key
         {where}
     """
@@ -71,6 +75,31 @@ def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> int:
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE households AS {household_sql()}")
         con.execute(f"DELETE FROM {LEDGER_TABLE}")
+        if parts:
+            con.execute(f"INSERT INTO {LEDGER_TABLE} ({columns}) SELECT {columns} FROM ("
+                        + " UNION ALL ".join(parts) + ")")
+        row = con.execute(f"SELECT count(*) FROM {LEDGER_TABLE}").fetchall()[0]
+        con.execute("DROP TABLE households")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(row[0]) if row else 0
+
+
+def update_ledger(con: duckdb.DuckDBPyConnection, keys_table: str,
+                  rows: Callable[[str], str], households: str) -> int:
+    """Replace the facts of the residents in TEMP table `keys_table` with those of their
+    current rows (`rows(dataset)`, a SELECT) and households (`households`, a SELECT), in
+    one transaction; the rest of the ledger stays. Returns the ledger's fact count."""
+    parts = [facts_sql(c, c.ledger, rows(c.name)) for c in source_contracts().values()
+             if c.ledger]
+    columns = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE households AS {households}")
+        con.execute(f"DELETE FROM {LEDGER_TABLE} "
+                    f"WHERE resident_key IN (SELECT resident_key FROM {keys_table})")
         if parts:
             con.execute(f"INSERT INTO {LEDGER_TABLE} ({columns}) SELECT {columns} FROM ("
                         + " UNION ALL ".join(parts) + ")")

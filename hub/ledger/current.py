@@ -49,8 +49,9 @@ def business_key(dataset: str) -> list[str]:
     return [name for c in contract.unique if (name := contract.column(c).curated_name)]
 
 
-def current_rows_sql(dataset: str) -> str:
-    """SELECT of the current rows of curated.<dataset>, with the batch's as-of and version.
+def current_rows_sql(dataset: str, keys: str | None = None) -> str:
+    """SELECT of the current rows of curated.<dataset>, with the batch's as-of and version;
+    only of the residents in relation `keys` (a resident_key column) when given.
 
     A source with one current batch (a snapshot, the usual case) passes its rows through;
     only a source with deltas on top pays for picking the latest row per business key.
@@ -61,6 +62,8 @@ def current_rows_sql(dataset: str) -> str:
                b.contract_version AS batch_contract_version
         FROM curated."{dataset}" t
         JOIN ({CURRENT_BATCHES_SQL}) b ON b.batch_id = t.batch_id AND b.dataset = '{dataset}'"""
+    if keys is not None:  # before the latest-row pick, which then ranks only their rows
+        select += f" AND t.resident_key IN (SELECT resident_key FROM {keys})"
     # A correction (a row that withdraws its fact) is the latest row of its key: it wins
     # the key, and then neither it nor the row it withdraws is current.
     kept = ("NOT EXISTS (SELECT 1 FROM meta.withdrawn_rows w "

@@ -190,8 +190,9 @@ def _run_export(worker: Any, queue: JobQueue) -> bool:
 
 def _publish(worker: Any) -> None:
     try:
-        summary = worker.publish()
-        log.info("published views generation %s", summary.get("generation"))
+        summary = worker.publish_changes()
+        log.info("published views generation %s (%s)", summary.get("generation"),
+                 summary.get("mode"))
     except Exception as exc:  # a failed publish keeps the previous generation serving
         log.error("publishing views failed (%s): the previous views stay published",
                   exc.__class__.__name__)

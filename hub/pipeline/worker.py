@@ -146,15 +146,29 @@ class PipelineWorker:
             raise RuntimeError("open the worker before loading a crosswalk")
         return load_crosswalk(self.warehouse.con, path)
 
-    def publish(self, today: date | None = None) -> dict[str, Any]:
-        """Rebuild the ledger and publish the resident and household views (hub.views)."""
-        if self.warehouse is None or self.catalog is None or self._keyring is None:
-            raise RuntimeError("open the worker before publishing")
+    def publish(self, today: date | None = None, *,
+                per_partition: int | None = None) -> dict[str, Any]:
+        """Rebuild the ledger and publish every resident and household view (hub.views),
+        `per_partition` residents at a time (default hub.views.partition's)."""
         from hub.views.run import publish_all
 
+        return self._publish(publish_all, today, per_partition)
+
+    def publish_changes(self, today: date | None = None, *,
+                        per_partition: int | None = None) -> dict[str, Any]:
+        """Publish only the residents and households that loaded batches changed since the
+        last publish; everything when that cannot be told apart (hub.views.changes)."""
+        from hub.views.run import publish_changes
+
+        return self._publish(publish_changes, today, per_partition)
+
+    def _publish(self, run: Any, today: date | None, per_partition: int | None
+                 ) -> dict[str, Any]:
+        if self.warehouse is None or self.catalog is None or self._keyring is None:
+            raise RuntimeError("open the worker before publishing")
         con = self.warehouse.con
-        # Building one JSON document per resident aggregates lists, which DuckDB cannot spill:
-        # publishing gets its own, larger memory budget; ingest keeps the tight one.
+        # Publishing aggregates lists per resident, which DuckDB cannot spill; it works one
+        # partition of residents at a time within its own memory budget.
         con.execute(f"SET memory_limit = '{self.settings.publish_memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
         try:
@@ -164,7 +178,9 @@ class PipelineWorker:
 
             with VaultStore(self.settings.vault_store_path) as store:
                 copied = store.sync_from_warehouse(con)
-            result = publish_all(con, self.catalog.engine, self._keyring, today or date.today())
+            sized = {"per_partition": per_partition} if per_partition else {}
+            result = run(con, self.catalog.engine, self._keyring, today or date.today(),
+                         **sized)
         finally:
             con.execute(f"SET memory_limit = '{self.settings.warehouse_memory_limit}'")
             con.execute("SET preserve_insertion_order = true")

@@ -2,9 +2,10 @@
 
 Everything is set-based SQL over the current batches (see hub.ledger.current) and the
 assistance ledger; the only Python step is opening and masking the vault (hub.views.profile).
-The results are TEMP tables of the worker's session, `resident_views`, `household_views` and
-`unmapped_codes`, which hub.views.publish streams into the state store. Nothing here writes
-the warehouse file.
+`prepare_views` builds what all residents share (and `unmapped_codes`); `compute_partition`
+builds the TEMP tables `resident_views` and `household_views` of one partition of residents
+(hub.views.partition), which hub.views.publish streams into the state store. Nothing here
+writes the warehouse file.
 
 Period attribution of totals: a fact counts in the month and year its period starts in (the
 departments pay monthly periods; a yearly service contract is one fact in its first month).
@@ -12,6 +13,7 @@ departments pay monthly periods; a yearly service contract is one fact in its fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,7 +22,6 @@ import pandas as pd
 
 from desensitize.generalise import AGE_BAND_STARTS, AGE_BANDS
 from desensitize.vault import VaultCipher
-from hub.ledger.build import LEDGER_TABLE
 from hub.ledger.current import CURRENT_BATCHES_SQL, current_rows_sql
 from hub.views.documents import build_documents
 from hub.views.profile import masked_identity
@@ -40,12 +41,14 @@ REGISTRY = "grid"
 _LATEST = "batch_as_of DESC, batch_id DESC"  # ties broken: a republish gives the same views
 
 
+# The current rows of a dataset (its name -> a SELECT), restricted to the partition at hand.
+RowsSql = Callable[[str], str]
+
+
 @dataclass(frozen=True)
 class ComputedViews:
     residents: int
     households: int
-    unmapped_codes: int
-    dates: dict[str, date | None]
 
 
 def _attribute_columns(contract: ContractSpec) -> tuple[list[tuple[str, str]], list[str]]:
@@ -86,7 +89,8 @@ def _age_sql(on: str) -> str:
     return f"CASE WHEN {age} < 0 THEN NULL {bands} END"
 
 
-def _dataset_tables(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec]) -> None:
+def _dataset_tables(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec],
+                    rows: RowsSql) -> None:
     """presence (resident, dataset, batch, attributes JSON) and per-resident attributes."""
     presence, attrs = [], []
     for name, contract in contracts.items():
@@ -103,11 +107,11 @@ def _dataset_tables(con: duckdb.DuckDBPyConnection, contracts: dict[str, Contrac
         presence.append(
             f"SELECT resident_key, '{name}' AS dataset, batch_id, any_value(batch_as_of) AS "
             f"as_of, {attributes} AS attributes, {restricted_json} AS restricted "
-            f"FROM ({current_rows_sql(name)}) GROUP BY resident_key, batch_id")
+            f"FROM ({rows(name)}) GROUP BY resident_key, batch_id")
         if shared:
             cols = ", ".join(f'{_aggregate(n, t, has_period)} AS "{n}"' for n, t in shared)
             con.execute(f"CREATE OR REPLACE TEMP TABLE attrs_{name} AS SELECT resident_key, "
-                        f"{cols} FROM ({current_rows_sql(name)}) GROUP BY resident_key")
+                        f"{cols} FROM ({rows(name)}) GROUP BY resident_key")
             attrs.append((name, [n for n, _ in shared]))
     con.execute("CREATE OR REPLACE TEMP TABLE presence AS " + " UNION ALL ".join(presence))
     con.execute("CREATE OR REPLACE TEMP TABLE universe AS "
@@ -145,7 +149,7 @@ def _locations(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec
         FROM dept_locations WHERE NOT mapped GROUP BY ALL ORDER BY dataset, scheme, code""")
 
 
-def _residents(con: duckdb.DuckDBPyConnection, today: date) -> None:
+def _residents(con: duckdb.DuckDBPyConnection, today: date, rows: RowsSql) -> None:
     con.execute(f"""CREATE OR REPLACE TEMP TABLE registry AS
         SELECT resident_key,
                first(gender ORDER BY {_LATEST}) AS gender,
@@ -155,7 +159,7 @@ def _residents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                first(grid_code ORDER BY {_LATEST}) AS grid_code,
                first(special_groups ORDER BY {_LATEST}) AS special_groups_text,
                max(date_of_death) AS date_of_death
-        FROM ({current_rows_sql(REGISTRY)}) GROUP BY resident_key""")
+        FROM ({rows(REGISTRY)}) GROUP BY resident_key""")
     con.execute("""CREATE OR REPLACE TEMP TABLE fallback_location AS
         SELECT resident_key,
                min(grid_code) AS grid_code,
@@ -164,7 +168,8 @@ def _residents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                list_sort(list_distinct(list(struct_pack(dataset := dataset, scheme := scheme,
                                                         code := code))
                    FILTER (WHERE NOT mapped))) AS unmapped
-        FROM dept_locations GROUP BY resident_key""")
+        FROM dept_locations SEMI JOIN scope USING (resident_key)
+        GROUP BY resident_key""")
     on = f"DATE '{today.isoformat()}'"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE residents AS
         WITH base AS (
@@ -199,8 +204,8 @@ def _residents(con: duckdb.DuckDBPyConnection, today: date) -> None:
         FROM base r LEFT JOIN hh USING (household_key)""")
 
 
-def _rule_tables(con: duckdb.DuckDBPyConnection, missed: list[MissedBenefitRule],
-                 overlaps: list[OverlapRule], dates: dict[str, date | None]) -> None:
+def _rule_info(con: duckdb.DuckDBPyConnection, missed: list[MissedBenefitRule],
+               overlaps: list[OverlapRule]) -> None:
     info = pd.DataFrame(
         [(r.id, "missed_benefit", r.description.strip()) for r in missed]
         + [(r.id, "overlap", r.description.strip()) for r in overlaps],
@@ -208,14 +213,13 @@ def _rule_tables(con: duckdb.DuckDBPyConnection, missed: list[MissedBenefitRule]
     con.register("rule_info_df", info)
     con.execute("CREATE OR REPLACE TEMP TABLE rule_info AS SELECT * FROM rule_info_df")
     con.unregister("rule_info_df")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE hints AS {missed_benefit_sql(missed, dates)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE overlap_pairs AS {overlap_sql(overlaps)}")
 
 
-def compute_views(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today: date,
-                  missed: list[MissedBenefitRule], overlaps: list[OverlapRule]
-                  ) -> ComputedViews:
-    """Build the TEMP tables resident_views, household_views and unmapped_codes."""
+def prepare_views(con: duckdb.DuckDBPyConnection, missed: list[MissedBenefitRule],
+                  overlaps: list[OverlapRule], today: date) -> dict[str, date | None]:
+    """The tables every partition shares: current batches, dataset and rule descriptions,
+    department codes through the crosswalk (and `unmapped_codes`). Returns the reference
+    dates of the rules: today and each dataset's latest current as-of."""
     contracts = source_contracts()
     con.execute(f"CREATE OR REPLACE TEMP TABLE current_batches AS {CURRENT_BATCHES_SQL}")
     freq = pd.DataFrame([(n, c.update_frequency_days, c.ledger.department if c.ledger else
@@ -229,18 +233,31 @@ def compute_views(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today: da
         row = con.execute("SELECT max(as_of) FROM current_batches WHERE dataset = ?",
                           [name]).fetchall()[0]
         dates[name] = row[0] if row else None
+    _rule_info(con, missed, overlaps)
+    _locations(con, contracts)
+    return dates
+
+
+def compute_partition(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today: date,
+                      rules: tuple[list[MissedBenefitRule], list[OverlapRule]],
+                      dates: dict[str, date | None], rows: RowsSql, ledger_sql: str
+                      ) -> ComputedViews:
+    """resident_views and household_views of the residents in TEMP table `scope`, whose
+    current rows `rows(dataset)` and ledger facts `ledger_sql` select. `scope` holds whole
+    households: a household's document and its members' household rules need them all."""
+    missed, overlaps = rules
     con.execute(f"CREATE OR REPLACE TEMP TABLE ledger AS SELECT row_number() OVER "
-                f"(ORDER BY resident_key, source_dataset, program, period_start, batch_id) "
-                f"AS fact_id, * FROM {LEDGER_TABLE}")
-    _dataset_tables(con, contracts)
+                f"(ORDER BY resident_key, source_dataset, program, period_start, batch_id, "
+                f"period_end, kind, amount, quantity, unit) AS fact_id, * FROM ({ledger_sql})")
+    _dataset_tables(con, source_contracts(), rows)
     con.register("masked_arrow", masked_identity(con, cipher))
     con.execute("CREATE OR REPLACE TEMP TABLE masked AS SELECT * FROM masked_arrow")
     con.unregister("masked_arrow")
-    _locations(con, contracts)
-    _residents(con, today)
-    _rule_tables(con, missed, overlaps, dates)
+    _residents(con, today, rows)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE hints AS {missed_benefit_sql(missed, dates)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE overlap_pairs AS {overlap_sql(overlaps)}")
     build_documents(con, today)
     counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0]
-              for t in ("resident_views", "household_views", "unmapped_codes")]
+              for t in ("resident_views", "household_views")]
     n = [int(c[0]) if c else 0 for c in counts]
-    return ComputedViews(residents=n[0], households=n[1], unmapped_codes=n[2], dates=dates)
+    return ComputedViews(residents=n[0], households=n[1])

@@ -3,16 +3,20 @@
 See hub.views.store for the generation protocol. Rows travel in Arrow record batches of
 `BATCH_ROWS` and are inserted with one executemany per batch and transaction, so neither
 side holds a whole district in memory and the state store's write lock is held briefly.
+A full publish writes its partitions (hub.views.partition) one after the other into the new
+generation; hub.views.patch rewrites changed residents inside the current one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from hub.views.store import (
@@ -26,22 +30,16 @@ from hub.views.store import (
 BATCH_ROWS = 20_000
 CURRENT = "current"
 
-_RESIDENTS_SQL = """
+RESIDENTS_SQL = """
     SELECT resident_key, household_key, street_code, community_code, grid_code,
            CASE WHEN len(special_groups) = 0 THEN ''
                 ELSE ';' || array_to_string(special_groups, ';') || ';' END AS special_groups,
            has_overlap, has_missed_benefit, masked_name, age_band,
            CAST(document AS VARCHAR) AS document
     FROM resident_views ORDER BY resident_key"""
-_HOUSEHOLDS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) AS document "
+HOUSEHOLDS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) AS document "
                    "FROM household_views ORDER BY household_key")
-_UNMAPPED_SQL = "SELECT dataset, scheme, code, rows, residents FROM unmapped_codes"
-
-
-def _batches(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[list[dict[str, Any]]]:
-    reader = con.sql(sql).to_arrow_reader(BATCH_ROWS)
-    for batch in reader:
-        yield batch.to_pylist()
+UNMAPPED_SQL = "SELECT dataset, scheme, code, rows, residents FROM unmapped_codes"
 
 
 def _next_generation(conn: Connection) -> int:
@@ -50,21 +48,38 @@ def _next_generation(conn: Connection) -> int:
     return max([h for h in highest if h is not None], default=0) + 1
 
 
-def _copy(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
-          extra: dict[str, Any]) -> int:
-    # The INSERT is compiled once and run on the driver with plain tuples: SQLAlchemy's
-    # per-row parameter processing would otherwise cost more than the database's work.
+def arrow_inserts(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
+                  extra: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(INSERT statement, parameter rows) per Arrow batch, `extra` added to every row."""
+    # The INSERT is compiled once and run on the driver with plain tuples, built column by
+    # column: SQLAlchemy's per-row parameter processing would cost more than the database.
     compiled = insert(table).compile(dialect=engine.dialect)
     extra = {k: _bind(table, k, v, engine) for k, v in extra.items()}
-    order = list(compiled.positiontup or []) if compiled.positional else []
+    positional = list(compiled.positiontup or []) if compiled.positional else []
+    names = positional or [c.name for c in table.columns]
+    for batch in batches:
+        n = batch.num_rows
+        columns = [batch.column(name).to_pylist() if name in batch.schema.names
+                   else [extra[name]] * n for name in names]
+        rows = list(zip(*columns, strict=True))
+        params: list[Any] = rows if positional else [dict(zip(names, r, strict=True))
+                                                     for r in rows]
+        yield str(compiled), params
+
+
+def insert_batches(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
+                   extra: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(INSERT statement, parameter rows) per batch of the rows `sql` selects in DuckDB."""
+    yield from arrow_inserts(engine, con.sql(sql).to_arrow_reader(BATCH_ROWS), table, extra)
+
+
+def _copy(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
+          extra: dict[str, Any]) -> int:
     rows = 0
-    for batch in _batches(con, sql):
-        for row in batch:
-            row.update(extra)
-        params: list[Any] = [tuple(r[k] for k in order) for r in batch] if order else batch
+    for statement, params in arrow_inserts(engine, batches, table, extra):
         with engine.begin() as conn:
-            conn.exec_driver_sql(str(compiled), params)
-        rows += len(batch)
+            conn.exec_driver_sql(statement, params)
+        rows += len(params)
     return rows
 
 
@@ -78,32 +93,78 @@ def current_generation(conn: Connection) -> int | None:
                         .where(view_state.c.name == CURRENT)).scalar()
 
 
+class GenerationWriter:
+    """A full publish: a new generation written partition by partition, then the flip.
+
+    A partition's rows are taken from DuckDB as Arrow tables and written by one writer
+    thread while the caller computes the next partition (DuckDB and the database driver both
+    release the GIL); at most one partition waits, so memory stays one partition's worth."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.now = datetime.now(UTC)
+        with engine.begin() as conn:
+            self.generation = _next_generation(conn)
+            # Leftovers of a publish that died before its flip carry this number: clear them.
+            for table in GENERATION_TABLES:
+                conn.execute(delete(table).where(table.c.generation >= self.generation))
+        self.counts = {"residents": 0, "households": 0}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="views-writer")
+        self._pending: Future[None] | None = None
+
+    def add_partition(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Take the TEMP tables resident_views and household_views of `con` for writing."""
+        residents = con.sql(RESIDENTS_SQL).fetch_arrow_table()
+        households = con.sql(HOUSEHOLDS_SQL).fetch_arrow_table()
+        self._wait()
+        self._pending = self._pool.submit(self._write, residents, households)
+
+    def _write(self, residents: pa.Table, households: pa.Table) -> None:
+        extra = {"generation": self.generation, "updated_at": self.now}
+        self.counts["residents"] += _copy(self.engine, residents.to_batches(BATCH_ROWS),
+                                          view_residents, extra)
+        self.counts["households"] += _copy(self.engine, households.to_batches(BATCH_ROWS),
+                                           view_households, extra)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # a failed write fails the publish here
+
+    def close(self) -> None:
+        """Stop the writer thread (after its current partition); the generation stays
+        unflipped unless `finish` ran."""
+        self._pool.shutdown(wait=True)
+
+    def finish(self, con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> dict[str, Any]:
+        """Copy TEMP table unmapped_codes, flip to the new generation, drop old ones."""
+        self._wait()
+        unmapped = con.sql(UNMAPPED_SQL).to_arrow_reader(BATCH_ROWS)
+        counts = {**self.counts, "unmapped_codes": _copy(
+            self.engine, unmapped, view_unmapped_codes, {"generation": self.generation})}
+        state = {"generation": self.generation, "published_at": self.now,
+                 "summary": json.dumps({**summary, **counts}, default=str, sort_keys=True)}
+        with self.engine.begin() as conn:
+            previous = current_generation(conn)
+            if previous is None:
+                conn.execute(insert(view_state).values(name=CURRENT, **state))
+            else:
+                conn.execute(update(view_state).where(view_state.c.name == CURRENT)
+                             .values(**state))
+        if previous is not None:
+            for table in GENERATION_TABLES:
+                with self.engine.begin() as conn:
+                    conn.execute(delete(table).where(table.c.generation < previous))
+        return {"generation": self.generation, **counts}
+
+
 def publish_views(engine: Engine, con: duckdb.DuckDBPyConnection,
                   summary: dict[str, Any]) -> dict[str, Any]:
-    """Publish the TEMP tables resident_views, household_views, unmapped_codes of `con`."""
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        generation = _next_generation(conn)
-        # Leftovers of a publish that died before its flip carry this number: clear them.
-        for table in GENERATION_TABLES:
-            conn.execute(delete(table).where(table.c.generation >= generation))
-    extra = {"generation": generation, "updated_at": now}
-    counts = {
-        "residents": _copy(engine, con, _RESIDENTS_SQL, view_residents, extra),
-        "households": _copy(engine, con, _HOUSEHOLDS_SQL, view_households, extra),
-        "unmapped_codes": _copy(engine, con, _UNMAPPED_SQL, view_unmapped_codes,
-                                {"generation": generation}),
-    }
-    state = {"generation": generation, "published_at": now,
-             "summary": json.dumps({**summary, **counts}, default=str, sort_keys=True)}
-    with engine.begin() as conn:
-        previous = current_generation(conn)
-        if previous is None:
-            conn.execute(insert(view_state).values(name=CURRENT, **state))
-        else:
-            conn.execute(update(view_state).where(view_state.c.name == CURRENT).values(**state))
-    if previous is not None:
-        for table in GENERATION_TABLES:
-            with engine.begin() as conn:
-                conn.execute(delete(table).where(table.c.generation < previous))
-    return {"generation": generation, **counts}
+    """Publish the TEMP tables resident_views, household_views, unmapped_codes of `con` as
+    one new generation."""
+    writer = GenerationWriter(engine)
+    try:
+        writer.add_partition(con)
+        return writer.finish(con, summary)
+    finally:
+        writer.close()

@@ -22,6 +22,7 @@ DOCUMENTED: dict[str, tuple[str, tuple[str, ...], Any]] = {
     "HUB_CHUNK_ROWS": ("5000", ("chunk_rows",), 5000),
     "HUB_MAX_EXTRACT_BYTES": ("2048", ("max_extract_bytes",), 2048),
     "HUB_WAREHOUSE_MEMORY_LIMIT": ("2GB", ("warehouse_memory_limit",), "2GB"),
+    "HUB_PUBLISH_MEMORY_LIMIT": ("3GB", ("publish_memory_limit",), "3GB"),
     "HUB_QUALITY_CHECKS": ("false", ("quality_checks",), False),
     "HUB_HOST": ("0.0.0.0", ("serve", "host"), "0.0.0.0"),
     "HUB_PORT": ("8123", ("serve", "port"), 8123),
