@@ -183,14 +183,14 @@ class SharingRequests:
             self.steps.audit_step(KIND, request_id, "expire", None)
         return ids
 
-    def grants(self, principal: Principal, today: date) -> dict[str, set[str]]:
-        """dataset -> columns this principal's party may read today (approved, not past)."""
+    def grants(self, principal: Principal, today: date) -> dict[tuple[str, str], set[str]]:
+        """(dataset, purpose) -> columns this principal's party may read today."""
         t = sharing_requests
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.dataset, t.c.granted_columns).where(
+            rows = conn.execute(select(t.c.dataset, t.c.purpose, t.c.granted_columns).where(
                 t.c.requester_party == party(principal), t.c.status == "approved",
                 t.c.granted_until >= today)).all()
-        out: dict[str, set[str]] = {}
-        for dataset, columns in rows:
-            out.setdefault(dataset, set()).update(columns or [])
+        out: dict[tuple[str, str], set[str]] = {}
+        for dataset, purpose, columns in rows:
+            out.setdefault((dataset, purpose), set()).update(columns or [])
         return out

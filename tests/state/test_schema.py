@@ -21,7 +21,8 @@ STATE_TABLES = {"alembic_version", "api_tokens", "audit_events", "batch_decision
                 "case_notes", "case_referrals", "cases", "casework_events", "catalog_batches",
                 "catalog_contract_versions", "catalog_datasets", "console_sessions",
                 "console_users", "correction_requests", "export_jobs",
-                "quality_batches", "quality_findings", "sharing_requests", "upload_issues", "upload_jobs",
+                "quality_batches", "quality_findings", "sharing_requests", "upload_issues",
+                "upload_jobs",
                 "view_households", "view_residents", "view_state", "view_unmapped_codes"}
 
 
