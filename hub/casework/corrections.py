@@ -11,6 +11,7 @@ A request names the dataset, column, rule and resident key; never a value.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from typing import Any
@@ -31,6 +32,7 @@ from hub.state.casework_tables import correction_requests
 from schemas.registry import all_contracts
 
 KIND = "correction"
+BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,96}")
 REGISTRY = "grid"
 CLOSED = ("corrected", "withdrawn")
 
@@ -188,6 +190,8 @@ class Corrections:
                 today: date) -> dict[str, Any]:
         """The department says it corrected the value at source (in `batch_id`, when it
         has sent it); verification follows from the next loaded batch."""
+        if batch_id is not None and not BATCH_ID.fullmatch(batch_id):
+            raise ItemInvalid("batch_id", "a batch id as `hub batches` shows it")
         return self._step(principal, request_id, "correct", ("open", "acknowledged"),
                           {"status": "corrected", "corrected_at": now(),
                            "corrected_batch": batch_id}, today, {"batch_id": batch_id})

@@ -11,12 +11,23 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.api.app import create_app
 from hub.settings import HubSettings
-from hub.web import docs, routes_auth, routes_grids, routes_residents
+from hub.web import (
+    docs,
+    routes_auth,
+    routes_cases,
+    routes_corrections,
+    routes_grids,
+    routes_inbox,
+    routes_residents,
+    routes_sharing,
+)
 
 
 def install_console(app: FastAPI) -> None:
     """Call on an app made with docs_url=None and redoc_url=None."""
     for module in (routes_auth, routes_residents, routes_grids, docs):
+        app.include_router(module.router)
+    for module in (routes_inbox, routes_corrections, routes_sharing, routes_cases):  # loops
         app.include_router(module.router)
     static = Path(str(files("hub.web") / "static"))
     app.mount("/console/static", StaticFiles(directory=static), name="console-static")
