@@ -27,8 +27,10 @@ class ItemNotFound(CaseworkError):
 
     def __init__(self, kind: str, item_id: str) -> None:
         self.kind, self.item_id = kind, item_id
-        super().__init__(f"no {kind} {item_id} visible to you; list them with "
-                         f"`hub {kind}s list` or GET the list endpoint")
+        # The number is not repeated: it is what the caller sent.
+        super().__init__(f"no {kind} with this number is visible to you; list the ones you "
+                         "may see (the list endpoint, or `hub corrections|requests|referrals "
+                         "list`)")
 
 
 class StepNotAllowed(CaseworkError):
@@ -37,8 +39,8 @@ class StepNotAllowed(CaseworkError):
 
     def __init__(self, kind: str, item_id: str, step: str, status: str) -> None:
         self.kind, self.item_id, self.step, self.state = kind, item_id, step, status
-        super().__init__(f"{kind} {item_id} is {status}: the step '{step}' is not possible "
-                         "now; reload it to see its current state")
+        super().__init__(f"this {kind} is {status}: the step '{step}' is not possible now; "
+                         "reload it to see its current state")
 
 
 class NotYourStep(CaseworkError):

@@ -133,3 +133,6 @@ def _plant_loops(settings: HubSettings, found: tuple[str, str] | None,
     if planted:
         console.print("planted for the console's inbox: " + ", ".join(
             f"{n} {what}" for what, n in planted.items()), markup=False)
+        console.print("  as demo-department: 待办 /console/inbox (corrections, sharing "
+                      "requests, referrals); as demo-street_office: 个案 /console/cases; "
+                      "as demo-admin: the overdue item, escalated", markup=False)

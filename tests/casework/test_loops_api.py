@@ -210,6 +210,11 @@ def test_a_case_from_a_missed_benefit_hint_through_referral_to_closure(loop: Loo
         closed = street.post(f"{case_url}/close",
                              json={"evaluation": "need_met", "satisfaction": 5})
         actions = _actions(admin, loop.hinted)
+        grid = pd.read_csv(loop.district.demo.datasets["grid"].path, dtype=str,
+                           keep_default_na=False, encoding="utf-8")
+        raw = next(r for r, k in zip(grid["身份证号"], _keys_of(loop, grid["身份证号"]),
+                                     strict=True) if str(k) == loop.hinted)
+        report = admin.post("/v1/admin/access-report", json={"id_number": raw})
 
     assert (case["origin"], case["hint_rule"], case["status"]) == \
         ("missed_benefit", HINT_RULE, "referred")
@@ -238,3 +243,6 @@ def test_a_case_from_a_missed_benefit_hint_through_referral_to_closure(loop: Loo
     for step in ("case.open", "case.accept", "case.assess", "case.refer", "case.note.add",
                  "case.notes.read", "referral.respond", "case.close"):
         assert step in actions, step
+    # The resident's access report shows who read the case notes.
+    looked = [e for e in report.json()["events"] if e["action"] == "case.notes.read"]
+    assert [e["actor"] for e in looked] == ["loop-street"]

@@ -61,7 +61,7 @@ def list_corrections(work: CaseworkDep, principal: CurrentPrincipal,
 
 
 @router.post("", status_code=201, summary="Open a correction request",
-             responses=problems(409))
+             responses=problems(400, 409))
 def open_correction(work: CaseworkDep, principal: CurrentPrincipal,
                     body: Annotated[CorrectionNew, Body()]) -> dict[str, Any]:
     """From a cross-department finding (`finding_id`, optionally which of its `dataset`s),
@@ -95,35 +95,35 @@ def get_correction(work: CaseworkDep, principal: CurrentPrincipal,
 
 
 @router.post("/{request_id}/acknowledge", summary="The department takes it on",
-             responses=problems(409))
+             responses=problems(400, 409))
 def acknowledge(work: CaseworkDep, principal: CurrentPrincipal,
                 request_id: RequestId) -> dict[str, Any]:
     return work.corrections.acknowledge(principal, request_id, today())
 
 
 @router.post("/{request_id}/correct", summary="Corrected at source (in a batch)",
-             responses=problems(409))
+             responses=problems(400, 409))
 def correct(work: CaseworkDep, principal: CurrentPrincipal, request_id: RequestId,
             body: Annotated[Correct, Body()]) -> dict[str, Any]:
     return work.corrections.correct(principal, request_id, body.batch_id, today())
 
 
 @router.post("/{request_id}/dispute", summary="The department disputes it (to the admin)",
-             responses=problems(409))
+             responses=problems(400, 409))
 def dispute(work: CaseworkDep, principal: CurrentPrincipal, request_id: RequestId,
             body: Annotated[Dispute, Body()]) -> dict[str, Any]:
     return work.corrections.dispute(principal, request_id, body.reason, today())
 
 
 @router.post("/{request_id}/withdraw", summary="Admin: the request ends (dispute upheld)",
-             responses=problems(409))
+             responses=problems(400, 409))
 def withdraw(work: CaseworkDep, principal: CurrentPrincipal,
              request_id: RequestId) -> dict[str, Any]:
     return work.corrections.withdraw(principal, request_id, today())
 
 
 @router.post("/{request_id}/reopen", summary="Admin: the dispute is rejected",
-             responses=problems(409))
+             responses=problems(400, 409))
 def reopen(work: CaseworkDep, principal: CurrentPrincipal,
            request_id: RequestId) -> dict[str, Any]:
     return work.corrections.reopen(principal, request_id, today())

@@ -89,7 +89,8 @@ def list_cases(work: CaseworkDep, principal: CurrentPrincipal, status: StatusFil
     return page(work.cases.listing(principal, today(), status), offset, limit)
 
 
-@router.post("", status_code=201, summary="Open a case for a resident (application)")
+@router.post("", status_code=201, summary="Open a case for a resident (application)",
+             responses=problems(400, 409))
 def open_case(request: Request, services: ServicesDep, work: CaseworkDep,
               principal: CurrentPrincipal, body: Annotated[CaseOpen, Body()]) -> dict[str, Any]:
     document = _resident(request, services, principal, body.resident_key, body.purpose,
@@ -98,7 +99,7 @@ def open_case(request: Request, services: ServicesDep, work: CaseworkDep,
     return work.cases.open(principal, body.resident_key, street, today())
 
 
-@router.post("/from-hint", status_code=201,
+@router.post("/from-hint", status_code=201, responses=problems(400),
              summary="Open, accept, assess and refer a case from a hint on the card")
 def from_hint(request: Request, services: ServicesDep, work: CaseworkDep,
               principal: CurrentPrincipal, body: Annotated[CaseFromHint, Body()]
@@ -115,7 +116,7 @@ def received(work: CaseworkDep, principal: CurrentPrincipal,
 
 
 @router.post("/received/{referral_id}/respond", summary="The addressee's response",
-             responses=problems(409))
+             responses=problems(400, 409))
 def respond(work: CaseworkDep, principal: CurrentPrincipal, referral_id: ReferralId,
             body: Annotated[Respond, Body()]) -> dict[str, Any]:
     return work.referrals.respond(principal, referral_id, body.response, today())
@@ -126,25 +127,25 @@ def get_case(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId) ->
     return work.cases.get(principal, case_id, today())
 
 
-@router.post("/{case_id}/accept", summary="Accept the application", responses=problems(409))
+@router.post("/{case_id}/accept", summary="Accept the application", responses=problems(400, 409))
 def accept(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId) -> dict[str, Any]:
     return work.cases.accept(principal, case_id, today())
 
 
-@router.post("/{case_id}/assess", summary="Assessment (categories)", responses=problems(409))
+@router.post("/{case_id}/assess", summary="Assessment (categories)", responses=problems(400, 409))
 def assess(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId,
            body: Annotated[Categories, Body()]) -> dict[str, Any]:
     return work.cases.assess(principal, case_id, body.categories, today())
 
 
-@router.post("/{case_id}/plan", summary="Plan (action categories)", responses=problems(409))
+@router.post("/{case_id}/plan", summary="Plan (action categories)", responses=problems(400, 409))
 def plan(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId,
          body: Annotated[Categories, Body()]) -> dict[str, Any]:
     return work.cases.plan(principal, case_id, body.categories, today())
 
 
 @router.post("/{case_id}/refer", summary="Refer to a department or provider",
-             responses=problems(409))
+             responses=problems(400, 409))
 def refer(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId,
           body: Annotated[Refer, Body()]) -> dict[str, Any]:
     return work.cases.refer(principal, case_id, body.to_kind, body.to_code, body.service,
@@ -152,7 +153,7 @@ def refer(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId,
 
 
 @router.post("/{case_id}/close", summary="Close with evaluation and satisfaction",
-             responses=problems(409))
+             responses=problems(400, 409))
 def close(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId,
           body: Annotated[Close, Body()]) -> dict[str, Any]:
     return work.cases.close(principal, case_id, body.evaluation, body.satisfaction, today())
@@ -163,7 +164,8 @@ def notes(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId) -> di
     return {"items": work.cases.notes(principal, case_id, today())}
 
 
-@router.post("/{case_id}/notes", status_code=201, summary="Add a confidential note")
+@router.post("/{case_id}/notes", status_code=201, summary="Add a confidential note",
+             responses=problems(400))
 def add_note(work: CaseworkDep, principal: CurrentPrincipal, case_id: CaseId,
              body: Annotated[Note, Body()]) -> dict[str, Any]:
     return work.cases.add_note(principal, case_id, body.text, today())

@@ -58,7 +58,8 @@ def list_requests(work: CaseworkDep, principal: CurrentPrincipal, status: Status
     return page(work.sharing.listing(principal, today(), status), offset, limit)
 
 
-@router.post("", status_code=201, summary="Apply for conditional columns of a dataset")
+@router.post("", status_code=201, summary="Apply for conditional columns of a dataset",
+             responses=problems(400))
 def apply(work: CaseworkDep, principal: CurrentPrincipal,
           body: Annotated[SharingApply, Body()]) -> dict[str, Any]:
     return work.sharing.apply(principal, body.dataset, body.columns, body.purpose,
@@ -73,14 +74,14 @@ def get_request(work: CaseworkDep, principal: CurrentPrincipal,
 
 
 @router.post("/{request_id}/approve", summary="The owner approves (possibly less)",
-             responses=problems(409))
+             responses=problems(400, 409))
 def approve(work: CaseworkDep, principal: CurrentPrincipal, request_id: RequestId,
             body: Annotated[Approve, Body()]) -> dict[str, Any]:
     return work.sharing.approve(principal, request_id, body.columns, body.until, today())
 
 
 @router.post("/{request_id}/refuse", summary="The owner refuses with a reason",
-             responses=problems(409))
+             responses=problems(400, 409))
 def refuse(work: CaseworkDep, principal: CurrentPrincipal, request_id: RequestId,
            body: Annotated[Refuse, Body()]) -> dict[str, Any]:
     return work.sharing.refuse(principal, request_id, body.reason, today())
