@@ -57,6 +57,7 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
     apply.get_by_label("care_level").check()
     apply.get_by_label("living_alone").check()
     assert apply.get_by_label("name").count() == 0  # not_shared columns are not offered
+    apply.get_by_label("查询目的").select_option("assistance_review")
     labour.get_by_label("条款或文件").fill("社会救助暂行办法 第十条")
     labour.get_by_role("button", name="提交申请").click()
     request_url = labour.url

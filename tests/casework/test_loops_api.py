@@ -109,10 +109,14 @@ def test_a_finding_goes_back_to_its_owner_and_the_corrected_upload_closes_it(
     assert {"correction.open", "correction.acknowledge", "correction.verified"} <= set(actions)
 
 
+# The console test asks for assistance_review in this session: a purpose of its own here.
+PURPOSE = "case_management"
+
+
 def _apply(api: httpx.Client, columns: list[str], dataset: str = "elderly_care"
            ) -> httpx.Response:
     return api.post("/v1/sharing-requests", json={
-        "dataset": dataset, "columns": columns, "purpose": "assistance_review",
+        "dataset": dataset, "columns": columns, "purpose": PURPOSE,
         "legal_basis": "regulation", "legal_reference": "社会救助暂行办法 第十条",
         "period_start": date.today().isoformat(),
         "period_end": (date.today() + timedelta(days=180)).isoformat()})
@@ -126,7 +130,7 @@ def test_sharing_requests_refused_and_approved_with_fewer_columns_then_expired(
             server.client(loop.tokens["civil"]) as civil, \
             server.client(loop.tokens["auditor"]) as auditor:
         closed_column = _apply(labour, ["diagnosis_code"], dataset="medical")
-        before = labour.get(resident, params={"purpose": "assistance_review"})
+        before = labour.get(resident, params={"purpose": PURPOSE})
         refused_request = _apply(labour, ["living_alone"]).json()
         refused = civil.post(f"/v1/sharing-requests/{refused_request['request_id']}/refuse",
                              json={"reason": "too_broad"})
@@ -135,10 +139,10 @@ def test_sharing_requests_refused_and_approved_with_fewer_columns_then_expired(
                                    json={})
         approved = civil.post(f"/v1/sharing-requests/{asked['request_id']}/approve",
                               json={"columns": ["care_level", "program"]})
-        granted = labour.get(resident, params={"purpose": "assistance_review"})
+        granted = labour.get(resident, params={"purpose": PURPOSE})
         other_purpose = labour.get(resident, params={"purpose": "emergency"})
         grid = labour.get(f"/v1/grids/{loop.street}001001/residents",
-                          params={"purpose": "assistance_review"})
+                          params={"purpose": PURPOSE})
 
         # Time passes: the grant's last day was yesterday.
         engine = create_state_engine(loop.settings.resolved_state_url)
@@ -147,7 +151,7 @@ def test_sharing_requests_refused_and_approved_with_fewer_columns_then_expired(
                 sharing_requests.c.request_id == asked["request_id"]).values(
                 granted_until=date.today() - timedelta(days=1)))
         engine.dispose()
-        expired_read = labour.get(resident, params={"purpose": "assistance_review"})
+        expired_read = labour.get(resident, params={"purpose": PURPOSE})
         listed = labour.get("/v1/sharing-requests").json()["items"]
         events = auditor.get("/v1/audit/events", params={"actor": "loop-labour",
                                                          "limit": 1000})
@@ -245,4 +249,5 @@ def test_a_case_from_a_missed_benefit_hint_through_referral_to_closure(loop: Loo
         assert step in actions, step
     # The resident's access report shows who read the case notes.
     looked = [e for e in report.json()["events"] if e["action"] == "case.notes.read"]
-    assert [e["actor"] for e in looked] == ["loop-street"]
+    assert looked
+    assert {e["actor"] for e in looked} == {"loop-street"}
