@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -26,7 +27,8 @@ from hub.security.roles import Principal, Role
 from hub.state.migrate import open_state_store
 
 console = Console(stderr=True)
-out = Console()
+# Piped output (cron, a log) gets a wide table instead of 80 wrapped columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 corrections_app = typer.Typer(no_args_is_help=True, help="数据更正请求 correction requests")
 requests_app = typer.Typer(no_args_is_help=True, help="条件共享申请 sharing requests")
 referrals_app = typer.Typer(no_args_is_help=True, help="个案与转介 cases and referrals")
@@ -79,6 +81,9 @@ def _print_item(item: dict[str, Any], as_json: bool, fields: list[tuple[str, str
     table = Table("项目", "内容", show_header=False)
     for label, key, group in fields:
         value = item.get(key)
+        if value is None:
+            table.add_row(label, "")
+            continue
         shown = ", ".join(term(group, v) for v in value) if isinstance(value, list) and group \
             else term(group, value) if group else ("" if value is None else str(value))
         table.add_row(label, shown)
