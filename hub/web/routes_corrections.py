@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from hub.casework.vocabulary import codes
+from hub.quality.correction_counts import correction_counts
 from hub.web.casework_pages import back, form_user, loop_page, refused, today, work_of
 from hub.web.routes_auth import signed_in, to_login
 from schemas.errors import DataHubError
@@ -27,7 +28,10 @@ def corrections_page(request: Request,
     if who is None:
         return to_login()
     items = work_of(request).corrections.listing(who.user.principal, today(), status or None)
-    return loop_page("console/loop_corrections.html", who, items=items, status=status)
+    oversees = who.user.role.value in ("admin", "auditor")
+    summary = correction_counts(work_of(request).steps.engine, today()) if oversees else []
+    return loop_page("console/loop_corrections.html", who, items=items, status=status,
+                     summary=summary)
 
 
 @router.get("/{request_id}")

@@ -87,6 +87,7 @@ def loop(demo_district: DemoDistrict, tmp_path_factory: pytest.TempPathFactory
         users.create("loop-street", "street_office", [street], PASSWORD)
         users.create("loop-civil", "department", ["elderly_care"], PASSWORD)
         users.create("loop-labour", "department", ["employment"], PASSWORD)
+        users.create("loop-admin", "admin", [], PASSWORD)
     finally:
         engine.dispose()
     running = server_kit.start(settings.home, base / "serve.log", workers=1,

@@ -18,6 +18,7 @@ from hub.casework.errors import NotYourStep, StepNotAllowed
 from hub.casework.inbox import escalate_overdue, inbox
 from hub.casework.service import Casework
 from hub.casework.verification import verify_after_batch
+from hub.quality.correction_counts import correction_counts
 from hub.security.roles import Principal, Role
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
@@ -85,6 +86,9 @@ def test_a_claimed_correction_still_seen_goes_back_then_closes_when_resolved(
     assert done == {"verified": 1, "reopened": 0}
     assert (item["status"], item["corrected_batch"]) == ("corrected", "elderly_care-b2")
     assert item["verified_at"] is not None
+    [civil] = correction_counts(engine, TODAY)  # the quality overview's figures
+    assert (civil["department"], civil["open"], civil["corrected"]) == ("civil_affairs", 0, 1)
+    assert civil["median_days_to_correct"] is not None
 
 
 def test_overdue_items_escalate_once(work: Casework, engine: Engine) -> None:

@@ -50,6 +50,9 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
     civil.get_by_role("button", name="确认接收").click()
     assert civil.locator("#status").inner_text().startswith("已确认")
     civil.screenshot(path=str(SHOTS / "loop-correction.png"), full_page=True)
+    admin: Page = sign_in("loop-admin")  # type: ignore[operator]
+    admin.goto("/console/corrections")
+    assert "民政局" in admin.locator("#correction-summary").inner_text()
 
     labour: Page = sign_in("loop-labour")  # type: ignore[operator]
     labour.goto("/console/sharing?dataset=elderly_care")
