@@ -30,7 +30,7 @@ def corrections_page(request: Request,
     items = work_of(request).corrections.listing(who.user.principal, today(), status or None)
     oversees = who.user.role.value in ("admin", "auditor")
     summary = correction_counts(work_of(request).steps.engine, today()) if oversees else []
-    return loop_page("console/loop_corrections.html", who, items=items, status=status,
+    return loop_page("console/loop_corrections.html", who, items=items, chosen=status,
                      summary=summary)
 
 
