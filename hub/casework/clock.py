@@ -23,7 +23,10 @@ def clock(item: dict[str, Any], today: date,
     calendar = calendar or default_calendar()
     due = as_date(item["due_date"])
     running = item.get("status") in RUNNING
-    left = calendar.working_days_between(today, due) if running else None
+    # Counted from the next working day on a weekend or holiday, as due dates are.
+    start = calendar.add_working_days(today, 0)
+    span = (start, due) if due >= start else (today, due)  # overdue: negative
+    left = calendar.working_days_between(*span) if running else None
     return {"due_date": due.isoformat(), "running": running,
             "overdue": running and due < today, "working_days_left": left}
 

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.casework.calendar import default_calendar, load_calendar
+from hub.casework.clock import clock
 
 CAL = default_calendar()
 
@@ -56,3 +57,13 @@ def test_a_due_date_is_always_a_working_day_and_counts_exactly(start: date, days
     while not CAL.is_working_day(first):
         first += timedelta(days=1)
     assert CAL.working_days_between(first, due) == days
+
+
+def test_the_clock_counts_from_monday_on_a_weekend_and_below_zero_when_late() -> None:
+    due = CAL.add_working_days(date(2026, 12, 5), 10)  # a Saturday
+    assert clock({"status": "open", "due_date": due}, date(2026, 12, 5))[
+        "working_days_left"] == 10
+    late = clock({"status": "acknowledged", "due_date": "2026-12-03"}, date(2026, 12, 7))
+    assert (late["overdue"], late["working_days_left"]) == (True, -2)
+    done = clock({"status": "corrected", "due_date": "2026-12-03"}, date(2026, 12, 7))
+    assert (done["overdue"], done["working_days_left"]) == (False, None)
