@@ -7,8 +7,8 @@ them (an API worker of `hub serve`) builds its own from the same environment.
 
 Groups keep their documented variable names: `settings.serve` (`HUB_HOST`, `HUB_PORT`,
 `HUB_WORKERS`, `HUB_PIPELINE`, `HUB_PIPELINE_NICE`), `settings.reveal` (`HUB_REVEAL_*`),
-`settings.audit` (`HUB_AUDIT_SYNCHRONOUS`). Each group reads its variables when the
-HubSettings holding it is built.
+`settings.audit` (`HUB_AUDIT_SYNCHRONOUS`), `settings.casework` (`HUB_CASEWORK_*`). Each group
+reads its variables when the HubSettings holding it is built.
 """
 
 from __future__ import annotations
@@ -98,6 +98,33 @@ class AuditSettings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class CaseworkSettings(BaseSettings):
+    """The loops (hub.casework): due dates in working days per kind, and the daily digest."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_CASEWORK_", extra="ignore")
+
+    # Working days a department has to correct a value: from a cross-department finding, a
+    # failed quality check, or a person's report.
+    correction_days_finding: int = Field(default=10, ge=1, le=120)
+    correction_days_quality: int = Field(default=5, ge=1, le=120)
+    correction_days_report: int = Field(default=10, ge=1, le=120)
+    # Working days the owner has to answer a conditional-sharing request, and a department or
+    # provider to answer a case referral.
+    sharing_reply_days: int = Field(default=10, ge=1, le=120)
+    referral_days: int = Field(default=5, ge=1, le=120)
+    # The daily digest (`hub digest send`): sent only when a host is set. Recipients map
+    # console user names to addresses: "name=address,name=address".
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="hub@localhost", max_length=200)
+    digest_recipients: str = Field(default="", max_length=20_000,
+                                   pattern=r"^([^=,\s]+=[^=,\s]+@[^=,\s]+)?"
+                                           r"(,[^=,\s]+=[^=,\s]+@[^=,\s]+)*$")
+
+    def recipients(self) -> dict[str, str]:
+        return dict(item.split("=", 1) for item in self.digest_recipients.split(",") if item)
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
@@ -133,6 +160,7 @@ class HubSettings(BaseSettings):
     reveal: RevealSettings = Field(default_factory=RevealSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
 
     def release_risk_threshold(self, recipient_class: str) -> float:
         """The gate's threshold for a recipient class (the strictest one for an unknown)."""

@@ -33,12 +33,16 @@ from hub.api.routers import (
     audit,
     batches,
     catalog,
+    corrections,
     exports,
     grids,
     health,
     households,
+    inbox,
     quality,
+    referrals,
     residents,
+    sharing_requests,
     uploads,
 )
 from hub.audit.log import AuditLog
@@ -193,6 +197,11 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
                       {"name": "catalog", "description": "dataset metadata"},
                       {"name": "quality", "description": "data-quality results and findings"},
                       {"name": "audit", "description": "the evidence log (auditors)"},
+                      {"name": "corrections", "description": "correction requests"},
+                      {"name": "sharing requests",
+                       "description": "conditional sharing: requests and grants"},
+                      {"name": "referrals", "description": "cases and referrals"},
+                      {"name": "inbox", "description": "what waits for the caller"},
                       {"name": "health", "description": "liveness"}])
     app.state.services = None
     app.state.on_invalid_request = _audit_invalid_request
@@ -201,6 +210,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
                    health, admin):
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
+    for module in (corrections, sharing_requests, referrals, inbox):  # the loops
+        app.include_router(module.router)
     app.add_middleware(RequestContext)
     install_contract(app)
     return app

@@ -1,5 +1,9 @@
 """The gate of every resident-level read: authenticate, role, purpose, scope, then audit.
 
+Street offices read their jurisdiction and admins everything by their static scope; a
+department reads residents only through approved, unexpired sharing grants for the purpose
+it states, and sees exactly the granted columns (hub.casework.grants).
+
 Each resident-level request leaves exactly one audit record, whether it returns data or is
 refused, and the record is written before the answer: if the append fails, the caller gets
 503 and no data. Out-of-scope and non-existent residents get the same 404 (the audit record
@@ -10,15 +14,17 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from typing import Any, NoReturn
 
 from fastapi import Request
 
 from hub.api.deps import Services, forbidden, unauthenticated
 from hub.api.problems import ApiProblem
+from hub.casework.grants import granted_view
 from hub.security import access
 from hub.security.errors import PurposeInvalid, PurposeRequired
-from hub.security.roles import Principal
+from hub.security.roles import Principal, Role
 
 log = logging.getLogger("hub.api")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -50,6 +56,8 @@ class ResidentGate:
         self.action = action
         self.purpose: str | None = None
         self.recorded = False
+        # dataset -> columns: a department's approved sharing requests for this purpose
+        self.grants: dict[str, set[str]] = {}
 
     def record(self, outcome: str, resident_key: str | None = None,
                detail: str | None = None) -> int:
@@ -81,7 +89,8 @@ class ResidentGate:
         """Caller authenticated, allowed resident data at all, with a valid purpose."""
         if self.principal is None:
             self.refuse(unauthenticated(), "refused:unauthenticated")
-        if role_name(self.principal) not in RESIDENT_ROLES:
+        granted_role = role_name(self.principal) == Role.DEPARTMENT.value
+        if role_name(self.principal) not in RESIDENT_ROLES and not granted_role:
             self.refuse(forbidden("this role may not read resident-level data"),
                         "refused:role")
         try:
@@ -93,6 +102,20 @@ class ResidentGate:
                                  "Purpose invalid", str(exc))
             # The rejected text is not recorded: it is caller input and could hold anything.
             self.refuse(problem, "refused:" + slug.replace("-", "_"))
+        if granted_role:
+            # A department reads residents only through granted, unexpired sharing requests
+            # for this purpose (hub.casework.sharing), and then the granted columns only.
+            self.grants = self._grants()
+            if not self.grants:
+                self.refuse(forbidden("this department holds no sharing grant for this "
+                                      "purpose; apply with POST /v1/sharing-requests"),
+                            "refused:no_grant")
+
+    def _grants(self) -> dict[str, set[str]]:
+        from hub.api.casework_deps import casework_of
+
+        grants = casework_of(self.services).sharing.grants(self.caller, date.today())
+        return {d: c for (d, p), c in grants.items() if p == self.purpose}
 
     @property
     def caller(self) -> Principal:
@@ -101,6 +124,8 @@ class ResidentGate:
         return self.principal
 
     def in_scope(self, street_code: str | None) -> bool:
+        if self.grants:  # a grant covers every resident with data of a granted dataset
+            return False
         return access.can_read_resident(self.caller, street_code)
 
     def visible(self, document: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +139,9 @@ class ResidentGate:
         if access.sees_published_view(caller):
             return text.encode("utf-8")
         document = json.loads(text)
+        if self.grants:
+            shown = granted_view(document, self.grants)
+            return _dumps(shown).encode("utf-8") if shown["departments"] else None
         street = (document.get("location") or {}).get("street_code")
         if not access.can_read_resident(caller, street):
             return None

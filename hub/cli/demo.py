@@ -112,10 +112,33 @@ def run_demo(settings: HubSettings, residents: int, seed: int, *, serve: bool,
     if all(r.outcome == "already_ingested" for r in results):
         console.print("every extract was already ingested: nothing was added")
     code = 0 if all(r.ok for r in results) else 1
-    from hub.serve import print_demo_access
+    from hub.serve import demo_resident, print_demo_access
     from hub.serve import serve as serve_api
+
+    _plant_loops(settings, demo_resident(settings, manifest), console)
 
     print_demo_access(settings, manifest, console)
     if serve and code == 0:
         return serve_api(settings)
     return code
+
+
+def _plant_loops(settings: HubSettings, found: tuple[str, str] | None,
+                 console: Console) -> None:
+    """A few correction and sharing requests and cases (hub.casework.demo_plant)."""
+    if found is None:
+        return
+    from hub.casework.demo_plant import plant_demo_loops
+    from hub.state.migrate import open_state_store
+
+    engine = open_state_store(settings.resolved_state_url)
+    try:
+        planted = plant_demo_loops(settings, engine, found[1])
+    finally:
+        engine.dispose()
+    if planted:
+        console.print("planted for the console's inbox: " + ", ".join(
+            f"{n} {what}" for what, n in planted.items()), markup=False)
+        console.print("  as demo-department: 待办 /console/inbox (corrections, sharing "
+                      "requests, referrals); as demo-street_office: 个案 /console/cases; "
+                      "as demo-admin: the overdue item, escalated", markup=False)

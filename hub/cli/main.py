@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli.access_report import access_report_command
+from hub.cli.casework import corrections_app, digest_app, referrals_app, requests_app
 from hub.cli.catalog import catalog_app, quality_app
 from hub.cli.export import export as export_command
 from hub.cli.keys import keys_app
@@ -277,3 +278,7 @@ app.command("export")(export_command)
 app.command("access-report")(access_report_command)
 app.add_typer(user_app, name="user")
 app.add_typer(views_app, name="views")
+app.add_typer(corrections_app, name="corrections")
+app.add_typer(requests_app, name="requests")
+app.add_typer(referrals_app, name="referrals")
+app.add_typer(digest_app, name="digest")

@@ -9,6 +9,7 @@ killed after a warehouse commit). `ingest` then runs one extract as one batch.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +32,8 @@ from hub.warehouse.store import Warehouse
 from hub.warehouse.writer_lock import WriterLock
 from schemas.compile_catalog import catalog_entry
 from schemas.registry import all_contracts, get_contract
+
+log = logging.getLogger(__name__)
 
 
 def open_catalog(settings: HubSettings) -> CatalogStore:
@@ -120,7 +123,24 @@ class PipelineWorker:
             from hub.quality.hook import check_committed_batch
 
             check_committed_batch(self.settings, self.warehouse, self.catalog, result.batch_id)
+            if result.outcome == "loaded":
+                self._verify_corrections(result.batch_id, spec.dataset)
         return result
+
+    def _verify_corrections(self, batch_id: str, dataset: str) -> None:
+        """Close the correction requests this batch shows corrected (hub.casework); like the
+        quality step, a failure is logged and never undoes the loaded batch."""
+        from hub.audit.log import AuditLog
+        from hub.casework.verification import verify_after_batch
+
+        assert self.catalog is not None
+        engine = self.catalog.engine
+        try:
+            verify_after_batch(engine, AuditLog(engine, synchronous=self.settings.audit
+                                                 .synchronous), batch_id, dataset)
+        except Exception as exc:
+            log.warning("correction requests not verified after batch %s (%s)", batch_id,
+                        exc.__class__.__name__)
 
     def decide_held(self, batch_id: str, confirm: bool, actor: str,
                     today: date | None = None, publish: bool = True) -> dict[str, Any]:

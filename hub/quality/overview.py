@@ -17,6 +17,7 @@ from typing import Any
 from catalog.detail import dataset_detail, dataset_list
 from catalog.quality_store import QualityStore
 from catalog.store import CatalogStore
+from hub.quality.correction_counts import correction_counts
 from hub.quality.report_html import render_batch, render_dataset, render_overview
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
@@ -60,6 +61,7 @@ def build_overview(catalog: CatalogStore, quality: QualityStore, today: date,
         if per_kind[f["kind"]] <= finding_limit:
             shown.append(f)
     return {"today": today.isoformat(), "datasets": datasets,
+            "corrections": correction_counts(catalog.engine, today),
             "open_findings": len(findings), "finding_counts": quality.finding_counts(),
             "finding_limit": finding_limit, "findings": shown}
 

@@ -1,9 +1,9 @@
 """Message catalogs of the console: zh-CN by default, English as a per-user setting.
 
 The templates' texts are English message ids (`_("...")`, `{% trans %}`) and the Chinese
-catalog (locale/zh_CN/LC_MESSAGES/console.po) is compiled in memory with Babel at first use,
-so that a fresh clone needs no build step and no compiled file is kept in git. English is the
-message ids themselves.
+catalog (locale/zh_CN/LC_MESSAGES/console.po, with the other .po files beside it) is compiled
+in memory with Babel at first use, so that a fresh clone needs no build step and no compiled
+file is kept in git. English is the message ids themselves.
 """
 
 from __future__ import annotations
@@ -31,9 +31,16 @@ def translations(locale: str) -> gettext.NullTranslations:
     folder = CATALOGS.get(locale)
     if folder is None:
         return gettext.NullTranslations()
-    po = files("hub.web") / "locale" / folder / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po.open("rb") as handle:
+    messages = files("hub.web") / "locale" / folder / "LC_MESSAGES"
+    with (messages / f"{DOMAIN}.po").open("rb") as handle:
         catalog = read_po(handle, locale=folder)
+    # Other catalogs beside it (a room's own pages, e.g. casework.po) join the one domain.
+    for extra in sorted((p for p in messages.iterdir() if p.name.endswith(".po")
+                         and p.name != f"{DOMAIN}.po"), key=lambda p: p.name):
+        with extra.open("rb") as handle:
+            for message in read_po(handle, locale=folder):
+                if message.id:
+                    catalog[message.id] = message
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)

@@ -13,12 +13,17 @@ from hub.api.app import create_app
 from hub.settings import HubSettings
 from hub.web import (
     docs,
+    nav,
     routes_admin,
     routes_audit,
     routes_auth,
+    routes_cases,
+    routes_corrections,
     routes_grids,
+    routes_inbox,
     routes_quality,
     routes_residents,
+    routes_sharing,
     routes_uploads,
 )
 
@@ -28,6 +33,12 @@ def install_console(app: FastAPI) -> None:
     for module in (routes_auth, routes_residents, routes_grids, routes_uploads,
                    routes_quality, routes_audit, routes_admin, docs):
         app.include_router(module.router)
+    for module in (routes_inbox, routes_corrections, routes_sharing, routes_cases):  # loops
+        app.include_router(module.router)
+    # The loops' pages come after each role's own: every signed-in role has an inbox.
+    for href, label in (("/console/inbox", "Inbox"), ("/console/corrections", "Corrections"),
+                        ("/console/sharing", "Sharing requests"), ("/console/cases", "Cases")):
+        nav.add(tuple(nav.NAV), href, label)
     static = Path(str(files("hub.web") / "static"))
     app.mount("/console/static", StaticFiles(directory=static), name="console-static")
 

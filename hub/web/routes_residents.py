@@ -54,6 +54,8 @@ def search_form(request: Request) -> Response:
 
 def resident_card(request: Request, who: SignedIn, document: dict[str, Any],
                   purpose: str) -> Response:
+    if "profile" not in document:  # a department's granted columns (hub.casework.grants)
+        return problem_page(who, ApiProblem(403, "forbidden", "", ""))
     return page("console/resident.html", locale=who.user.locale, who=who, r=document,
                 purpose=purpose, places=place_names(console_state(request).services.settings))
 
