@@ -19,6 +19,9 @@ Tests that need a loaded district share one, built once per session:
   talks to a server without stopping it. Such tests may add to its home (tokens, audit
   records, uploads) but not take away; a test that needs other server settings, its own
   data or that kills the server starts its own with tests/server_kit.py.
+
+`browser` is the session's one headless Chromium (Debian's, through Playwright): a process
+holds one Playwright driver at a time, so every browser test opens its pages from it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from hub.demo import DemoManifest, generate_demo
 from hub.keys.config import init_keys
@@ -47,6 +51,10 @@ from tests.server_kit import Server
 DISTRICT_TODAY = date(2026, 11, 1)
 DISTRICT_RESIDENTS = 2_000
 DISTRICT_SEED = 11
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,14 @@ def district_home(demo_district: DemoDistrict, tmp_path: Path) -> HubSettings:
     """This test's own copy of the district's home (quality checks off: they have their own
     tests, and elsewhere they only cost time)."""
     return demo_district.copy_home(tmp_path / "district-home", quality_checks=False)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

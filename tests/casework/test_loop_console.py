@@ -12,13 +12,12 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.casework.conftest import PASSWORD, Loop
-from tests.console.conftest import browser  # noqa: F401
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 
 
 @pytest.fixture
-def open_page(browser: Browser, loop: Loop) -> Iterator[object]:  # noqa: F811
+def open_page(browser: Browser, loop: Loop) -> Iterator[object]:
     contexts = []
 
     def signed_in_as(name: str) -> Page:

@@ -1,5 +1,5 @@
 """The console's browser tests: the API tests' demo district and real `hub serve`, console
-users of each role, one Chromium (the system's) for the session, and pages whose every
+users of each role, the session's Chromium (`browser`, tests/conftest.py), and pages whose every
 request and HTML answer is recorded (per module) for the privacy and offline checks."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from hub.state.migrate import open_state_store
@@ -18,8 +18,6 @@ from hub.web.state import stores
 from tests.api.conftest import District, Server, district, server  # noqa: F401
 from tests.privacy_scan import Needles
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 PASSWORD = "demo-password-1"
 
 
@@ -45,14 +43,6 @@ def accounts(district: District) -> Accounts:  # noqa: F811
     finally:
         engine.dispose()
     return Accounts("street-a", "admin-a", "auditor-a", "clerk-a")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Recorder:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 from hub.pages.environment import page_environment
 from hub.quality.report_html import render_batch, render_dataset, render_overview
@@ -145,25 +145,24 @@ def test_charts_are_drawn_on_the_pages_that_have_figures() -> None:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium (/usr/bin/chromium)")
-def test_pages_render_offline_in_chromium_with_names_as_text(tmp_path: Path) -> None:
+def test_pages_render_offline_in_chromium_with_names_as_text(browser: Browser,
+                                                             tmp_path: Path) -> None:
     files = {}
     for kind in PAGE_TEMPLATES:
         files[kind] = tmp_path / f"{kind}.html"
         files[kind].write_text(_render(kind, HOSTILE), encoding="utf-8")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            requested: list[str] = []
-            page.on("request", lambda request: requested.append(request.url))
-            for kind, path in files.items():
-                page.goto(path.as_uri())
-                assert page.locator("script").count() == 0, kind
-                assert HOSTILE in page.locator("main").inner_text(), kind
-                assert page.evaluate("document.documentElement.lang") == "zh-CN"
-                assert page.locator("h1").inner_text().strip(), kind
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        for kind, path in files.items():
+            page.goto(path.as_uri())
+            assert page.locator("script").count() == 0, kind
+            assert HOSTILE in page.locator("main").inner_text(), kind
+            assert page.evaluate("document.documentElement.lang") == "zh-CN"
+            assert page.locator("h1").inner_text().strip(), kind
+    finally:
+        page.close()
     assert requested == [path.as_uri() for path in files.values()]
 
 
