@@ -62,6 +62,7 @@ __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult
            "audit_events", "encode_record", "record_hash"]
 
 _SYNCHRONOUS = ("normal", "full")
+_SCOPES_KEPT = 4096  # encoded scopes remembered per process
 _HEAD_ROW_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 # PostgreSQL's clock as `at_text` writes time: UTC, microseconds, Z.
 _SERVER_NOW_SQL = ("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
@@ -91,6 +92,7 @@ class AuditLog:
         self.synchronous = choice
         self._lock = threading.Lock()  # API threads of one process share the writer
         self._writer = SqliteWriter(engine, choice) if self._file else None
+        self._scopes: dict[tuple[str, ...], str] = {}
 
     def __repr__(self) -> str:
         return f"AuditLog({self._url})"
@@ -135,11 +137,21 @@ class AuditLog:
             scope = principal.scope if scope is None else scope
         if not action or not outcome or not actor or not role:
             raise AuditWriteFailed(self._url, "action, outcome, actor and role are required")
-        scope_text = scope if isinstance(scope, str) else encode_list(list(scope or ()))
+        if isinstance(scope, str):
+            scope_text = scope
+        else:  # a caller's scope is the same on every request: encoded once per process
+            key = tuple(scope or ())
+            scope_text = self._scopes.get(key) or self._scope_text(key)
         detail_text = detail if detail is None or isinstance(detail, str) else canonical_json(
             dict(detail))
         return [request_id, actor, str(role), scope_text, action, purpose, resident_key,
                 outcome, detail_text]
+
+    def _scope_text(self, scope: tuple[str, ...]) -> str:
+        if len(self._scopes) >= _SCOPES_KEPT:
+            self._scopes.clear()
+        text = self._scopes[scope] = encode_list(list(scope))
+        return text
 
     def _write(self, batch: list[list[Any]]) -> list[int]:
         try:
