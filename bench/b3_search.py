@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -74,16 +73,6 @@ def _build_published(ctx: Context, folder: Path) -> None:
     ids = pd.read_csv(grid, dtype=str, usecols=["身份证号"])["身份证号"].dropna()
     (folder / "ids.txt").write_text("\n".join(ids.head(IDS)) + "\n", encoding="utf-8")
     subprocess.run(["rm", "-rf", str(home / "demo")], check=True)  # raw extracts: not needed
-    # An empty audit table would pin its layout into the cache: the server makes its own.
-    con = sqlite3.connect(home / "state" / "state.sqlite")
-    try:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        if "audit_events" in tables and not con.execute(
-                "SELECT 1 FROM audit_events LIMIT 1").fetchone():
-            con.execute("DROP TABLE audit_events")
-            con.commit()
-    finally:
-        con.close()
 
 
 @dataclass
