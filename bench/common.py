@@ -124,7 +124,8 @@ CACHE_ENV = "HUB_BENCH_CACHE"
 # What decides whether a cached home still fits the code (contracts, view tables, keys): a
 # change rebuilds it. Kept narrow on purpose (a 1M rebuild costs long minutes); after a
 # change to the demo generator or the view contents, delete the cache folder by hand. The
-# audit table is not cached (the build drops it empty): the server creates its own.
+# cached home keeps its (empty) audit table: the state store's migrations made it, and no
+# server recreates a dropped one.
 HOME_INPUTS = ("schemas/contracts/*.yaml", "hub/views/store.py", "hub/views/publish.py",
                "desensitize/pseudonym.py")
 _ROOT = Path(__file__).resolve().parents[1]

@@ -4,10 +4,11 @@
         --concurrency 16 --seconds 20 [--phases search,healthz] [--engine auto|wrk|httpx]
 
 Phases: the resident search (`POST /v1/residents/search` with ID numbers read from a file,
-never printed) and the trivial reference endpoint (`GET /healthz`), one after the other
-against the same server and workers. Prints, per phase, requests/s, p50/p99 latency, the
-status counts and the CPU the generator itself used (seconds, and cores = seconds / wall):
-it runs on the same machine as the server and competes for the same cores.
+never printed), the trivial reference endpoint (`GET /healthz`) of the same server and
+workers, and `hello` (`GET /`) for the bare reference app of bench.bare_app. Prints, per
+phase, requests/s, p50/p99 latency, the status counts and the CPU the generator itself used
+(seconds, and cores = seconds / wall): it runs on the same machine as the server and
+competes for the same cores.
 
 Engine: `wrk` (C, an event loop per thread; Debian package `wrk`) when it is installed, else
 a Python client (httpx, asyncio), which costs several times more CPU per request. Each phase
@@ -33,7 +34,9 @@ from urllib.parse import urlparse
 
 import httpx
 
-PHASES = ("search", "healthz")
+PHASES = ("search", "healthz", "hello")
+# The request path of each GET phase ("hello": B3's bare reference app, bench.bare_app).
+GET_PATHS = {"healthz": "/healthz", "hello": "/"}
 PURPOSE = "assistance_review"
 
 # Per thread: one ID after another; statuses counted per thread and summed in done().
@@ -62,7 +65,7 @@ function request()
     return wrk.format("POST", "/v1/residents/search",
       {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, body)
   end
-  return wrk.format("GET", "/healthz")
+  return wrk.format("GET", "GET_PATH")
 end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
@@ -106,7 +109,8 @@ def wrk_phase(url: str, token: str, ids: Path, phase: str, concurrency: int,
     """One phase with wrk; its CPU is read from this process's finished children."""
     with tempfile.TemporaryDirectory(prefix="hub-load-") as tmp:
         script = Path(tmp) / "hub.lua"
-        script.write_text(_WRK_SCRIPT, encoding="utf-8")
+        script.write_text(_WRK_SCRIPT.replace("GET_PATH", GET_PATHS.get(phase, "/healthz")),
+                          encoding="utf-8")
         env = {**os.environ, "HUB_LOAD_MODE": phase, "HUB_LOAD_TOKEN": token,
                "HUB_LOAD_IDS": str(ids)}
         threads = max(1, min(2, concurrency))
@@ -140,7 +144,7 @@ async def _httpx_phase(url: str, token: str, ids: list[str], phase: str, concurr
                     body = {"id_number": next(cycle), "purpose": PURPOSE}
                     response = await client.post("/v1/residents/search", json=body)
                 else:
-                    response = await client.get("/healthz")
+                    response = await client.get(GET_PATHS.get(phase, "/healthz"))
                 latencies.append(time.perf_counter() - started)
                 code = str(response.status_code)
                 statuses[code] = statuses.get(code, 0) + 1

@@ -38,8 +38,6 @@ STOP_POLL_SECONDS = 0.25
 WORKER_HEALTHCHECK_SECONDS = 60
 
 
-
-
 def check_home(settings: HubSettings) -> None:
     """Refuse insecure, missing, placeholder or shared keys before serving anything.
 
@@ -88,7 +86,12 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["hub"] = {"handlers": ["default"], "level": level, "propagate": False}
+    # The hub's own lines (one access line per request among them) through a plain
+    # formatter: uvicorn's default one copies every record to colour its level name.
+    config["formatters"]["hub"] = {"format": "%(levelname)s:     %(message)s"}
+    config["handlers"]["hub"] = {"formatter": "hub", "class": "logging.StreamHandler",
+                                 "stream": "ext://sys.stderr"}
+    config["loggers"]["hub"] = {"handlers": ["hub"], "level": level, "propagate": False}
     return config
 
 
@@ -192,12 +195,27 @@ def check_environment_matches(settings: HubSettings) -> None:
                            "API worker process reads: set them in the environment instead")
 
 
+def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """How `hub serve` runs uvicorn (an app factory); the B3 benchmark serves its bare
+    reference app with the same options."""
+    from hub.api.nodelay import NoDelayHTTPProtocol
+
+    return {"factory": True, "host": host, "port": port, "workers": workers,
+            "access_log": False, "log_config": log_config(), "timeout_graceful_shutdown": 10,
+            # A spawned worker imports the hub (pandas, DuckDB) before it answers the
+            # supervisor's ping: on a busy 2-core host that takes longer than the 5 s
+            # default, and uvicorn would kill and respawn it forever.
+            "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
+            "server_header": False, "http": NoDelayHTTPProtocol,
+            # uvicorn[standard]'s uvloop, named so that a missing one fails loudly instead
+            # of a silent fall-back to asyncio's slower loop (httptools: NoDelayHTTPProtocol).
+            "loop": "uvloop"}
+
+
 def serve(settings: HubSettings) -> int:
     """Serve until stopped. `settings` must be those of this process's environment (the CLI
     builds them so), apart from `settings.serve`."""
     import uvicorn
-
-    from hub.api.nodelay import NoDelayHTTPProtocol
 
     check_environment_matches(settings)
     options = settings.serve
@@ -212,14 +230,8 @@ def serve(settings: HubSettings) -> int:
         publisher = start_checkpoints(settings)
         try:
             if not deferred.received:  # a stop asked for while the pipeline started
-                uvicorn.run("hub.web.install:create_hub_app", factory=True, host=options.host,
-                            port=options.port, workers=options.workers, access_log=False,
-                            log_config=log_config(), timeout_graceful_shutdown=10,
-                            # A spawned worker imports the hub (pandas, DuckDB) before it answers
-                            # the supervisor's ping: on a busy 2-core host that takes longer than
-                            # the 5 s default, and uvicorn would kill and respawn it forever.
-                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-                            server_header=False, http=NoDelayHTTPProtocol)
+                uvicorn.run("hub.web.install:create_hub_app",
+                            **uvicorn_options(options.host, options.port, options.workers))
         finally:
             publisher.stop()
             if pipeline is not None:
@@ -261,7 +273,8 @@ def start_checkpoints(settings: HubSettings) -> Any:
 
 def demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | None:
     """(raw ID from the demo grid extract, its street) of a resident with published facts from
-    at least two departments (the one `hub demo` suggests looking up)."""
+    at least two departments (the one `hub demo` suggests looking up), else from one: in a
+    large district the departments' extracts cover a smaller share of the registry."""
     import pandas as pd
 
     from catalog.db import create_state_engine
@@ -272,17 +285,22 @@ def demo_resident(settings: HubSettings, manifest: Any) -> tuple[str, str] | Non
     grid = pd.read_csv(manifest.datasets["grid"].path, dtype=str, encoding="utf-8", nrows=2000)
     engine = create_state_engine(settings.resolved_state_url)
     reader = ViewReader(engine)
+    fallback: tuple[str, str] | None = None
     try:
         with Pseudonymiser(load_keyring(settings).pseudonym_key) as p:
             for raw in grid["身份证号"].dropna():
                 key = resident_key_for_id_number(raw, p)
                 doc = reader.resident(key) if key else None
                 with_facts = [d for d in (doc or {}).get("departments", []) if d.get("facts")]
-                if doc and doc["location"]["street_code"] and len(with_facts) >= 2:
-                    return str(raw), str(doc["location"]["street_code"])
+                if not doc or not doc["location"]["street_code"] or not with_facts:
+                    continue
+                found = (str(raw), str(doc["location"]["street_code"]))
+                if len(with_facts) >= 2:
+                    return found
+                fallback = fallback or found
     finally:
         engine.dispose()
-    return None
+    return fallback
 
 
 def print_demo_access(settings: HubSettings, manifest: Any, console: Any) -> None:

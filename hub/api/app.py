@@ -185,6 +185,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             yield
         finally:
             app.state.services = None
+            services.documents.close()
             services.engine.dispose()
 
     app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
@@ -206,8 +207,10 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.state.services = None
     app.state.on_invalid_request = _audit_invalid_request
     install_problem_handlers(app)
-    for module in (residents, households, grids, uploads, batches, catalog, quality, audit,
-                   health, admin):
+    # Routes are matched in this order, one by one: the two a loaded server answers most
+    # (liveness probes, resident look-ups) first (docs/profiles.md).
+    for module in (health, residents, households, grids, uploads, batches, catalog, quality,
+                   audit, admin):
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
     for module in (corrections, sharing_requests, referrals, inbox):  # the loops

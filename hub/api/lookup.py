@@ -18,15 +18,19 @@ one ID number into its key: `resident_key_for_id_number` runs the pipeline's vec
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import re
 import sqlite3
+import threading
 from datetime import date
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, select
+from sqlalchemy import Engine, and_, bindparam, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from desensitize.pseudonym import DOMAIN_PREFIX, PSEUDONYM_HEX_CHARS, Pseudonymiser
@@ -107,27 +111,64 @@ _DOCUMENT_SQLITE = ("SELECT r.document FROM view_state AS s JOIN view_residents 
 
 
 class ResidentDocuments:
-    """The published document of a resident key, as stored (JSON text), or None."""
+    """The published document of a resident key, as stored (JSON text), or None.
+
+    On SQLite each thread reads through a connection of its own, kept open (the look-up
+    routes run on the event loop, the console's pages in the thread pool): a pool check-out,
+    its reset and, past the pool's size, a new connection with its pragmas cost more than the
+    indexed read itself."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+        self._opened: list[tuple[int, Any]] = []  # (pid, pooled) of every reader, to close
+        self._guard = threading.Lock()
+
+    def _reader(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None or getattr(self._local, "pid", 0) != os.getpid():
+            pooled = self.engine.raw_connection()  # the engine's pragmas (WAL, busy timeout)
+            pooled.detach()
+            dbapi = pooled.dbapi_connection
+            if not isinstance(dbapi, sqlite3.Connection):
+                raise TypeError("the state store's driver is not sqlite3")
+            con = dbapi
+            con.isolation_level = None  # each SELECT its own snapshot, no transaction held
+            self._local.con, self._local.pid = con, os.getpid()
+            with self._guard:
+                self._opened.append((os.getpid(), pooled))
+        return con
+
+    def close(self) -> None:
+        """Close every reader this process opened (at the app's shutdown)."""
+        with self._guard:
+            opened, self._opened = self._opened, []
+        for pid, pooled in opened:
+            if pid == os.getpid():
+                with contextlib.suppress(Exception):
+                    pooled.close()
+        self._local = threading.local()
+
+    def ping(self) -> None:
+        """A `SELECT 1` on the state store; raises what the store raises."""
+        if self._sqlite:
+            self._reader().execute("SELECT 1").fetchall()
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def text(self, resident_key: str) -> str | None:
         try:
-            if self._sqlite:  # the DB-API connection of the pool: no statement compilation
-                raw = self.engine.raw_connection()
+            if self._sqlite:  # no statement compilation, no pool
                 try:
-                    con = raw.driver_connection
-                    assert con is not None
                     # fetchall: the statement ends here, and its read snapshot with it
-                    rows = con.execute(_DOCUMENT_SQLITE, (resident_key, CURRENT)).fetchall()
+                    rows = self._reader().execute(_DOCUMENT_SQLITE,
+                                                  (resident_key, CURRENT)).fetchall()
                 except sqlite3.OperationalError as exc:
                     if "no such table" not in str(exc):
                         raise
                     return None  # nothing published yet
-                finally:
-                    raw.close()
                 return str(rows[0][0]) if rows else None
             with self.engine.connect() as conn:
                 found = conn.execute(_DOCUMENT, {"key": resident_key}).scalar()

@@ -31,6 +31,7 @@ the state store's migrations (hub.state).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 import threading
@@ -62,10 +63,17 @@ __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult
            "audit_events", "encode_record", "record_hash"]
 
 _SYNCHRONOUS = ("normal", "full")
+_SCOPES_KEPT = 4096  # encoded scopes remembered per process
 _HEAD_ROW_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
-# PostgreSQL's clock as `at_text` writes time: UTC, microseconds, Z.
-_SERVER_NOW_SQL = ("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+# PostgreSQL's clock as `at_text` writes time (UTC, microseconds, Z), with the head row, in
+# the same simple query as BEGIN and the table lock.
+_PG_LOCK_HEAD_SQL = (
+    "BEGIN; LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE; "
+    "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), h.seq, h.hash, h.body FROM (SELECT 1) AS one "
+    "LEFT JOIN (SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1) AS h "
+    "ON true")
+_PG_INSERT_SQL = "INSERT INTO audit_events (seq, body, hash) VALUES (%s, %s, %s)"
 
 
 def _utc_text(moment: datetime | str) -> str:
@@ -91,6 +99,7 @@ class AuditLog:
         self.synchronous = choice
         self._lock = threading.Lock()  # API threads of one process share the writer
         self._writer = SqliteWriter(engine, choice) if self._file else None
+        self._scopes: dict[tuple[str, ...], str] = {}
 
     def __repr__(self) -> str:
         return f"AuditLog({self._url})"
@@ -135,11 +144,21 @@ class AuditLog:
             scope = principal.scope if scope is None else scope
         if not action or not outcome or not actor or not role:
             raise AuditWriteFailed(self._url, "action, outcome, actor and role are required")
-        scope_text = scope if isinstance(scope, str) else encode_list(list(scope or ()))
+        if isinstance(scope, str):
+            scope_text = scope
+        else:  # a caller's scope is the same on every request: encoded once per process
+            key = tuple(scope or ())
+            scope_text = self._scopes.get(key) or self._scope_text(key)
         detail_text = detail if detail is None or isinstance(detail, str) else canonical_json(
             dict(detail))
         return [request_id, actor, str(role), scope_text, action, purpose, resident_key,
                 outcome, detail_text]
+
+    def _scope_text(self, scope: tuple[str, ...]) -> str:
+        if len(self._scopes) >= _SCOPES_KEPT:
+            self._scopes.clear()
+        text = self._scopes[scope] = encode_list(list(scope))
+        return text
 
     def _write(self, batch: list[list[Any]]) -> list[int]:
         try:
@@ -152,15 +171,42 @@ class AuditLog:
         except Exception as exc:  # any failure means: no record, so no data
             raise AuditWriteFailed(self._url, exc.__class__.__name__) from exc
 
+    def _append_postgres(self, batch: list[list[Any]]) -> list[int]:
+        """One appender at a time across every host (a table lock), and the server's clock
+        for `at` (hosts' clocks differ, and a time range must stay a seq range). Three round
+        trips: BEGIN, the lock, the clock and the head in one simple query; the insert;
+        COMMIT."""
+        raw = self.engine.raw_connection()
+        con: Any = raw.driver_connection
+        try:
+            con.autocommit = True  # the transaction is the explicit BEGIN ... COMMIT below
+            cur = con.cursor()
+            try:
+                cur.execute(_PG_LOCK_HEAD_SQL)
+                while cur.description is None and cur.nextset():
+                    pass
+                now, seq, digest, body = cur.fetchone()
+                head = head_of(None if seq is None else (seq, digest, body))
+                rows, _ = chain(head, batch, now)
+                cur.executemany(_PG_INSERT_SQL, rows)
+                cur.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+        finally:
+            with contextlib.suppress(Exception):
+                con.autocommit = False
+            raw.close()
+        return [r[0] for r in rows]
+
     def _append_generic(self, batch: list[list[Any]]) -> list[int]:
-        now = None
+        if self.engine.dialect.name == "postgresql":
+            return self._append_postgres(batch)
         with self.engine.begin() as conn:
-            if self.engine.dialect.name == "postgresql":
-                # One appender at a time across every host, and the server's clock for `at`:
-                # hosts' clocks differ, and a time range must stay a seq range.
-                conn.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
-                now = conn.execute(text(_SERVER_NOW_SQL)).scalar()
-            rows, _ = chain(head_of(conn.execute(text(_HEAD_ROW_SQL)).first()), batch, now)
+            rows, _ = chain(head_of(conn.execute(text(_HEAD_ROW_SQL)).first()), batch)
             conn.execute(audit_events.insert(), [
                 {"seq": seq, "body": body, "hash": h} for seq, body, h in rows])
         return [r[0] for r in rows]

@@ -102,6 +102,7 @@ class SqliteWriter:
         self._pid = 0
         self._pooled: Any = None
         self._con: sqlite3.Connection | None = None
+        self._cursor: Any = None
         self._head: Head | None = None  # what this process last wrote or read
         self._alone = True  # no other process appended between our last two appends
 
@@ -120,6 +121,7 @@ class SqliteWriter:
             con.isolation_level = None  # autocommit; explicit BEGIN IMMEDIATE when locking
             con.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
             self._pid, self._pooled, self._con = os.getpid(), pooled, con
+            self._cursor = con.cursor()  # reused: one cursor object less per append
         return self._con
 
     def close(self) -> None:
@@ -134,14 +136,17 @@ class SqliteWriter:
         try:
             con = self._connection()
             if self._head is not None and self._alone and len(batch) == 1:
-                rows, head = chain(self._head, batch)
+                seq, prev, at = self._head
+                seq, at = seq + 1, record_time(at)
+                body = encode_record((seq, at, *batch[0], prev))
+                digest = _sha256(body.encode("utf-8")).hexdigest()
                 try:
-                    con.execute(INSERT_SQL, rows[0])  # its own transaction
+                    self._cursor.execute(INSERT_SQL, (seq, body, digest))  # own transaction
                 except sqlite3.IntegrityError:
                     self._alone = False  # another process appended since: read the head
                 else:
-                    self._head = head
-                    return [rows[0][0]]
+                    self._head = (seq, digest, at)
+                    return [seq]
             return self._append_locked(con, batch)
         except BaseException:
             self.close()  # the next append starts from a fresh connection and head

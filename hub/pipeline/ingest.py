@@ -22,26 +22,23 @@ import pandas as pd
 from catalog.store import CatalogStore
 from connectors.base import RawChunk
 from connectors.errors import ConnectorError
-from connectors.mapping import check_headers, map_chunk
+from connectors.mapping import check_headers
 from connectors.open import open_reader
 from connectors.source import FILE_FORMATS, SourceSpec
 from desensitize.deidentify import Deidentifier
+from hub.pipeline.chunks import PreparedChunk, prepare_chunk, prepared_in_order
 from hub.pipeline.load_modes import (
     HELD,
     compare_with_current,
     describe_change,
     drop_share,
     resolve_mode,
-    withdrawn_rows,
 )
 from hub.pipeline.staging import BatchStage
 from hub.warehouse.store import StagedBatch, Warehouse
-from schemas.compile_arrow import to_curated_arrow
 from schemas.errors import SchemaError
-from schemas.issues import concat_issues
 from schemas.rule_labels import describe
 from schemas.spec import ContractSpec
-from schemas.validate import validate_chunk
 
 # progress(stage, done, total): stage "hash" counts bytes, "rows" counts rows read.
 Progress = Callable[[str, int, int | None], None]
@@ -119,6 +116,16 @@ class _Clock:
         return now
 
 
+def _timed_reads(chunks: Iterator[RawChunk], clock: _Clock) -> Iterator[RawChunk]:
+    while True:
+        t = time.perf_counter()
+        raw = next(chunks, None)
+        clock.add("read", t)
+        if raw is None:
+            return
+        yield raw
+
+
 def _hashed(chunks: Iterator[RawChunk], digest: Any) -> Iterator[RawChunk]:
     """Hash what a database or API returned, so re-pulling unchanged data is a no-op."""
     for chunk in chunks:
@@ -130,11 +137,14 @@ def _hashed(chunks: Iterator[RawChunk], digest: Any) -> Iterator[RawChunk]:
 class BatchIngest:
     """Runs one extract through the pipeline; owned by the pipeline worker."""
 
-    def __init__(self, warehouse: Warehouse, catalog: CatalogStore, deidentifier: Deidentifier,
-                 staging_dir: Path, *, chunk_rows: int, max_extract_bytes: int) -> None:
+    def __init__(self, warehouse: Warehouse, catalog: CatalogStore,
+                 deidentifier: Deidentifier | list[Deidentifier], staging_dir: Path, *,
+                 chunk_rows: int, max_extract_bytes: int) -> None:
+        """`deidentifier`: one, or one per ingest thread (chunks are prepared on as many
+        threads as there are Deidentifiers; hub.pipeline.chunks)."""
         self.warehouse = warehouse
         self.catalog = catalog
-        self.deidentifier = deidentifier
+        self.deidentifiers = deidentifier if isinstance(deidentifier, list) else [deidentifier]
         self.staging_dir = staging_dir
         self.chunk_rows = chunk_rows
         self.max_extract_bytes = max_extract_bytes
@@ -211,33 +221,28 @@ class BatchIngest:
     def _stage_chunks(self, spec: SourceSpec, contract: ContractSpec,
                       chunks: Iterator[RawChunk], stage: BatchStage, result: BatchResult,
                       clock: _Clock, progress: Progress | None, today: date) -> None:
-        t = time.perf_counter()
-        for raw in chunks:
-            t = clock.add("read", t)
-            mapped = map_chunk(spec, contract, raw)
-            t = clock.add("map", t)
-            checked = validate_chunk(contract, mapped.frame, today, spec.grid_scheme,
-                                     upstream=mapped.issues)
-            t = clock.add("validate", t)
-            errors = concat_issues([mapped.issues, checked.issues])
-            bad_rows = pd.Index(errors["source_row"].unique())
-            good = checked.frame[~checked.frame.index.isin(bad_rows)]
-            stage.add_issues(errors, "error")
-            stage.add_issues(checked.warnings[checked.warnings["source_row"].isin(good.index)],
-                             "warning")
-            t = clock.add("quarantine", t)
-            deid = self.deidentifier.apply(contract, good)
-            t = clock.add("deidentify", t)
-            stage.add_curated(to_curated_arrow(contract, deid.curated, stage.batch_id,
-                                               spec.grid_scheme))
-            withdrawn = withdrawn_rows(spec, raw, good.index)
-            stage.add_withdrawn(withdrawn)
-            result.rows_withdrawn += len(withdrawn)
-            stage.add_vault(deid.vault)
-            t = clock.add("stage", t)
-            result.rows_read += mapped.rows_read
-            result.rows_loaded += len(good)
-            result.rows_quarantined += len(bad_rows)
+        """Chunks are read and staged here, in order; the steps between run on
+        `len(self.deidentifiers)` threads (hub.pipeline.chunks). Step seconds are summed
+        over the threads; "read" is the time spent waiting for the next chunk."""
+        read = _timed_reads(chunks, clock)
+
+        def prepare(raw: RawChunk, deidentifier: Deidentifier) -> PreparedChunk:
+            return prepare_chunk(spec, contract, raw, today, deidentifier, stage.batch_id)
+
+        for ready in prepared_in_order(read, prepare, self.deidentifiers):
+            t = time.perf_counter()
+            stage.add_issues(ready.errors, "error")
+            stage.add_issues(ready.warnings, "warning")
+            stage.add_curated(ready.curated)
+            stage.add_withdrawn(ready.withdrawn)
+            stage.add_vault(ready.vault)
+            clock.add("stage", t)
+            for name, seconds in ready.seconds.items():
+                clock.spent[name] = clock.spent.get(name, 0.0) + seconds
+            result.rows_withdrawn += len(ready.withdrawn)
+            result.rows_read += ready.rows_read
+            result.rows_loaded += ready.rows_good
+            result.rows_quarantined += ready.rows_bad
             if progress:
                 progress("rows", result.rows_read, None)
 

@@ -49,6 +49,7 @@ class PipelineWorker:
         self.warehouse: Warehouse | None = None
         self.catalog: CatalogStore | None = None
         self.deidentifier: Deidentifier | None = None
+        self._helpers: list[Deidentifier] = []  # the other ingest threads' Deidentifiers
         self._keyring: KeyRing | None = None
 
     def open(self) -> PipelineWorker:
@@ -82,14 +83,29 @@ class PipelineWorker:
             raise
         return self
 
+    def _ingest_deidentifiers(self) -> list[Deidentifier]:
+        """One Deidentifier per ingest thread (HUB_INGEST_WORKERS), made at first use."""
+        assert self.deidentifier is not None
+        assert self._keyring is not None
+        while len(self._helpers) < self.settings.ingest_workers - 1:
+            self._helpers.append(Deidentifier(self._keyring))
+        return [self.deidentifier, *self._helpers[:self.settings.ingest_workers - 1]]
+
+    def _close_helpers(self) -> None:
+        for helper in self._helpers:
+            helper.close()
+        self._helpers = []
+
     def reload_keys(self) -> None:
         """Load the keys again: a key rotation replaced a key file while holding this worker."""
         self._keyring = load_keyring(self.settings)
+        self._close_helpers()
         if self.deidentifier is not None:
             self.deidentifier.close()
             self.deidentifier = Deidentifier(self._keyring)
 
     def close(self) -> None:
+        self._close_helpers()
         if self.deidentifier is not None:
             self.deidentifier.close()
             self.deidentifier = None
@@ -114,7 +130,7 @@ class PipelineWorker:
             raise RuntimeError("open the worker before ingesting")
         spec = source if isinstance(source, SourceSpec) else load_source(source)
         contract = get_contract(spec.dataset)
-        job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
+        job = BatchIngest(self.warehouse, self.catalog, self._ingest_deidentifiers(),
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes)
         result = job.run(spec, contract, extract, progress, mode=mode)

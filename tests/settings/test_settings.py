@@ -20,6 +20,7 @@ DOCUMENTED: dict[str, tuple[str, tuple[str, ...], Any]] = {
     "HUB_HOME": ("/tmp/hub-settings-test", ("home",), Path("/tmp/hub-settings-test")),
     "HUB_STATE_URL": ("sqlite:////tmp/x.sqlite", ("state_url",), "sqlite:////tmp/x.sqlite"),
     "HUB_CHUNK_ROWS": ("5000", ("chunk_rows",), 5000),
+    "HUB_INGEST_WORKERS": ("3", ("ingest_workers",), 3),
     "HUB_MAX_EXTRACT_BYTES": ("2048", ("max_extract_bytes",), 2048),
     "HUB_WAREHOUSE_MEMORY_LIMIT": ("2GB", ("warehouse_memory_limit",), "2GB"),
     "HUB_PUBLISH_MEMORY_LIMIT": ("3GB", ("publish_memory_limit",), "3GB"),
@@ -104,6 +105,7 @@ def test_defaults_without_any_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(("name", "value"), [
     ("HUB_PORT", "0"), ("HUB_WORKERS", "65"), ("HUB_REVEAL_RATE_LIMIT", "0"),
     ("HUB_AUDIT_SYNCHRONOUS", "sometimes"), ("HUB_CHUNK_ROWS", "10"),
+    ("HUB_INGEST_WORKERS", "0"),
 ])
 def test_a_bad_value_is_refused_naming_its_setting(monkeypatch: pytest.MonkeyPatch,
                                                    name: str, value: str) -> None:
