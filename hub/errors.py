@@ -6,6 +6,7 @@
     ├── IngestRejected       a batch was read but rejected whole (bad-row share over threshold,
     │                        no data rows); carries the batch id and top reasons
     ├── StateStoreError      the state store cannot be opened or written
+    ├── PlaceTableInvalid    a place-name table does not read (names the row and the rule)
     └── ServeRefused         `hub serve` will not start on this home (keys, rotation, settings)
 
 Package errors (schemas, connectors, desensitize, catalog) pass through unchanged: every one
@@ -77,3 +78,19 @@ class ServeRefused(HubError):
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"hub serve refuses to start: {problem}")
+
+
+class PlaceTableInvalid(HubError):
+    status = 422
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(self, file_name: str, row: int, rule: str) -> None:
+        self.file_name = file_name
+        self.row = row
+        self.rule = rule
+        where = f"row {row}" if row else "its header"
+        super().__init__(
+            f"the place-name table {file_name} was not installed: {where} {rule}; the table "
+            "in use is unchanged. Fix the file (UTF-8 CSV with columns code and name) and load "
+            "it again"
+        )

@@ -24,6 +24,7 @@ from hub.cli.casework import corrections_app, digest_app, referrals_app, request
 from hub.cli.catalog import catalog_app, quality_app
 from hub.cli.export import export as export_command
 from hub.cli.keys import keys_app
+from hub.cli.places import places_app
 from hub.cli.security import audit_app, token_app
 from hub.cli.terminal import exit_on_error, progress_bar, settings_or_exit
 from hub.cli.users import user_app
@@ -278,6 +279,7 @@ app.command("export")(export_command)
 app.command("access-report")(access_report_command)
 app.add_typer(user_app, name="user")
 app.add_typer(views_app, name="views")
+app.add_typer(places_app, name="places")
 app.add_typer(corrections_app, name="corrections")
 app.add_typer(requests_app, name="requests")
 app.add_typer(referrals_app, name="referrals")
