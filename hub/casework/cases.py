@@ -121,6 +121,9 @@ class Cases:
             if principal.role in (Role.ADMIN, Role.AUDITOR):
                 raise NotYourStep(KIND, step)
             raise ItemNotFound(KIND, case_id)
+        # Each step starts the clock of the next one: a case is late when a step is, not
+        # when it has been open long.
+        values = {"due_date": self._due(today), "escalated_at": None, **values}
         with self.engine.begin() as conn:
             changed = conn.execute(update(cases).where(
                 cases.c.case_id == case_id, cases.c.status.in_(FLOW[step])).values(**values))

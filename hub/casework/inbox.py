@@ -21,13 +21,19 @@ from hub.casework.parties import party
 from hub.casework.service import Casework
 from hub.casework.steps import now, row_dict
 from hub.security.roles import Principal, Role
-from hub.state.casework_tables import case_referrals, correction_requests, sharing_requests
+from hub.state.casework_tables import (
+    case_referrals,
+    cases,
+    correction_requests,
+    sharing_requests,
+)
 
 # kind -> (table, id column)
 ESCALATED: dict[str, tuple[Table, str]] = {
     "correction": (correction_requests, "request_id"),
     "sharing": (sharing_requests, "request_id"),
     "referral": (case_referrals, "referral_id"),
+    "case": (cases, "case_id"),
 }
 
 

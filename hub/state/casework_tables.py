@@ -78,7 +78,8 @@ cases = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("accepted_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
-    Column("due_date", Date, nullable=False),  # acceptance due
+    Column("due_date", Date, nullable=False),  # the next step's due date
+    Column("escalated_at", DateTime(timezone=True)),
 )
 
 case_referrals = Table(

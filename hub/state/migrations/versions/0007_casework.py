@@ -65,7 +65,7 @@ def upgrade() -> None:
         C("satisfaction", sa.Integer), C("opened_by", sa.String(160), nullable=False),
         C("workers_party", sa.String(400), nullable=False),
         C("created_at", TS, nullable=False), C("accepted_at", TS), C("closed_at", TS),
-        C("due_date", sa.Date, nullable=False))
+        C("due_date", sa.Date, nullable=False), C("escalated_at", TS))
     op.create_index("ix_cases_resident_key", "cases", ["resident_key"])
     op.create_index("ix_cases_status", "cases", ["status"])
     op.create_table(
