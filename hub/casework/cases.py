@@ -11,6 +11,7 @@ else of the case: the resident key, the service asked for, the due date
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from typing import Any
@@ -29,6 +30,9 @@ from hub.state.casework_tables import case_notes, case_referrals, cases
 
 KIND = "case"
 NOTE_MAX = 2000
+# A run of digits as long as an ID number (15 or 18, the last maybe X) or a mobile number: a
+# note names the resident by the case, never by these.
+IDENTIFIER_IN_NOTE = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15}|1[3-9]\d{9})(?!\d)")
 PURPOSE = "case_management"
 # step -> the statuses it may follow
 FLOW = {"accept": ("open",), "assess": ("accepted", "assessed"),
@@ -199,6 +203,9 @@ class Cases:
         text = text.strip()
         if not 1 <= len(text) <= NOTE_MAX:
             raise ItemInvalid("text", f"1 to {NOTE_MAX} characters")
+        if IDENTIFIER_IN_NOTE.search(text.replace(" ", "").replace("-", "")):
+            raise ItemInvalid("text", "no ID number or phone number (the case names the "
+                                      "resident)")
         note_id = "note-" + secrets.token_hex(8)
         with self.engine.begin() as conn:
             conn.execute(insert(case_notes).values(note_id=note_id, case_id=case_id,

@@ -1,6 +1,6 @@
 """A case's clock runs per step: a case accepted on time is not late however long it has been
 open; a step past its due date escalates the case to the admin once, and the next step
-clears it."""
+clears it. A confidential note never holds an ID or phone number."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hub.audit.log import AuditLog
+from hub.casework.errors import ItemInvalid
 from hub.casework.inbox import escalate_overdue, inbox
 from hub.casework.service import Casework
 from hub.security.roles import Principal, Role
@@ -54,3 +55,15 @@ def test_a_late_step_escalates_the_case_once_and_the_next_step_clears_it(
     assert on_time not in escalated
     work.cases.accept(STREET, late, TODAY)
     assert late not in {i["id"] for i in inbox(work, ADMIN, TODAY) if i["escalated"]}
+
+
+@pytest.mark.parametrize("text", ["身份证 11010519491231002X 需核实", "电话 138 0013 8000",
+                                  "旧证号110105491231002"],
+                         ids=["ID number", "mobile with spaces", "15-digit ID"])
+def test_a_note_with_an_identifier_is_refused_without_repeating_it(work: Casework,
+                                                                    text: str) -> None:
+    case_id = _open(work, TODAY, "4")
+    with pytest.raises(ItemInvalid) as refused:
+        work.cases.add_note(STREET, case_id, text, TODAY)
+    assert not any(run in str(refused.value) for run in ("1101", "0013", "8000"))
+    assert work.cases.add_note(STREET, case_id, "入户走访，约定下周复访", TODAY)["note_id"]
