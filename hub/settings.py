@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -95,6 +95,24 @@ class AuditSettings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class LinkageSettings(BaseSettings):
+    """Linking department rows without a usable ID to the registry (hub.pipeline.linkage)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_LINKAGE_", extra="ignore")
+
+    # Read off B11's precision/recall curve on the demo's truth (docs/benchmarks.md): at 0.9
+    # precision is 1.000 with recall 0.975; from 0.5 the rest are mostly true matches a person
+    # should confirm. Auto-link above `auto_link`, review from `review_floor` up.
+    auto_link: float = Field(default=0.9, gt=0, lt=1)
+    review_floor: float = Field(default=0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LinkageSettings:
+        if self.review_floor > self.auto_link:
+            raise ValueError("HUB_LINKAGE_REVIEW_FLOOR must not exceed HUB_LINKAGE_AUTO_LINK")
+        return self
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
@@ -129,6 +147,7 @@ class HubSettings(BaseSettings):
     reveal: RevealSettings = Field(default_factory=RevealSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    linkage: LinkageSettings = Field(default_factory=LinkageSettings)
 
     def release_risk_threshold(self, recipient_class: str) -> float:
         """The gate's threshold for a recipient class (the strictest one for an unknown)."""

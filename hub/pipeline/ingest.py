@@ -34,6 +34,7 @@ from hub.pipeline.load_modes import (
     resolve_mode,
     withdrawn_rows,
 )
+from hub.pipeline.sealing import CandidateSealer, id_only_rows
 from hub.pipeline.staging import BatchStage
 from hub.warehouse.store import StagedBatch, Warehouse
 from schemas.compile_arrow import to_curated_arrow
@@ -68,6 +69,7 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=dict)
     load_mode: str = "snapshot"
     rows_withdrawn: int = 0  # loaded rows that withdraw the fact of their key (corrections)
+    rows_sealed: int = 0  # quarantined rows kept for linkage: only their ID number failed
     # What the batch does to the source's current data (hub.pipeline.load_modes).
     replaced: dict[str, Any] = field(default_factory=dict)
 
@@ -82,7 +84,8 @@ class BatchResult:
             "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
             "reason": self.reason, "top_rules": self.top_rules, "findings": self.findings,
             "load_mode": self.load_mode, "replaced": self.replaced,
-            "rows_withdrawn": self.rows_withdrawn, "timings": self.timings,
+            "rows_withdrawn": self.rows_withdrawn, "rows_sealed": self.rows_sealed,
+            "timings": self.timings,
         }
 
 
@@ -131,7 +134,9 @@ class BatchIngest:
     """Runs one extract through the pipeline; owned by the pipeline worker."""
 
     def __init__(self, warehouse: Warehouse, catalog: CatalogStore, deidentifier: Deidentifier,
-                 staging_dir: Path, *, chunk_rows: int, max_extract_bytes: int) -> None:
+                 staging_dir: Path, *, chunk_rows: int, max_extract_bytes: int,
+                 sealer: CandidateSealer | None = None) -> None:
+        self.sealer = sealer
         self.warehouse = warehouse
         self.catalog = catalog
         self.deidentifier = deidentifier
@@ -234,6 +239,12 @@ class BatchIngest:
             stage.add_withdrawn(withdrawn)
             result.rows_withdrawn += len(withdrawn)
             stage.add_vault(deid.vault)
+            sealed_rows = id_only_rows(contract, errors)
+            if self.sealer is not None and len(sealed_rows):
+                sealed = self.sealer.seal(contract, checked.frame.loc[sealed_rows],
+                                          stage.batch_id, spec.grid_scheme)
+                stage.add_sealed(sealed.curated, sealed.vault)
+                result.rows_sealed += len(sealed_rows)
             t = clock.add("stage", t)
             result.rows_read += mapped.rows_read
             result.rows_loaded += len(good)

@@ -18,10 +18,12 @@ from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
+from desensitize.vault import VaultCipher
 from hub.keys.config import load_keyring
 from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.load_modes import DISCARDED, HELD, BatchNotHeld
+from hub.pipeline.sealing import CandidateSealer
 from hub.pipeline.staging import clear_leftovers
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
@@ -111,9 +113,11 @@ class PipelineWorker:
             raise RuntimeError("open the worker before ingesting")
         spec = source if isinstance(source, SourceSpec) else load_source(source)
         contract = get_contract(spec.dataset)
+        assert self._keyring is not None
+        sealer = CandidateSealer(self.deidentifier, VaultCipher(self._keyring.vault_key))
         job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
-                          max_extract_bytes=self.settings.max_extract_bytes)
+                          max_extract_bytes=self.settings.max_extract_bytes, sealer=sealer)
         result = job.run(spec, contract, extract, progress, mode=mode)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
@@ -164,8 +168,23 @@ class PipelineWorker:
 
             with VaultStore(self.settings.vault_store_path) as store:
                 copied = store.sync_from_warehouse(con)
+            linked = self.link_sealed()
             result = publish_all(con, self.catalog.engine, self._keyring, today or date.today())
         finally:
             con.execute(f"SET memory_limit = '{self.settings.warehouse_memory_limit}'")
             con.execute("SET preserve_insertion_order = true")
-        return {**result, "vault_store_rows": copied}
+        return {**result, "vault_store_rows": copied, "linkage": linked}
+
+    def link_sealed(self) -> dict[str, int]:
+        """Carry out reviewers' decisions, then score the sealed rows not decided yet."""
+        if self.warehouse is None or self.catalog is None or self._keyring is None:
+            raise RuntimeError("open the worker before linking")
+        from hub.linkage.decisions import Thresholds
+        from hub.pipeline.linkage import apply_reviews, link_pending
+
+        con, engine = self.warehouse.con, self.catalog.engine
+        applied = apply_reviews(con, engine)
+        t = self.settings.linkage
+        counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
+                              Thresholds(auto_link=t.auto_link, review_floor=t.review_floor))
+        return {**{str(k): v for k, v in counts.items()}, "reviews_applied": applied}

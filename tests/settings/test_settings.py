@@ -40,6 +40,8 @@ DOCUMENTED: dict[str, tuple[str, tuple[str, ...], Any]] = {
     "HUB_REVEAL_STREET_OFFICE": ("true", ("reveal", "street_office"), True),
     "HUB_REVEAL_RATE_LIMIT": ("7", ("reveal", "rate_limit"), 7),
     "HUB_REVEAL_RATE_WINDOW_SECONDS": ("600", ("reveal", "rate_window_seconds"), 600),
+    "HUB_LINKAGE_AUTO_LINK": ("0.95", ("linkage", "auto_link"), 0.95),
+    "HUB_LINKAGE_REVIEW_FLOOR": ("0.6", ("linkage", "review_floor"), 0.6),
     "HUB_PSEUDONYM_KEY_REF": ("env:PSEUDONYM_KEY", ("pseudonym_key_ref",), "env:PSEUDONYM_KEY"),
     "HUB_VAULT_KEY_REF": ("env:VAULT_KEY", ("vault_key_ref",), "env:VAULT_KEY"),
     "HUB_TOKEN_PEPPER_REF": ("env:PEPPER", ("token_pepper_ref",), "env:PEPPER"),
