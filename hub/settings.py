@@ -104,7 +104,7 @@ class LinkageSettings(BaseSettings):
     # precision is 1.000 with recall 0.975; from 0.5 the rest are mostly true matches a person
     # should confirm. Auto-link above `auto_link`, review from `review_floor` up.
     auto_link: float = Field(default=0.9, gt=0, lt=1)
-    review_floor: float = Field(default=0.5, gt=0, lt=1)
+    review_floor: float = Field(default=0.3, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> LinkageSettings:

@@ -39,6 +39,7 @@ from hub.api.routers import (
     households,
     quality,
     residents,
+    reviews,
     uploads,
 )
 from hub.audit.log import AuditLog
@@ -197,8 +198,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.state.services = None
     app.state.on_invalid_request = _audit_invalid_request
     install_problem_handlers(app)
-    for module in (residents, households, grids, uploads, batches, catalog, quality, audit,
-                   health, admin):
+    for module in (residents, households, grids, uploads, batches, reviews, catalog, quality,
+                   audit, health, admin):
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
     app.add_middleware(RequestContext)

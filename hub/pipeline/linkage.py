@@ -30,6 +30,7 @@ from hub.linkage.features import person_features
 from hub.linkage.model import link
 from hub.linkage.spec import LinkageSpec, load_spec
 from hub.linkage.tables import DECISIONS, SEALED_VAULT, sealed_table
+from hub.pipeline.reviews import ACCEPTED, OPEN, REJECTED
 from hub.state.tables import linkage_reviews
 from hub.warehouse.crosswalk import mapping_sql
 from schemas.compile_ddl import GRID_SCHEME_COLUMN, curated_columns
@@ -37,7 +38,6 @@ from schemas.identity import birth_date_from_id, gender_from_id
 from schemas.registry import source_contracts
 
 REGISTRY = "grid"
-OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
 
 
 def _pending_sql() -> str | None:
@@ -145,12 +145,12 @@ def _masked(frame: pd.DataFrame) -> pd.DataFrame:
             pd.Series(pd.NA, index=frame.index, dtype="string")
 
     born = pd.to_datetime(frame["birth_date"], errors="coerce")
-    address = text("address")
+    # An address is not shown at all, even masked: its level says how it compared.
     return pd.DataFrame({
         "name": mask_name(text("name")).to_numpy(),
         "birth": born.dt.strftime("%Y年").to_numpy(),
         "sex": frame["gender"].map({"M": "男", "F": "女"}).to_numpy(),
-        "address": (address.str.slice(0, 4) + "…").to_numpy(),
+        "address": None,
         "phone": mask_phone(text("phone")).to_numpy(),
         "place": frame["community_code"].to_numpy(),
         "id_number": mask_id(text("ids")).to_numpy(),
