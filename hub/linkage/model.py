@@ -113,7 +113,8 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
         db = DuckDBAPI(connection=con)
         table = db.register(registry, table_name="registry")
         linker = Linker(table, _settings(spec, unique_id, "dedupe_only"))
-        train(linker, spec, seed, max_u_pairs)
+        train(linker, spec, seed, max_u_pairs, em=len(registry) >= EM_MIN_RECORDS,
+              fallback_prior=1 / max(len(registry), 2) ** 2)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:

@@ -27,9 +27,9 @@ from hub.ledger.current import CURRENT_BATCHES_SQL
 from hub.linkage.comparisons import level_of
 from hub.linkage.decisions import Decision, Thresholds, decide
 from hub.linkage.features import person_features
-from hub.linkage.model import link
+from hub.linkage.model import link, registry_duplicates
 from hub.linkage.spec import LinkageSpec, load_spec
-from hub.linkage.tables import DECISIONS, SEALED_VAULT, sealed_table
+from hub.linkage.tables import DECISIONS, REGISTRY_DUPLICATES, SEALED_VAULT, sealed_table
 from hub.pipeline.reviews import ACCEPTED, OPEN, REJECTED
 from hub.state.tables import linkage_reviews
 from hub.warehouse.crosswalk import mapping_sql
@@ -230,6 +230,35 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
 def _clean(value: object) -> str | None:
     return None if value is None or (isinstance(value, float) and pd.isna(value)) \
         or value is pd.NA else str(value)
+
+
+def find_registry_duplicates(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
+                             threshold: float) -> int:
+    """Replace linkage.registry_duplicates with the current registry's pairs of residents
+    that are probably one person (two ID numbers, a typo), at or above `threshold`; both
+    orders of a pair, so that each resident's finding names the other. Returns the pairs."""
+    registry = _registry(con, cipher)
+    pairs = pd.DataFrame(columns=["left_id", "right_id", "probability"])
+    if len(registry) > 1:
+        pairs = registry_duplicates(load_spec("registry_duplicates"),
+                                    person_features(registry), threshold=threshold)
+    both = pd.DataFrame({
+        "resident_key": pd.concat([pairs["left_id"], pairs["right_id"]]).astype(str),
+        "other_key": pd.concat([pairs["right_id"], pairs["left_id"]]).astype(str),
+        "probability": pd.concat([pairs["probability"], pairs["probability"]]).astype(float),
+    })
+    con.register("duplicate_pairs", both.assign(found_at=datetime.now(UTC)))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {REGISTRY_DUPLICATES}")
+        con.execute(f"INSERT INTO {REGISTRY_DUPLICATES} BY NAME SELECT * FROM duplicate_pairs")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("duplicate_pairs")
+    return len(pairs)
 
 
 def reviews_waiting(engine: Engine) -> bool:

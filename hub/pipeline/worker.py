@@ -23,7 +23,7 @@ from hub.keys.config import load_keyring
 from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.load_modes import DISCARDED, HELD, BatchNotHeld
-from hub.pipeline.sealing import CandidateSealer
+from hub.pipeline.sealing import REGISTRY, CandidateSealer
 from hub.pipeline.staging import clear_leftovers
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
@@ -119,6 +119,12 @@ class PipelineWorker:
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes, sealer=sealer)
         result = job.run(spec, contract, extract, progress, mode=mode)
+        if contract.name == REGISTRY and result.outcome == "loaded":
+            # Before the quality step, whose cross-department findings include these pairs.
+            from hub.pipeline.linkage import find_registry_duplicates
+
+            find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),
+                                     self.settings.linkage.auto_link)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch

@@ -98,6 +98,15 @@ META_DDL = [
         decided_by VARCHAR,
         PRIMARY KEY (batch_id, source_row)
     )""",
+    # Pairs of registry residents that are probably one person under two ID numbers: each
+    # becomes a cross-department finding for the grid centre (hub.quality.consistency);
+    # nothing is merged.
+    """CREATE TABLE IF NOT EXISTS linkage.registry_duplicates (
+        resident_key VARCHAR NOT NULL,
+        other_key VARCHAR NOT NULL,
+        probability DOUBLE NOT NULL,
+        found_at TIMESTAMPTZ NOT NULL
+    )""",
 ]
 
 _PID = re.compile(r"PID (\d+)")
