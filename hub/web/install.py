@@ -11,12 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.api.app import create_app
 from hub.settings import HubSettings
-from hub.web import docs, routes_auth, routes_grids, routes_residents
+from hub.web import docs, routes_auth, routes_grids, routes_residents, routes_reviews
 
 
 def install_console(app: FastAPI) -> None:
     """Call on an app made with docs_url=None and redoc_url=None."""
-    for module in (routes_auth, routes_residents, routes_grids, docs):
+    for module in (routes_auth, routes_residents, routes_grids, routes_reviews, docs):
         app.include_router(module.router)
     static = Path(str(files("hub.web") / "static"))
     app.mount("/console/static", StaticFiles(directory=static), name="console-static")
