@@ -51,6 +51,7 @@ def matched_rows_sql(dataset: str) -> str:
     fact (its business key) supersedes the match: the department corrected the ID."""
     rest = [k for k in business_key(dataset) if k != "resident_key"]
     same = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM t."{k}"' for k in rest) or "TRUE"
+    partition = "".join(f', t."{k}"' for k in rest)
     return f"""
         SELECT t.* REPLACE (d.resident_key AS resident_key),
                b.source AS batch_source, b.as_of AS batch_as_of,
@@ -63,7 +64,10 @@ def matched_rows_sql(dataset: str) -> str:
                                 AND d.decision = 'linked'
         WHERE NOT EXISTS (SELECT 1 FROM ({current_rows_sql(dataset)}) c
                           WHERE c.resident_key = d.resident_key AND c.batch_source = b.source
-                            AND c.batch_id <> t.batch_id AND {same})"""
+                            AND c.batch_id <> t.batch_id AND {same})
+        -- A delta that sends the row again replaces it, as it replaces an ID-linked row.
+        QUALIFY row_number() OVER (PARTITION BY b.source, d.resident_key{partition}
+                                   ORDER BY b.finished_at DESC, t.batch_id DESC) = 1"""
 
 
 def facts_sql(contract: ContractSpec, mapping: LedgerMapping, rows: str | None = None) -> str:

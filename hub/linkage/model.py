@@ -79,6 +79,33 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
                       pairs_scored=len(scored), fields=fields)
 
 
+def link_with_priors(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
+                     unique_id: str = "unique_id", seed: int = 1, max_u_pairs: float = 2e6,
+                     threshold: float = 0.001) -> LinkageRun:
+    """Score every blocked pair with a model that depends on the registry alone: the spec's
+    prior m-probabilities, u from random pairs of registry records, and one true match per
+    record among its pairs. A row scores the same in whichever batch it arrives, alone or
+    with others, so a decision made once stands when the row is sent again."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        left = db.register(registry, table_name="registry")
+        dedupe = Linker(left, _settings(spec, unique_id, "dedupe_only"))
+        dedupe.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+        model = dedupe.misc.save_model_to_json()
+        model["link_type"] = "link_only"
+        model["probability_two_random_records_match"] = 1 / max(len(registry), 2)
+        right = db.register(candidates, table_name="candidates")
+        linker = Linker([left, right], model)
+        scored = linker.inference.predict(
+            threshold_match_probability=threshold).as_pandas_dataframe()
+    finally:
+        con.close()
+    fields = tuple(f.name for f in spec.fields)
+    return LinkageRun(best=best_per_candidate(scored, fields, unique_id),
+                      pairs_scored=len(scored), fields=fields)
+
+
 def train(linker: Linker, spec: LinkageSpec, seed: int = 1, max_u_pairs: float = 2e6,
           em: bool = True, fallback_prior: float = 1e-4) -> None:
     """Train without labels, as the spec says: the prior from its deterministic rules, u from

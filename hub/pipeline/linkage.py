@@ -27,7 +27,7 @@ from hub.ledger.current import CURRENT_BATCHES_SQL
 from hub.linkage.comparisons import level_of
 from hub.linkage.decisions import Decision, Thresholds, decide
 from hub.linkage.features import person_features
-from hub.linkage.model import link, registry_duplicates
+from hub.linkage.model import link_with_priors, registry_duplicates
 from hub.linkage.spec import LinkageSpec, load_spec
 from hub.linkage.tables import DECISIONS, REGISTRY_DUPLICATES, SEALED_VAULT, sealed_table
 from hub.pipeline.reviews import ACCEPTED, OPEN, REJECTED
@@ -49,11 +49,40 @@ def _pending_sql() -> str | None:
         grid = ("t.grid_code, t.grid_scheme" if {"grid_code", GRID_SCHEME_COLUMN} <= columns
                 else "NULL::VARCHAR AS grid_code, NULL::VARCHAR AS grid_scheme")
         parts.append(
-            f"SELECT t.batch_id, t.source_row, '{name}' AS dataset, {grid}, b.as_of AS on_date "
+            f"SELECT t.batch_id, t.source_row, '{name}' AS dataset, {grid}, b.as_of AS on_date, "
+            f"t.identity_key "
             f"FROM {sealed_table(name)} t JOIN ({CURRENT_BATCHES_SQL}) b "
             f"ON b.batch_id = t.batch_id AND b.dataset = '{name}' "
             f"ANTI JOIN {DECISIONS} d ON d.batch_id = t.batch_id AND d.source_row = t.source_row")
     return " UNION ALL ".join(parts) if parts else None
+
+
+def _sealed_sql(columns: str) -> str:
+    return " UNION ALL ".join(f"SELECT {columns} FROM {sealed_table(n)}"
+                              for n, c in source_contracts().items() if c.ledger is not None)
+
+
+def _reuse_decisions(con: duckdb.DuckDBPyConnection, pending: pd.DataFrame) -> pd.DataFrame:
+    """Pending rows whose identifiers (their keyed identity) were decided before, in an
+    earlier batch, take that decision as it was: the same resident, probability and date.
+    A decision still under review is not copied (the new row gets its own item). Returns
+    the pending rows left to score."""
+    con.register("pending_rows", pending)
+    con.execute(f"""INSERT INTO {DECISIONS} BY NAME
+        SELECT p.batch_id, p.source_row, p.dataset, d.resident_key, d.probability, d.runner_up,
+               d.levels, d.decision, d.method, d.decided_at, d.decided_by
+        FROM pending_rows p JOIN (
+            SELECT s.identity_key, d.* EXCLUDE (batch_id, source_row, dataset)
+            FROM ({_sealed_sql("batch_id, source_row, identity_key")}) s
+            JOIN {DECISIONS} d USING (batch_id, source_row)
+            WHERE d.decision <> 'review' AND s.identity_key IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY s.identity_key
+                                       ORDER BY d.decided_at DESC, d.batch_id DESC) = 1
+        ) d ON d.identity_key = p.identity_key""")
+    left = con.execute(f"SELECT p.* FROM pending_rows p ANTI JOIN {DECISIONS} d "
+                       "USING (batch_id, source_row) ORDER BY batch_id, source_row").fetch_df()
+    con.unregister("pending_rows")
+    return left
 
 
 def _opened(vault: pd.DataFrame, key: str, cipher: VaultCipher) -> pd.DataFrame:
@@ -170,17 +199,23 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
                  thresholds: Thresholds, now: datetime | None = None) -> dict[str, int]:
     """Score every sealed row of a current batch that has no decision yet; returns counts."""
     now = now or datetime.now(UTC)
-    counts = {"candidates": 0, Decision.LINKED: 0, Decision.REVIEW: 0, Decision.UNLINKED: 0}
+    counts = {"candidates": 0, Decision.LINKED: 0, Decision.REVIEW: 0, Decision.UNLINKED: 0,
+              "reused": 0}
     sql = _pending_sql()
     pending = con.execute(sql + " ORDER BY batch_id, source_row").fetch_df() if sql else None
     if pending is None or pending.empty:
+        return counts
+    reused = len(pending)
+    pending = _reuse_decisions(con, pending)
+    counts["reused"] = reused - len(pending)
+    if pending.empty:
         return counts
     spec = load_spec("registry")
     registry = _registry(con, cipher)
     candidates = _candidates(con, pending, cipher)
     best = pd.DataFrame()
     if not registry.empty:
-        run = link(spec, person_features(registry), person_features(candidates))
+        run = link_with_priors(spec, person_features(registry), person_features(candidates))
         best = run.best.set_index("candidate_id")
     best = best.reindex(candidates["unique_id"])
     best["probability"] = best["probability"].fillna(0.0)

@@ -19,11 +19,13 @@ import pandas as pd
 import pyarrow as pa
 
 from desensitize.deidentify import Deidentifier
+from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
 from schemas.compile_arrow import to_curated_arrow
 from schemas.spec import ContractSpec
 
 REGISTRY = "grid"
+IDENTITY_DOMAIN = "linkage_identity"
 # The identifiers a candidate is compared on, when its contract has them.
 SEALED_FIELDS = ("resident_id", "name", "gender", "birth_date", "phone", "address")
 
@@ -52,9 +54,11 @@ def id_only_rows(contract: ContractSpec, errors: pd.DataFrame) -> pd.Index:
 class CandidateSealer:
     """De-identifies and seals candidate rows; one per pipeline worker."""
 
-    def __init__(self, deidentifier: Deidentifier, cipher: VaultCipher) -> None:
+    def __init__(self, deidentifier: Deidentifier, cipher: VaultCipher,
+                 pseudonymiser: Pseudonymiser) -> None:
         self._deidentifier = deidentifier
         self._cipher = cipher
+        self._pseudonymiser = pseudonymiser
 
     def seal(self, contract: ContractSpec, frame: pd.DataFrame, batch_id: str,
              grid_scheme: str | None) -> SealedRows:
@@ -69,6 +73,13 @@ class CandidateSealer:
         if "resident_key" in curated.columns:
             curated["resident_key"] = pd.array([None] * len(curated), dtype="string")
         table = to_curated_arrow(contract, curated, batch_id, grid_scheme)
+        # A keyed pseudonym of the row's identifiers: the same person's row sent again (a
+        # delta repeating it) keeps the decision made for it (hub.pipeline.linkage).
+        fields = [f for f in SEALED_FIELDS if f in frame.columns]
+        joined = frame[fields].astype("string").fillna("").agg("\x1f".join, axis=1)
+        table = table.append_column("identity_key", pa.array(
+            self._pseudonymiser.pseudonymise(joined, domain=IDENTITY_DOMAIN).array,
+            pa.string()))
         parts = []
         for field in SEALED_FIELDS:
             if field not in frame.columns or field not in contract.column_names:
@@ -81,3 +92,6 @@ class CandidateSealer:
         vault = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
             columns=["candidate_key", "field", "ciphertext"])
         return SealedRows(curated=table, vault=vault)
+
+    def close(self) -> None:
+        self._pseudonymiser.close()

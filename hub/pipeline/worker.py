@@ -18,6 +18,7 @@ from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
+from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
 from hub.keys.config import load_keyring
 from hub.keys.rotation_state import refuse_if_rotating
@@ -49,6 +50,7 @@ class PipelineWorker:
         self.catalog: CatalogStore | None = None
         self.deidentifier: Deidentifier | None = None
         self._keyring: KeyRing | None = None
+        self._sealer: CandidateSealer | None = None
 
     def open(self) -> PipelineWorker:
         settings = self.settings
@@ -84,11 +86,17 @@ class PipelineWorker:
     def reload_keys(self) -> None:
         """Load the keys again: a key rotation replaced a key file while holding this worker."""
         self._keyring = load_keyring(self.settings)
+        if self._sealer is not None:
+            self._sealer.close()
+            self._sealer = None
         if self.deidentifier is not None:
             self.deidentifier.close()
             self.deidentifier = Deidentifier(self._keyring)
 
     def close(self) -> None:
+        if self._sealer is not None:
+            self._sealer.close()
+            self._sealer = None
         if self.deidentifier is not None:
             self.deidentifier.close()
             self.deidentifier = None
@@ -114,7 +122,11 @@ class PipelineWorker:
         spec = source if isinstance(source, SourceSpec) else load_source(source)
         contract = get_contract(spec.dataset)
         assert self._keyring is not None
-        sealer = CandidateSealer(self.deidentifier, VaultCipher(self._keyring.vault_key))
+        if self._sealer is None:
+            self._sealer = CandidateSealer(self.deidentifier,
+                                           VaultCipher(self._keyring.vault_key),
+                                           Pseudonymiser(self._keyring.pseudonym_key))
+        sealer = self._sealer
         job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes, sealer=sealer)

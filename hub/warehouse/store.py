@@ -204,6 +204,8 @@ class Warehouse:
             if contract.ledger is not None:
                 self.con.execute(f'CREATE TABLE IF NOT EXISTS {sealed_table(contract.name)} AS '
                                  f'SELECT * FROM {contract.curated_table} LIMIT 0')
+                self.con.execute(f"ALTER TABLE {sealed_table(contract.name)} "
+                                 "ADD COLUMN IF NOT EXISTS identity_key VARCHAR")
 
     def find_loaded(self, dataset: str, content_sha256: str) -> str | None:
         row = self.con.execute(
