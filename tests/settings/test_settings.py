@@ -113,3 +113,13 @@ def test_serve_refuses_settings_its_api_workers_would_not_see(tmp_path: Path) ->
     check_environment_matches(from_environment.model_copy(update={"serve": listening}))
     with pytest.raises(ServeRefused, match="HUB_"):
         check_environment_matches(HubSettings(home=tmp_path / "elsewhere"))
+
+
+def test_linkage_thresholds_must_leave_a_review_band(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_LINKAGE_AUTO_LINK", "0.6")
+    monkeypatch.setenv("HUB_LINKAGE_REVIEW_FLOOR", "0.8")
+    with pytest.raises(ValueError, match="HUB_LINKAGE_REVIEW_FLOOR"):
+        HubSettings()
+    monkeypatch.setenv("HUB_LINKAGE_AUTO_LINK", "1.5")
+    with pytest.raises(ValueError, match="auto_link"):
+        HubSettings()
