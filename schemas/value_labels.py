@@ -17,7 +17,8 @@ import yaml
 LABELS_DIR = Path(__file__).parent / "labels"
 Language = Literal["zh", "en"]
 GROUPS = ("programs", "kinds", "units", "departments", "datasets", "special_groups",
-          "relations", "genders", "statuses", "attributes", "purposes", "findings", "roles")
+          "relations", "genders", "statuses", "attributes", "purposes", "findings", "roles",
+          "linked_by")
 
 
 @cache
