@@ -4,6 +4,8 @@ the decision is in the queue and the audit log. No raw identifier on any page.""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from tests.console.test_street_office import (  # noqa: F401  (fixtures)
     Recorder,
     page,
     recorder,
+    search,
     sign_in,
 )
 from tests.privacy_scan import Needles, privacy_hits
@@ -55,3 +58,22 @@ def test_a_steward_rejects_a_review_in_the_console(page: Page, district: Distric
     assert any(review_id in str(d) for d in details)
     needles = Needles.of(district.demo)
     assert all(privacy_hits(body, needles) == [] for body in recorder.bodies)
+
+
+def test_the_resident_card_shows_matched_facts_and_both_totals(
+        page: Page, district: District) -> None:  # noqa: F811
+    from tests.api.test_linkage_api import _mistyped_resident
+
+    raw_id, facts = _mistyped_resident(district)
+    engine = open_state_store(district.settings.resolved_state_url)
+    try:
+        stores(engine, district.settings)[0].create("admin-linkage", "admin", [], PASSWORD)
+    finally:
+        engine.dispose()
+    sign_in(page, "admin-linkage", PASSWORD)
+    search(page, raw_id)
+    matched = page.locator("td.linked-match")
+    assert matched.count() == facts
+    assert "按匹配关联" in matched.first.inner_text()
+    assert re.search(r"匹配概率 (0\.9\d{3}|1\.0000)，\d{4}-\d\d-\d\d", matched.first.inner_text())
+    assert page.locator("[id^=total-by-id-]").count() >= 1
