@@ -141,7 +141,7 @@ def write_elderly_care(pop: Population, out_dir: Path, as_of: np.datetime64,
     # One resident's every row carries a mistyped ID (the linkage shows them matched), the
     # other mistyped rows are scattered; a few rows came without any ID number.
     # (Only in an extract large enough that one resident's rows stay a small share of it.)
-    mistyped = _mistyped_resident(person, program, legacy, rng) if n >= 2_000 else -1
+    mistyped = _mistyped_resident(person, program, legacy, rng) if n >= 1_000 else -1
     scattered = plan.pick("scattered", d.RULE_CHECK, 0.003, person != mistyped)
     bad = np.zeros(n, dtype=bool)
     bad[scattered] = True

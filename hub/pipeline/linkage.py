@@ -305,23 +305,48 @@ def reviews_waiting(engine: Engine) -> bool:
         ).first() is not None
 
 
+def _same_rows(con: duckdb.DuckDBPyConnection, review: Any) -> list[tuple[str, int]]:
+    """The reviewed row and every row under review with the same identifiers (the same
+    row sent again in a later batch) proposed for the same resident."""
+    sealed = _sealed_sql("batch_id, source_row, identity_key")
+    rows = con.execute(f"""
+        SELECT s.batch_id, s.source_row FROM ({sealed}) s
+        JOIN {DECISIONS} d USING (batch_id, source_row)
+        WHERE (s.batch_id = ? AND s.source_row = ?)
+           OR (d.decision = 'review' AND d.resident_key = ? AND s.identity_key = (
+                SELECT identity_key FROM ({sealed}) WHERE batch_id = ? AND source_row = ?))
+        """, [review["batch_id"], review["source_row"], review["resident_key"],
+              review["batch_id"], review["source_row"]]).fetchall()
+    return [(str(b), int(r)) for b, r in rows]
+
+
 def apply_reviews(con: duckdb.DuckDBPyConnection, engine: Engine) -> int:
     """Carry reviewers' decisions into linkage.decisions: accepted links the row (method
-    review), rejected keeps it quarantined. Returns how many were applied."""
+    review), rejected keeps it quarantined; the same row sent again in another batch and
+    still under review follows the decision (its own item is closed with it). Returns how
+    many decisions were applied."""
     t = linkage_reviews
     with engine.connect() as conn:
         decided = conn.execute(select(t).where(t.c.status.in_([ACCEPTED, REJECTED]),
                                                t.c.applied_at.is_(None))).mappings().all()
+    now = datetime.now(UTC)
     for review in decided:
         accepted = review["status"] == ACCEPTED
-        con.execute(
-            f"UPDATE {DECISIONS} SET decision = ?, method = ?, decided_at = ?, decided_by = ? "
-            "WHERE batch_id = ? AND source_row = ?",
-            [Decision.LINKED.value if accepted else "rejected", "review" if accepted else None,
-             review["decided_at"], review["decided_by"], review["batch_id"],
-             review["source_row"]])
-    if decided:
+        rows = _same_rows(con, review)
+        for batch_id, source_row in rows:
+            con.execute(
+                f"UPDATE {DECISIONS} SET decision = ?, method = ?, decided_at = ?, "
+                "decided_by = ? WHERE batch_id = ? AND source_row = ?",
+                [Decision.LINKED.value if accepted else "rejected",
+                 "review" if accepted else None, review["decided_at"], review["decided_by"],
+                 batch_id, source_row])
         with engine.begin() as conn:
-            conn.execute(update(t).where(t.c.review_id.in_([r["review_id"] for r in decided]))
-                         .values(applied_at=datetime.now(UTC)))
+            for batch_id, source_row in rows:
+                conn.execute(update(t).where(t.c.batch_id == batch_id,
+                                             t.c.source_row == source_row,
+                                             t.c.status == OPEN)
+                             .values(status=review["status"], decided_by=review["decided_by"],
+                                     decided_at=review["decided_at"], applied_at=now))
+            conn.execute(update(t).where(t.c.review_id == review["review_id"])
+                         .values(applied_at=now))
     return len(decided)
