@@ -96,6 +96,26 @@ def _opened(vault: pd.DataFrame, key: str, cipher: VaultCipher) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+class RegistryRecords:
+    """The current registry's records opened for comparison, kept by the worker from a grid
+    batch to the next publish (which drops them), so the two steps open the vault once."""
+
+    def __init__(self) -> None:
+        self._batches: tuple[str, ...] | None = None
+        self._frame: pd.DataFrame | None = None
+
+    def get(self, con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pd.DataFrame:
+        batches = tuple(str(b) for (b,) in con.execute(
+            f"SELECT batch_id FROM ({CURRENT_BATCHES_SQL}) WHERE dataset = '{REGISTRY}' "
+            "ORDER BY batch_id").fetchall())
+        if self._frame is None or batches != self._batches:
+            self._frame, self._batches = _registry(con, cipher), batches
+        return self._frame
+
+    def drop(self) -> None:
+        self._frame = self._batches = None
+
+
 def _registry(con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pd.DataFrame:
     from hub.ledger.current import current_rows_sql
 
@@ -196,7 +216,8 @@ def _levels(spec: LinkageSpec, row: pd.Series) -> dict[str, Any]:
 
 
 def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCipher,
-                 thresholds: Thresholds, now: datetime | None = None) -> dict[str, int]:
+                 thresholds: Thresholds, now: datetime | None = None,
+                 records: RegistryRecords | None = None) -> dict[str, int]:
     """Score every sealed row of a current batch that has no decision yet; returns counts."""
     now = now or datetime.now(UTC)
     counts = {"candidates": 0, Decision.LINKED: 0, Decision.REVIEW: 0, Decision.UNLINKED: 0,
@@ -211,7 +232,7 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
     if pending.empty:
         return counts
     spec = load_spec("registry")
-    registry = _registry(con, cipher)
+    registry = (records or RegistryRecords()).get(con, cipher)
     candidates = _candidates(con, pending, cipher)
     best = pd.DataFrame()
     if not registry.empty:
@@ -268,11 +289,11 @@ def _clean(value: object) -> str | None:
 
 
 def find_registry_duplicates(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
-                             threshold: float) -> int:
+                             threshold: float, records: RegistryRecords | None = None) -> int:
     """Replace linkage.registry_duplicates with the current registry's pairs of residents
     that are probably one person (two ID numbers, a typo), at or above `threshold`; both
     orders of a pair, so that each resident's finding names the other. Returns the pairs."""
-    registry = _registry(con, cipher)
+    registry = (records or RegistryRecords()).get(con, cipher)
     pairs = pd.DataFrame(columns=["left_id", "right_id", "probability"])
     if len(registry) > 1:
         pairs = registry_duplicates(load_spec("registry_duplicates"),

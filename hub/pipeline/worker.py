@@ -51,6 +51,9 @@ class PipelineWorker:
         self.deidentifier: Deidentifier | None = None
         self._keyring: KeyRing | None = None
         self._sealer: CandidateSealer | None = None
+        # The registry opened for linkage (hub.pipeline.linkage.RegistryRecords), made at
+        # first use: importing the linkage loads Splink, which only a linking worker needs.
+        self._registry: Any = None
 
     def open(self) -> PipelineWorker:
         settings = self.settings
@@ -133,10 +136,11 @@ class PipelineWorker:
         result = job.run(spec, contract, extract, progress, mode=mode)
         if contract.name == REGISTRY and result.outcome == "loaded":
             # Before the quality step, whose cross-department findings include these pairs.
-            from hub.pipeline.linkage import find_registry_duplicates
+            from hub.pipeline.linkage import RegistryRecords, find_registry_duplicates
 
+            self._registry = self._registry or RegistryRecords()
             find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),
-                                     self.settings.linkage.auto_link)
+                                     self.settings.linkage.auto_link, self._registry)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch
@@ -198,11 +202,17 @@ class PipelineWorker:
         if self.warehouse is None or self.catalog is None or self._keyring is None:
             raise RuntimeError("open the worker before linking")
         from hub.linkage.decisions import Thresholds
-        from hub.pipeline.linkage import apply_reviews, link_pending
+        from hub.pipeline.linkage import RegistryRecords, apply_reviews, link_pending
+
+        self._registry = self._registry or RegistryRecords()
 
         con, engine = self.warehouse.con, self.catalog.engine
         applied = apply_reviews(con, engine)
         t = self.settings.linkage
-        counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
-                              Thresholds(auto_link=t.auto_link, review_floor=t.review_floor))
+        try:
+            counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
+                                  Thresholds(auto_link=t.auto_link, review_floor=t.review_floor),
+                                  records=self._registry)
+        finally:
+            self._registry.drop()  # opened identifiers stay in memory no longer than this
         return {**{str(k): v for k, v in counts.items()}, "reviews_applied": applied}
