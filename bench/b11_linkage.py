@@ -89,6 +89,10 @@ def demo_linkage(variant: str, residents: int, seed: int) -> dict[str, Any]:
     spec = load_spec("registry")
     if variant == "hub":
         curve = _curve(link(spec, left, right).best, truth, runner_up_rule=True)
+    elif variant == "pipeline":
+        from hub.linkage.model import link_with_priors
+
+        curve = _curve(link_with_priors(spec, left, right).best, truth, runner_up_rule=True)
     elif variant == "bloom":
         from bench.linkage_bloom import dice_comparison, encode, without_fields
         from hub.linkage.comparisons import comparisons
@@ -213,6 +217,7 @@ def run(ctx: Context) -> Bench:
     started = time.perf_counter()
     hub_demo = measured(ctx.workdir, "demo_linkage", "hub", ctx.residents, ctx.seed)
     splink_demo = measured(ctx.workdir, "demo_linkage", "splink", ctx.residents, ctx.seed)
+    pipeline_demo = measured(ctx.workdir, "demo_linkage", "pipeline", ctx.residents, ctx.seed)
     hub_febrl = measured(ctx.workdir, "febrl_linkage", "hub")
     splink_febrl = measured(ctx.workdir, "febrl_linkage", "splink")
     # The Bloom filter comparison is measured on the demo's truth up to 100,000 residents:
@@ -229,6 +234,8 @@ def run(ctx: Context) -> Bench:
              hub_demo, splink_demo),
         _row("demo truth: Splink library comparisons, same blocking and training",
              splink_demo),
+        _row("demo truth: the pipeline's model (prior m, u from registry pairs, no EM: a row "
+             "scores the same in any batch)", pipeline_demo, hub_demo),
         _row("FEBRL 4, 5,000 x 5,000: hub (spec febrl4, best candidate per record)",
              hub_febrl, splink_febrl),
         _row("FEBRL 4: Splink's example settings (every pair above the threshold)",
@@ -245,6 +252,10 @@ def run(ctx: Context) -> Bench:
              "runner-up rule applied): " + "; ".join(
                  f"{t} P {c['precision']:.3f} R {c['recall']:.3f}"
                  for t, c in hub_demo["curve"].items()),
+             "The pipeline model's curve (what HUB_LINKAGE_AUTO_LINK and _REVIEW_FLOOR are "
+             "read from): " + "; ".join(
+                 f"{t} P {c['precision']:.3f} R {c['recall']:.3f}"
+                 for t, c in pipeline_demo["curve"].items()),
              "Bloom filters: 1,000 bits, 20 HMAC-SHA256 double hashes per padded bigram, Dice "
              "levels 0.9 / 0.75 / 0.6; blocking and training as the hub's (equality under a "
              "keyed hash pairs the same records); the Bloom rows' time ratio is against the "
