@@ -100,11 +100,11 @@ class LinkageSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HUB_LINKAGE_", extra="ignore")
 
-    # Read off B11's precision/recall curve on the demo's truth (docs/benchmarks.md, 20,000
-    # residents): auto-linking from 0.9 keeps precision 1.000 at the curve's best recall
-    # (0.975; 0.95 and up lose recall); down to 0.3 precision stays 1.000, so the band
-    # 0.3-0.9 holds likely matches a person confirms (rows with a name and a community but no
-    # birth date or sex land there), and below 0.3 a row stays quarantined.
+    # Read off B11's precision/recall curve of the pipeline's model on the demo's truth
+    # (docs/benchmarks.md, 20,000 residents): from 0.9 precision is 1.000 at recall 0.968
+    # (0.99 and up lose recall); down to 0.3 precision stays 1.000, so the band 0.3-0.9 holds
+    # likely matches a person confirms (rows with a name and a community but no birth date
+    # or sex land there), and below 0.3 a row stays quarantined.
     auto_link: float = Field(default=0.9, gt=0, lt=1)
     review_floor: float = Field(default=0.3, gt=0, lt=1)
 
