@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -125,6 +125,26 @@ class CaseworkSettings(BaseSettings):
         return dict(item.split("=", 1) for item in self.digest_recipients.split(",") if item)
 
 
+class LinkageSettings(BaseSettings):
+    """Linking department rows without a usable ID to the registry (hub.pipeline.linkage)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_LINKAGE_", extra="ignore")
+
+    # Read off B11's precision/recall curve of the pipeline's model on the demo's truth
+    # (docs/benchmarks.md, 20,000 residents): from 0.9 precision is 1.000 at recall 0.968
+    # (0.99 and up lose recall); down to 0.3 precision stays 1.000, so the band 0.3-0.9 holds
+    # likely matches a person confirms (rows with a name and a community but no birth date
+    # or sex land there), and below 0.3 a row stays quarantined.
+    auto_link: float = Field(default=0.9, gt=0, lt=1)
+    review_floor: float = Field(default=0.3, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LinkageSettings:
+        if self.review_floor > self.auto_link:
+            raise ValueError("HUB_LINKAGE_REVIEW_FLOOR must not exceed HUB_LINKAGE_AUTO_LINK")
+        return self
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
@@ -166,6 +186,9 @@ class HubSettings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     casework: CaseworkSettings = Field(default_factory=CaseworkSettings)
+
+
+    linkage: LinkageSettings = Field(default_factory=LinkageSettings)
 
     def release_risk_threshold(self, recipient_class: str) -> float:
         """The gate's threshold for a recipient class (the strictest one for an unknown)."""

@@ -42,6 +42,7 @@ from hub.api.routers import (
     quality,
     referrals,
     residents,
+    reviews,
     sharing_requests,
     uploads,
 )
@@ -209,8 +210,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     # Routes are matched in this order, one by one: the two a loaded server answers most
     # (liveness probes, resident look-ups) first (docs/profiles.md).
-    for module in (health, residents, households, grids, uploads, batches, catalog, quality,
-                   audit, admin):
+    for module in (health, residents, households, grids, uploads, batches, reviews, catalog,
+                   quality, audit, admin):
         app.include_router(module.router)
     app.include_router(exports.router)  # safe releases (hub.release.jobs)
     for module in (corrections, sharing_requests, referrals, inbox):  # the loops

@@ -112,11 +112,12 @@ def run_demo(settings: HubSettings, residents: int, seed: int, *, serve: bool,
     if all(r.outcome == "already_ingested" for r in results):
         console.print("every extract was already ingested: nothing was added")
     code = 0 if all(r.ok for r in results) else 1
+    from hub.cli.demo_linkage import print_linkage
     from hub.serve import demo_resident, print_demo_access
     from hub.serve import serve as serve_api
 
     _plant_loops(settings, demo_resident(settings, manifest), console)
-
+    print_linkage(settings, manifest, published, console)
     print_demo_access(settings, manifest, console)
     if serve and code == 0:
         return serve_api(settings)

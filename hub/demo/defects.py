@@ -21,6 +21,7 @@ RULE_CHECK = "resident_id:check_character"
 RULE_DUPLICATE = "duplicate_key"
 RULE_PHONE = "phone:format"
 RULE_EXCEL = "resident_id:excel_numeric"
+RULE_MISSING_ID = "resident_id:missing"
 RULE_PATTERN = "pattern"
 RULE_UNMAPPED = "code:unmapped"
 
@@ -97,6 +98,16 @@ def wrong_check_char(ids: pa.Array, idx: np.ndarray, rng: np.random.Generator) -
     right = pc.index_in(pc.utf8_slice_codeunits(sub, 17, 18), value_set=pool).to_numpy()
     wrong = (right + rng.integers(1, 11, len(idx))) % 11
     return replace_at(ids, idx, join(pc.utf8_slice_codeunits(sub, 0, 17), take(pool, wrong)))
+
+
+def wrong_birth_day(ids: pa.Array, idx: np.ndarray, rng: np.random.Generator) -> pa.Array:
+    """IDs at `idx` whose birth day was mistyped (a valid day, so only the check fails)."""
+    sub = take(ids, idx)
+    old = pc.cast(pc.utf8_slice_codeunits(sub, 12, 14), pa.int64()).to_numpy()
+    new = (old - 1 + rng.integers(1, 28, len(idx))) % 28 + 1
+    day = pa.array([f"{d:02d}" for d in new], pa.string())
+    return replace_at(ids, idx, join(pc.utf8_slice_codeunits(sub, 0, 12), day,
+                                     pc.utf8_slice_codeunits(sub, 14, 18)))
 
 
 def lower_x(ids: pa.Array, idx: np.ndarray) -> pa.Array:

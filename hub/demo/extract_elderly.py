@@ -96,6 +96,17 @@ def _enrolments(pop: Population, as_of: np.datetime64, first_month: np.datetime6
             "institution": institution, "age": age}
 
 
+def _mistyped_resident(person: np.ndarray, program: np.ndarray, legacy: np.ndarray,
+                       rng: np.random.Generator) -> int:
+    """A resident with several care rows and no age allowance (so that the allowance gap the
+    manifest counts stays as planted), whose rows will all carry a mistyped ID number."""
+    rows = np.bincount(person)
+    allowance = np.bincount(person[program == ALLOWANCE], minlength=len(rows)) > 0
+    old_id = np.bincount(person[legacy], minlength=len(rows)) > 0
+    fit = np.flatnonzero((rows >= 4) & ~allowance & ~old_id)
+    return int(rng.choice(fit)) if len(fit) else -1
+
+
 def write_elderly_care(pop: Population, out_dir: Path, as_of: np.datetime64,
                        rng: np.random.Generator) -> tuple[DatasetManifest, dict[str, int]]:
     first_month = as_of.astype("datetime64[M]") - 12
@@ -127,7 +138,23 @@ def write_elderly_care(pop: Population, out_dir: Path, as_of: np.datetime64,
     plan.mark("legacy_15_digit_id", None, legacy, exclusive=True)
     id15 = join(zfill(pop.id_area, 6), zfill(ymd(pop.birth) % 1_000_000, 6), zfill(pop.id_seq, 3))
     ids = where(legacy, take(id15, person), take(pop.resident_id, person))
-    ids = d.wrong_check_char(ids, plan.pick("bad_check_char", d.RULE_CHECK, 0.003), rng)
+    # One resident's every row carries a mistyped ID (the linkage shows them matched), the
+    # other mistyped rows are scattered; a few rows came without any ID number.
+    # (Only in an extract large enough that one resident's rows stay a small share of it.)
+    mistyped = _mistyped_resident(person, program, legacy, rng) if n >= 1_000 else -1
+    scattered = plan.pick("scattered", d.RULE_CHECK, 0.003, person != mistyped)
+    bad = np.zeros(n, dtype=bool)
+    bad[scattered] = True
+    bad |= person == mistyped
+    plan.mark("bad_check_char", d.RULE_CHECK, bad, exclusive=True)
+    del plan.flags["scattered"], plan.rules["scattered"]
+    # A third of the scattered ones are a mistyped birth day: the ambiguous ones a data
+    # steward reviews. Either way the check character no longer fits.
+    day_typo = scattered[rng.random(len(scattered)) < 1 / 3]
+    ids = d.wrong_check_char(ids, np.setdiff1d(np.flatnonzero(bad), day_typo), rng)
+    ids = d.wrong_birth_day(ids, day_typo, rng)
+    no_id = plan.pick("missing_id", d.RULE_MISSING_ID, 0.001, program != ALLOWANCE)
+    ids = replace_at(ids, no_id, pa.nulls(len(no_id), pa.string()))
     community = take(pop.district.community_mz, pop.community[person])
     retired = plan.pick("unmapped_grid_code", None, 0.002)
     community = replace_at(community, retired,

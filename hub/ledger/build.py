@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import duckdb
 
-from hub.ledger.current import current_rows_sql
+from hub.ledger.current import CURRENT_BATCHES_SQL, business_key, current_rows_sql
+from hub.linkage.tables import sealed_table
 from schemas.registry import get_contract, source_contracts
 from schemas.spec import ContractSpec, LedgerMapping
 
@@ -39,9 +40,43 @@ def household_sql() -> str:
             f"FROM ({current_rows_sql('grid')}) GROUP BY resident_key")
 
 
+def by_id_sql(rows: str) -> str:
+    """`rows` (a SELECT of current rows, which carry their own resident key) as facts
+    linked by ID number."""
+    return (f"SELECT *, 'id' AS linked_by, CAST(NULL AS VARCHAR) AS match_probability, "
+            f"CAST(NULL AS DATE) AS linked_on FROM ({rows})")
+
+
+def matched_rows_sql(dataset: str) -> str:
+    """Sealed rows of the dataset's current batches that a match or a reviewer linked to a
+    resident (linkage.decisions), as current rows with that resident's key.
+
+    A later row of the same source that carries the resident's own ID number for the same
+    fact (its business key) supersedes the match: the department corrected the ID."""
+    rest = [k for k in business_key(dataset) if k != "resident_key"]
+    same = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM t."{k}"' for k in rest) or "TRUE"
+    partition = "".join(f', t."{k}"' for k in rest)
+    return f"""
+        SELECT t.* REPLACE (d.resident_key AS resident_key),
+               b.source AS batch_source, b.as_of AS batch_as_of,
+               b.contract_version AS batch_contract_version,
+               d.method AS linked_by, printf('%.4f', d.probability) AS match_probability,
+               CAST(d.decided_at AS DATE) AS linked_on
+        FROM {sealed_table(dataset)} t
+        JOIN ({CURRENT_BATCHES_SQL}) b ON b.batch_id = t.batch_id AND b.dataset = '{dataset}'
+        JOIN linkage.decisions d ON d.batch_id = t.batch_id AND d.source_row = t.source_row
+                                AND d.decision = 'linked'
+        WHERE NOT EXISTS (SELECT 1 FROM ({current_rows_sql(dataset)}) c
+                          WHERE c.resident_key = d.resident_key AND c.batch_source = b.source
+                            AND c.batch_id <> t.batch_id AND {same})
+        -- A delta that sends the row again replaces it, as it replaces an ID-linked row.
+        QUALIFY row_number() OVER (PARTITION BY b.source, d.resident_key{partition}
+                                   ORDER BY b.finished_at DESC, t.batch_id DESC) = 1"""
+
+
 def facts_sql(contract: ContractSpec, mapping: LedgerMapping, rows: str | None = None) -> str:
-    """The ledger facts of the current rows of a contract's dataset (or of `rows`, a SELECT
-    of some of them), with the household of TEMP table `households`."""
+    """The ledger facts of `rows` (default: the dataset's current rows, linked by ID)."""
+    rows = rows or by_id_sql(current_rows_sql(contract.name))
     excluded = ", ".join(_quote(p) for p in mapping.exclude_programs)
     where = f'WHERE t."{mapping.program}" NOT IN ({excluded})' if excluded else ""
     unit = _col(mapping.unit, "VARCHAR")
@@ -60,8 +95,9 @@ def facts_sql(contract: ContractSpec, mapping: LedgerMapping, rows: str | None =
                CAST(t."{mapping.period_start}" AS DATE) AS period_start,
                CAST(t."{mapping.period_end}" AS DATE) AS period_end,
                coalesce(t.as_of, t.batch_as_of) AS as_of,
-               t.batch_id, t.batch_contract_version AS contract_version
-        FROM ({rows or current_rows_sql(contract.name)}) t
+               t.batch_id, t.batch_contract_version AS contract_version,
+               t.linked_by, t.match_probability, t.linked_on
+        FROM ({rows}) t
         LEFT JOIN households h ON h.resident_key = t.resident_key
         {where}
     """
@@ -70,6 +106,8 @@ def facts_sql(contract: ContractSpec, mapping: LedgerMapping, rows: str | None =
 def rebuild_ledger(con: duckdb.DuckDBPyConnection) -> int:
     """Replace the ledger with the facts of the current batches; returns the fact count."""
     parts = [facts_sql(c, c.ledger) for c in source_contracts().values() if c.ledger]
+    parts += [facts_sql(c, c.ledger, matched_rows_sql(c.name))
+              for c in source_contracts().values() if c.ledger]
     columns = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -92,8 +130,11 @@ def update_ledger(con: duckdb.DuckDBPyConnection, keys_table: str,
     """Replace the facts of the residents in TEMP table `keys_table` with those of their
     current rows (`rows(dataset)`, a SELECT) and households (`households`, a SELECT), in
     one transaction; the rest of the ledger stays. Returns the ledger's fact count."""
-    parts = [facts_sql(c, c.ledger, rows(c.name)) for c in source_contracts().values()
-             if c.ledger]
+    mapped = [(c, c.ledger) for c in source_contracts().values() if c.ledger]
+    parts = [facts_sql(c, m, by_id_sql(rows(c.name))) for c, m in mapped]
+    # Matched rows carry their resident in the decision, not in the batch (hub.linkage).
+    parts += [facts_sql(c, m, f"SELECT * FROM ({matched_rows_sql(c.name)}) WHERE resident_key "
+                              f"IN (SELECT resident_key FROM {keys_table})") for c, m in mapped]
     columns = ", ".join(f'"{c}"' for c in LEDGER_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:

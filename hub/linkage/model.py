@@ -22,6 +22,11 @@ from splink.internals.comparison_creator import ComparisonCreator
 from hub.linkage.comparisons import comparisons, rules
 from hub.linkage.spec import LinkageSpec
 
+# EM learns m-probabilities from the pairs of the records to place; a batch with fewer such
+# records leaves levels unobserved (EM fails on an m of zero), so it scores with the
+# spec's prior m-probabilities and learns only u and the prior match share.
+EM_MIN_RECORDS = 500
+
 # Splink reports every training step at INFO; the pipeline's own progress says enough.
 logging.getLogger("splink").setLevel(logging.WARNING)
 
@@ -63,7 +68,8 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
         left = db.register(registry, table_name="registry")
         right = db.register(candidates, table_name="candidates")
         linker = Linker([left, right], _settings(spec, unique_id))
-        train(linker, spec, seed, max_u_pairs)
+        train(linker, spec, seed, max_u_pairs, em=len(candidates) >= EM_MIN_RECORDS,
+              fallback_prior=1 / max(len(registry), 2))
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
@@ -73,14 +79,48 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
                       pairs_scored=len(scored), fields=fields)
 
 
-def train(linker: Linker, spec: LinkageSpec, seed: int = 1, max_u_pairs: float = 2e6) -> None:
+def link_with_priors(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
+                     unique_id: str = "unique_id", seed: int = 1, max_u_pairs: float = 2e6,
+                     threshold: float = 0.001) -> LinkageRun:
+    """Score every blocked pair with a model that depends on the registry alone: the spec's
+    prior m-probabilities, u from random pairs of registry records, and one true match per
+    record among its pairs. A row scores the same in whichever batch it arrives, alone or
+    with others, so a decision made once stands when the row is sent again."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        left = db.register(registry, table_name="registry")
+        dedupe = Linker(left, _settings(spec, unique_id, "dedupe_only"))
+        dedupe.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
+        model = dedupe.misc.save_model_to_json()
+        model["link_type"] = "link_only"
+        model["probability_two_random_records_match"] = 1 / max(len(registry), 2)
+        right = db.register(candidates, table_name="candidates")
+        linker = Linker([left, right], model)
+        scored = linker.inference.predict(
+            threshold_match_probability=threshold).as_pandas_dataframe()
+    finally:
+        con.close()
+    fields = tuple(f.name for f in spec.fields)
+    return LinkageRun(best=best_per_candidate(scored, fields, unique_id),
+                      pairs_scored=len(scored), fields=fields)
+
+
+def train(linker: Linker, spec: LinkageSpec, seed: int = 1, max_u_pairs: float = 2e6,
+          em: bool = True, fallback_prior: float = 1e-4) -> None:
     """Train without labels, as the spec says: the prior from its deterministic rules, u from
-    random pairs, m by one EM session per training rule."""
+    random pairs, m by one EM session per training rule (unless `em` is False: the spec's
+    prior m-probabilities then stand)."""
     training = linker.training
     training.estimate_probability_two_random_records_match(
         rules(spec.deterministic), recall=spec.recall)
+    settings = linker._settings_obj
+    if not settings._probability_two_random_records_match > 0:
+        # No pair passed the deterministic rules (a handful of records to place, all with
+        # errors): Splink would divide by zero. One true match per record among its pairs.
+        settings._probability_two_random_records_match = fallback_prior
     training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-    for block in rules(spec.training):
+    for block in rules(spec.training) if em else []:
         training.estimate_parameters_using_expectation_maximisation(
             block, estimate_without_term_frequencies=True)
 
@@ -100,7 +140,8 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
         db = DuckDBAPI(connection=con)
         table = db.register(registry, table_name="registry")
         linker = Linker(table, _settings(spec, unique_id, "dedupe_only"))
-        train(linker, spec, seed, max_u_pairs)
+        train(linker, spec, seed, max_u_pairs, em=len(registry) >= EM_MIN_RECORDS,
+              fallback_prior=1 / max(len(registry), 2) ** 2)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:

@@ -2,7 +2,9 @@
 model is trained. One YAML file per linkage (`hub/linkage/specs/`), compiled to Splink
 settings by `hub.linkage.comparisons`.
 
-    fields:         [{name, kind, column, term_frequencies}]   kind: one of KINDS
+    fields:         [{name, kind, column, term_frequencies, m}]   kind: one of KINDS;
+                    m: prior m-probabilities, one per level (else level last), used when
+                    there are too few records to place for EM to learn them
     blocking:       [[expr, ...], ...]       pairs agreeing on all exprs of any rule are scored
     training:       [[expr, ...], ...]       one EM session per rule
     deterministic:  [[expr, ...], ...]       rules that nearly only true matches pass
@@ -39,6 +41,8 @@ class FieldSpec:
     column: str
     term_frequencies: bool = False
     """Weigh an exact agreement by how rare the value is (a common surname says less)."""
+    m: tuple[float, ...] | None = None
+    """Prior m-probabilities of the levels, the else level last (None: Splink's defaults)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ def load_spec(name_or_path: str | Path) -> LinkageSpec:
     name = path.stem
     try:
         fields = tuple(FieldSpec(f["name"], f["kind"], f.get("column", f["name"]),
-                                 bool(f.get("term_frequencies", False)))
+                                 bool(f.get("term_frequencies", False)),
+                                 tuple(float(v) for v in f["m"]) if f.get("m") else None)
                        for f in raw["fields"])
         rules = {key: tuple(tuple(rule) for rule in raw[key])
                  for key in ("blocking", "training", "deterministic")}

@@ -4,4 +4,7 @@
     ingest    one batch: read, map, validate, quarantine, de-identify, stage, commit
     staging   a batch's Parquet files before the commit, and leftovers of killed runs
     jobs      the upload queue in the state store, and the worker loop that drains it
+    sealing   rows whose only fault is their ID number, kept sealed as linkage candidates
+    linkage   those rows linked to the registry before each publish; registry duplicates
+    reviews   the linkage review queue the API and the console decide
 """

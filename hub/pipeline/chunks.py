@@ -29,6 +29,7 @@ from connectors.mapping import map_chunk
 from connectors.source import SourceSpec
 from desensitize.deidentify import Deidentifier
 from hub.pipeline.load_modes import withdrawn_rows
+from hub.pipeline.sealing import id_only_rows
 from schemas.compile_arrow import to_curated_arrow
 from schemas.issues import concat_issues
 from schemas.spec import ContractSpec
@@ -48,6 +49,8 @@ class PreparedChunk:
     rows_good: int
     rows_bad: int
     seconds: dict[str, float] = field(default_factory=dict)
+    # Validated rows whose only faults are in the ID column: sealed for linkage, not lost.
+    sealable: pd.DataFrame | None = None
 
 
 def prepare_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk, today: date,
@@ -76,8 +79,9 @@ def prepare_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk, today
     curated = to_curated_arrow(contract, deid.curated, batch_id, spec.grid_scheme)
     withdrawn = withdrawn_rows(spec, raw, good.index)
     lap("stage")
+    sealable = checked.frame.loc[id_only_rows(contract, errors)]
     return PreparedChunk(errors, warnings, curated, withdrawn, deid.vault, mapped.rows_read,
-                         len(good), len(bad_rows), seconds)
+                         len(good), len(bad_rows), seconds, sealable)
 
 
 def prepared_in_order(chunks: Iterator[RawChunk],

@@ -34,6 +34,7 @@ from hub.pipeline.load_modes import (
     drop_share,
     resolve_mode,
 )
+from hub.pipeline.sealing import CandidateSealer
 from hub.pipeline.staging import BatchStage
 from hub.warehouse.store import StagedBatch, Warehouse
 from schemas.errors import SchemaError
@@ -65,6 +66,7 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=dict)
     load_mode: str = "snapshot"
     rows_withdrawn: int = 0  # loaded rows that withdraw the fact of their key (corrections)
+    rows_sealed: int = 0  # quarantined rows kept for linkage: only their ID number failed
     # What the batch does to the source's current data (hub.pipeline.load_modes).
     replaced: dict[str, Any] = field(default_factory=dict)
 
@@ -79,7 +81,8 @@ class BatchResult:
             "rows_loaded": self.rows_loaded, "rows_quarantined": self.rows_quarantined,
             "reason": self.reason, "top_rules": self.top_rules, "findings": self.findings,
             "load_mode": self.load_mode, "replaced": self.replaced,
-            "rows_withdrawn": self.rows_withdrawn, "timings": self.timings,
+            "rows_withdrawn": self.rows_withdrawn, "rows_sealed": self.rows_sealed,
+            "timings": self.timings,
         }
 
 
@@ -139,9 +142,12 @@ class BatchIngest:
 
     def __init__(self, warehouse: Warehouse, catalog: CatalogStore,
                  deidentifier: Deidentifier | list[Deidentifier], staging_dir: Path, *,
-                 chunk_rows: int, max_extract_bytes: int) -> None:
+                 chunk_rows: int, max_extract_bytes: int,
+                 sealer: CandidateSealer | None = None) -> None:
         """`deidentifier`: one, or one per ingest thread (chunks are prepared on as many
-        threads as there are Deidentifiers; hub.pipeline.chunks)."""
+        threads as there are Deidentifiers; hub.pipeline.chunks). `sealer` keeps the rows
+        whose only fault is their ID number for linkage (on the batch's own thread)."""
+        self.sealer = sealer
         self.warehouse = warehouse
         self.catalog = catalog
         self.deidentifiers = deidentifier if isinstance(deidentifier, list) else [deidentifier]
@@ -236,6 +242,11 @@ class BatchIngest:
             stage.add_curated(ready.curated)
             stage.add_withdrawn(ready.withdrawn)
             stage.add_vault(ready.vault)
+            if self.sealer is not None and ready.sealable is not None and len(ready.sealable):
+                sealed = self.sealer.seal(contract, ready.sealable, stage.batch_id,
+                                          spec.grid_scheme)
+                stage.add_sealed(sealed.curated, sealed.vault)
+                result.rows_sealed += len(ready.sealable)
             clock.add("stage", t)
             for name, seconds in ready.seconds.items():
                 clock.spent[name] = clock.spent.get(name, 0.0) + seconds

@@ -165,7 +165,7 @@ def run_pipeline_worker(settings: HubSettings, stop: threading.Event | Any,
         while not stop.is_set():
             job = queue.claim()
             if job is None:
-                if publish_due:
+                if publish_due or _reviews_waiting(queue.engine):
                     publish_due = False
                     _publish(worker)
                 if run_next_decision(worker, decisions) or _run_export(worker, queue):
@@ -186,6 +186,13 @@ def _run_export(worker: Any, queue: JobQueue) -> bool:
         log.error("running an export job failed (%s): the worker goes on",
                   exc.__class__.__name__)
         return False
+
+
+def _reviews_waiting(engine: Engine) -> bool:
+    """A data steward accepted or rejected a linkage review: the views must follow."""
+    from hub.pipeline.linkage import reviews_waiting
+
+    return reviews_waiting(engine)
 
 
 def _publish(worker: Any) -> None:

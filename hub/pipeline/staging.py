@@ -56,6 +56,8 @@ class BatchStage:
         self.issues: list[Path] = []
         self.rejected_rows: Path | None = None
         self.withdrawn: list[Path] = []  # source rows that withdraw a fact (corrections)
+        self.sealed: list[Path] = []  # rows kept for linkage (hub.pipeline.sealing)
+        self.sealed_vault: list[Path] = []
 
     def _next(self, kind: str, bucket: list[Path]) -> Path:
         path = self.folder / f"{kind}-{len(bucket):05d}.parquet"
@@ -77,6 +79,20 @@ class BatchStage:
         }, schema=VAULT_SCHEMA)
         # Ciphertext does not compress: zstd over it would only add write time.
         pq.write_table(table, self._next("vault", self.vault), compression="none")
+
+    def add_sealed(self, table: pa.Table, vault: pd.DataFrame) -> None:
+        if not table.num_rows:
+            return
+        pq.write_table(table, self._next("sealed", self.sealed), compression="zstd")
+        if not vault.empty:
+            sealed = pa.table({
+                "candidate_key": _text(vault["candidate_key"]),
+                "field": _text(vault["field"]),
+                "ciphertext": pa.array(vault["ciphertext"].to_numpy(dtype=object), pa.binary()),
+                "batch_id": pa.repeat(pa.scalar(self.batch_id, pa.string()), len(vault)),
+            })
+            pq.write_table(sealed, self._next("sealed-vault", self.sealed_vault),
+                           compression="none")
 
     def add_issues(self, issues: pd.DataFrame, severity: str) -> None:
         if issues.empty:
@@ -104,7 +120,7 @@ class BatchStage:
 
     def staged(self) -> StagedBatch:
         return StagedBatch(self.curated, self.vault, self.issues, self.rejected_rows,
-                           self.withdrawn)
+                           self.withdrawn, self.sealed, self.sealed_vault)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -19,10 +19,13 @@ from catalog.store import CatalogStore
 from connectors.source import SourceSpec, load_source
 from desensitize.deidentify import Deidentifier
 from desensitize.keys import KeyRing
+from desensitize.pseudonym import Pseudonymiser
+from desensitize.vault import VaultCipher
 from hub.keys.config import load_keyring
 from hub.keys.rotation_state import refuse_if_rotating
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.load_modes import DISCARDED, HELD, BatchNotHeld
+from hub.pipeline.sealing import REGISTRY, CandidateSealer
 from hub.pipeline.staging import clear_leftovers
 from hub.settings import HubSettings
 from hub.state.migrate import open_state_store
@@ -51,6 +54,11 @@ class PipelineWorker:
         self.deidentifier: Deidentifier | None = None
         self._helpers: list[Deidentifier] = []  # the other ingest threads' Deidentifiers
         self._keyring: KeyRing | None = None
+        self._sealer: CandidateSealer | None = None
+        self._sealer_deidentifier: Deidentifier | None = None
+        # The registry opened for linkage (hub.pipeline.linkage.RegistryRecords), made at
+        # first use: importing the linkage loads Splink, which only a linking worker needs.
+        self._registry: Any = None
 
     def open(self) -> PipelineWorker:
         settings = self.settings
@@ -91,10 +99,28 @@ class PipelineWorker:
             self._helpers.append(Deidentifier(self._keyring))
         return [self.deidentifier, *self._helpers[:self.settings.ingest_workers - 1]]
 
+    def _candidate_sealer(self) -> CandidateSealer:
+        """The sealer of ID-failing rows, with a Deidentifier of its own: it runs on the
+        batch's thread while the ingest threads use theirs."""
+        assert self._keyring is not None
+        if self._sealer is None:
+            self._sealer_deidentifier = Deidentifier(self._keyring)
+            self._sealer = CandidateSealer(self._sealer_deidentifier,
+                                           VaultCipher(self._keyring.vault_key),
+                                           Pseudonymiser(self._keyring.pseudonym_key))
+        return self._sealer
+
     def _close_helpers(self) -> None:
+        """Close what holds key material besides the main Deidentifier (reloaded keys)."""
         for helper in self._helpers:
             helper.close()
         self._helpers = []
+        if self._sealer is not None:
+            self._sealer.close()
+            self._sealer = None
+        if self._sealer_deidentifier is not None:
+            self._sealer_deidentifier.close()
+            self._sealer_deidentifier = None
 
     def reload_keys(self) -> None:
         """Load the keys again: a key rotation replaced a key file while holding this worker."""
@@ -126,14 +152,23 @@ class PipelineWorker:
 
     def ingest(self, source: SourceSpec | Path, extract: Path | None,
                progress: Progress | None = None, mode: str | None = None) -> BatchResult:
-        if self.warehouse is None or self.catalog is None or self.deidentifier is None:
+        if self.warehouse is None or self.catalog is None or self.deidentifier is None \
+                or self._keyring is None:
             raise RuntimeError("open the worker before ingesting")
         spec = source if isinstance(source, SourceSpec) else load_source(source)
         contract = get_contract(spec.dataset)
         job = BatchIngest(self.warehouse, self.catalog, self._ingest_deidentifiers(),
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
-                          max_extract_bytes=self.settings.max_extract_bytes)
+                          max_extract_bytes=self.settings.max_extract_bytes,
+                          sealer=self._candidate_sealer())
         result = job.run(spec, contract, extract, progress, mode=mode)
+        if contract.name == REGISTRY and result.outcome == "loaded":
+            # Before the quality step, whose cross-department findings include these pairs.
+            from hub.pipeline.linkage import RegistryRecords, find_registry_duplicates
+
+            self._registry = self._registry or RegistryRecords()
+            find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),
+                                     self.settings.linkage.auto_link, self._registry)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch
@@ -214,10 +249,31 @@ class PipelineWorker:
 
             with VaultStore(self.settings.vault_store_path) as store:
                 copied = store.sync_from_warehouse(con)
+            linked = self.link_sealed()
             sized = {"per_partition": per_partition} if per_partition else {}
             result = run(con, self.catalog.engine, self._keyring, today or date.today(),
                          **sized)
         finally:
             con.execute(f"SET memory_limit = '{self.settings.warehouse_memory_limit}'")
             con.execute("SET preserve_insertion_order = true")
-        return {**result, "vault_store_rows": copied}
+        return {**result, "vault_store_rows": copied, "linkage": linked}
+
+    def link_sealed(self) -> dict[str, int]:
+        """Carry out reviewers' decisions, then score the sealed rows not decided yet."""
+        if self.warehouse is None or self.catalog is None or self._keyring is None:
+            raise RuntimeError("open the worker before linking")
+        from hub.linkage.decisions import Thresholds
+        from hub.pipeline.linkage import RegistryRecords, apply_reviews, link_pending
+
+        self._registry = self._registry or RegistryRecords()
+
+        con, engine = self.warehouse.con, self.catalog.engine
+        applied = apply_reviews(con, engine)
+        t = self.settings.linkage
+        try:
+            counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
+                                  Thresholds(auto_link=t.auto_link, review_floor=t.review_floor),
+                                  records=self._registry)
+        finally:
+            self._registry.drop()  # opened identifiers stay in memory no longer than this
+        return {**{str(k): v for k, v in counts.items()}, "reviews_applied": applied}

@@ -13,7 +13,10 @@ Kinds:
   differs from the registry's community (checked only when the crosswalk is loaded);
 - phone: the vault holds different phone ciphertexts for the resident from two datasets.
   Deterministic AES-SIV is bound to (field, resident key), so equal phones of one resident
-  encrypt equally and unequal ciphertexts mean unequal phones, without decrypting anything.
+  encrypt equally and unequal ciphertexts mean unequal phones, without decrypting anything;
+- registry_duplicate: the grid registry holds the resident twice, under two ID numbers
+  (the pipeline worker's linkage found the pair: linkage.registry_duplicates). The grid
+  centre corrects it at source; the hub merges nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from hub.ledger.current import current_rows_sql
 from hub.quality.runner import crosswalk_available, current_crosswalk_sql
 from schemas.spec import ContractSpec
 
-KINDS = ("living_alone", "death_before_benefit", "community", "phone")
+KINDS = ("living_alone", "death_before_benefit", "community", "phone", "registry_duplicate")
 REGISTRY = "grid"
 
 
@@ -138,12 +141,27 @@ def _phone(con: duckdb.DuckDBPyConnection, latest: dict[str, dict[str, Any]]
     return out
 
 
+def _registry_duplicates(con: duckdb.DuckDBPyConnection, latest: dict[str, dict[str, Any]]
+                         ) -> list[dict[str, Any]]:
+    if REGISTRY not in latest:
+        return []
+    rows = con.execute(
+        f"""SELECT d.resident_key, d.other_key, d.probability FROM linkage.registry_duplicates d
+            SEMI JOIN ({current_rows_sql(REGISTRY)}) g ON g.resident_key = d.resident_key
+            ORDER BY 1, 2""").fetchall()
+    return [_finding("registry_duplicate", key, [REGISTRY], latest,
+                     f"the grid registry probably holds this resident twice, also as resident "
+                     f"{other} under another ID number (match probability {p:.2f}); correct "
+                     "the registry at source: the hub merges nothing") for key, other, p in rows]
+
+
 def find_conflicts(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec]
                    ) -> tuple[list[str], list[dict[str, Any]]]:
     """(kinds evaluated, findings). `community` is evaluated only with a crosswalk."""
     latest = latest_batches(con)
-    kinds = ["living_alone", "death_before_benefit", "phone"]
-    findings = _living_alone(con, latest) + _death(con, latest, contracts) + _phone(con, latest)
+    kinds = ["living_alone", "death_before_benefit", "phone", "registry_duplicate"]
+    findings = (_living_alone(con, latest) + _death(con, latest, contracts)
+                + _phone(con, latest) + _registry_duplicates(con, latest))
     if crosswalk_available(con):
         try:
             findings += _community(con, latest, contracts)

@@ -30,6 +30,7 @@ COMPARED: dict[str, dict[str, str]] = {
     "death_before_benefit": {"grid": "date_of_death", "*": "period_start"},
     "community": {"grid": "grid_code", "*": "grid_code"},
     "phone": {"*": "phone"},
+    "registry_duplicate": {"grid": "resident_id"},
 }
 META = ("finding_id", "kind", "status", "resident_key", "first_seen", "last_seen",
         "resolved_at")

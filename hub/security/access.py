@@ -31,6 +31,7 @@ MEDICAL_DATASETS = frozenset({"medical"})
 FACT_FIELDS = frozenset({
     "dataset", "department", "program", "kind", "amount", "quantity", "unit", "period_start",
     "period_end", "as_of", "batch_id", "contract_version", "fact_id",
+    "linked_by", "match_probability", "linked_on",  # how the fact reached the resident
 })
 RESTRICTED_KEYS = ("restricted", "not_shared")
 

@@ -190,3 +190,23 @@ console_sessions = Table(
     Column("created_at", Float, nullable=False),  # epoch seconds
     Column("last_seen", Float, nullable=False),
 )
+
+
+# -- linkage reviews (hub.pipeline.linkage writes them, the API decides them) -------------
+linkage_reviews = Table(
+    "linkage_reviews", metadata,
+    Column("review_id", String(40), primary_key=True),
+    Column("batch_id", String(96), nullable=False),
+    Column("source_row", BigInteger, nullable=False),
+    Column("dataset", String(64), nullable=False, index=True),
+    Column("resident_key", String(128), nullable=False),  # the registry resident proposed
+    Column("probability", Float, nullable=False),
+    Column("runner_up", Float, nullable=False),
+    # [{field, level, level_zh, weight, candidate, resident}]: masked values only
+    Column("comparison", JSON, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # open | accepted | rejected
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("applied_at", DateTime(timezone=True)),  # when the worker carried the decision out
+)

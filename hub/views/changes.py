@@ -40,6 +40,7 @@ class ChangePlan:
     published: dict[str, Any] = field(default_factory=dict)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    linkage_changed: bool = False  # a row was linked to a resident, or unlinked, since
 
 
 def _condition_dates(c: Condition) -> set[str]:
@@ -68,7 +69,17 @@ def fingerprint(con: duckdb.DuckDBPyConnection, dates: dict[str, date | None],
     """What a publish records so the next one can tell what changed since."""
     return {"batches": current_batch_ids(con), "crosswalk_version": current_version(con),
             "rule_dates": {d: str(dates.get(d)) for d in sorted(rule_dates(missed))},
-            "rules": rule_ids}
+            "rules": rule_ids, "linked": linked_digest(con)}
+
+
+def linked_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of the rows linked by a match or a reviewer (hub.pipeline.linkage): they
+    carry no resident key in their batch, so a new link shows only here."""
+    row = con.execute("""SELECT coalesce(md5(string_agg(
+            batch_id || ':' || source_row || ':' || resident_key || ':' || coalesce(method, ''),
+            ',' ORDER BY batch_id, source_row)), '')
+        FROM linkage.decisions WHERE decision = 'linked'""").fetchone()
+    return str(row[0]) if row else ""
 
 
 def plan_changes(con: duckdb.DuckDBPyConnection, engine: Engine, today: date,
@@ -90,7 +101,7 @@ def plan_changes(con: duckdb.DuckDBPyConnection, engine: Engine, today: date,
             return ChangePlan(f"{name.replace('_', ' ')} changed", generation)
     before, after = set(published["batches"]), set(now["batches"])
     return ChangePlan(None, generation, published, sorted(after - before),
-                      sorted(before - after))
+                      sorted(before - after), published.get("linked") != now["linked"])
 
 
 def _published_households(engine: Engine, generation: int, column: str,
@@ -123,6 +134,11 @@ def stage_affected(con: duckdb.DuckDBPyConnection, engine: Engine, plan: ChangeP
     union = " UNION ".join(
         f'SELECT resident_key FROM curated."{name}" SEMI JOIN changed_batches USING (batch_id)'
         for name in source_contracts())
+    # Matched rows name their resident in the decisions only: those of the changed batches,
+    # and every linked resident when the links changed (a few per thousand rows).
+    linked = "" if plan.linkage_changed else "SEMI JOIN changed_batches USING (batch_id)"
+    union += (f" UNION SELECT resident_key FROM linkage.decisions {linked} "
+              "WHERE decision = 'linked'")
     con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS SELECT DISTINCT resident_key "
                 f"FROM ({union}) WHERE resident_key IS NOT NULL")
     changed = [r[0] for r in con.execute("SELECT resident_key FROM changed").fetchall()]

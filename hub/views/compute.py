@@ -114,6 +114,13 @@ def _dataset_tables(con: duckdb.DuckDBPyConnection, contracts: dict[str, Contrac
                         f"{cols} FROM ({rows(name)}) GROUP BY resident_key")
             attrs.append((name, [n for n, _ in shared]))
     con.execute("CREATE OR REPLACE TEMP TABLE presence AS " + " UNION ALL ".join(presence))
+    # A resident whose rows of a batch were all linked by a match has that batch's block too.
+    con.execute("""INSERT INTO presence
+        SELECT l.resident_key, any_value(l.source_dataset), l.batch_id, max(l.as_of),
+               CAST('{}' AS JSON), CAST(NULL AS JSON)
+        FROM ledger l ANTI JOIN presence p
+          ON p.resident_key = l.resident_key AND p.batch_id = l.batch_id
+        WHERE l.linked_by <> 'id' GROUP BY l.resident_key, l.batch_id""")
     con.execute("CREATE OR REPLACE TEMP TABLE universe AS "
                 "SELECT DISTINCT resident_key FROM presence WHERE resident_key IS NOT NULL")
     joins = " ".join(f"LEFT JOIN attrs_{n} USING (resident_key)" for n, _ in attrs)

@@ -12,4 +12,7 @@ def fact_struct(alias: str) -> str:
             f"quantity := CAST({a}.quantity AS VARCHAR), unit := {a}.unit, "
             f"period_start := {a}.period_start, period_end := {a}.period_end, "
             f"as_of := {a}.as_of, batch_id := {a}.batch_id, "
-            f"contract_version := {a}.contract_version)")
+            f"contract_version := {a}.contract_version, "
+            # How the fact reached the resident: id | match | review (hub.pipeline.linkage).
+            f"linked_by := {a}.linked_by, match_probability := {a}.match_probability, "
+            f"linked_on := {a}.linked_on)")

@@ -6,8 +6,11 @@ resident: {resident_key, today, profile{id_number, name, phone (all masked), gen
   birth_year, age_band, alive}, location{grid_code, community_code, street_code, source,
   unmapped[{dataset, scheme, code}]}, household{household_key, relation_to_head, size},
   special_groups[], departments[{department, dataset, batch_id, as_of, stale,
-  update_frequency_days, attributes{}, facts[fact]}], totals{by_month[{month, kind,
-  department, amount, facts}], by_year[{year, ...}], by_kind[{kind, amount, facts}]},
+  update_frequency_days, attributes{}, facts[fact{..., linked_by (id | match | review),
+  match_probability, linked_on}]}], totals{by_month[{month, kind,
+  department, amount, facts, amount_by_id, facts_by_id}], by_year[{year, ...}],
+  by_kind[{kind, amount, facts, amount_by_id, facts_by_id}]} (`*_by_id`: the facts linked by
+  ID number only; the others include those linked by a match or a reviewer),
   overlaps[{rule_id, description, pairs[[fact, fact]]}], missed_benefits[{rule_id,
   description}], restricted{<dataset>{<column>[]}}}
 
@@ -27,6 +30,10 @@ import duckdb
 from hub.views.compute_sql import fact_struct
 
 _HEAD_FIRST = "relation_to_head <> 'head', resident_key"
+# Every total also without the facts linked by a match or a reviewer (hub.pipeline.linkage).
+_BY_ID_SUMS = ("coalesce(sum(amount) FILTER (WHERE linked_by = 'id'), 0)::DECIMAL(18,2) AS a_id, "
+               "count(*) FILTER (WHERE linked_by = 'id') AS n_id")
+_BY_ID_FIELDS = "amount_by_id := CAST(a_id AS VARCHAR), facts_by_id := n_id"
 
 
 def _totals_sql(key: str) -> str:
@@ -34,10 +41,12 @@ def _totals_sql(key: str) -> str:
     def rows(period: str, label: str) -> str:
         return f"""
             SELECT {key}, list(struct_pack({label} := p, kind := kind, department := department,
-                                           amount := CAST(a AS VARCHAR), facts := n)
+                                           amount := CAST(a AS VARCHAR), facts := n,
+                                           {_BY_ID_FIELDS})
                                ORDER BY p, kind, department) AS items
             FROM (SELECT {key}, {period} AS p, kind, department,
-                         coalesce(sum(amount), 0)::DECIMAL(18,2) AS a, count(*) AS n
+                         coalesce(sum(amount), 0)::DECIMAL(18,2) AS a, count(*) AS n,
+                         {_BY_ID_SUMS}
                   FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
             GROUP BY {key}"""
     return f"""
@@ -47,9 +56,11 @@ def _totals_sql(key: str) -> str:
         LEFT JOIN ({rows("CAST(year(period_start) AS VARCHAR)", "year")}) y USING ({key})
         LEFT JOIN (
             SELECT {key}, list(struct_pack(kind := kind, amount := CAST(a AS VARCHAR),
-                                           facts := n) ORDER BY kind) AS items
+                                           facts := n, {_BY_ID_FIELDS})
+                               ORDER BY kind) AS items
             FROM (SELECT {key}, kind, coalesce(sum(amount), 0)::DECIMAL(18,2) AS a,
-                         count(*) AS n FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
+                         count(*) AS n, {_BY_ID_SUMS}
+                  FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
             GROUP BY {key}) t USING ({key})"""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from hub.errors import WarehouseBusy, WarehouseError
+from hub.linkage.tables import sealed_table
 from schemas.compile_ddl import curated_ddl, missing_column_ddl
 from schemas.spec import ContractSpec
 
@@ -71,6 +72,41 @@ META_DDL = [
         ciphertext BLOB NOT NULL USING COMPRESSION uncompressed,
         batch_id VARCHAR NOT NULL
     )""",
+    # Identifiers of rows sealed for linkage (their ID number failed its rules), encrypted and
+    # bound to (field, candidate key `batch_id:source_row`). Apart from vault.identity so that
+    # the API's read copy of the vault never holds them.
+    """CREATE TABLE IF NOT EXISTS vault.sealed (
+        candidate_key VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        ciphertext BLOB NOT NULL USING COMPRESSION uncompressed,
+        batch_id VARCHAR NOT NULL
+    )""",
+    "CREATE SCHEMA IF NOT EXISTS linkage",
+    # One row per sealed row scored against the registry (hub.pipeline.linkage): the best
+    # resident, how sure, what decided it (per-field levels, never values), and how it ended.
+    """CREATE TABLE IF NOT EXISTS linkage.decisions (
+        batch_id VARCHAR NOT NULL,
+        source_row BIGINT NOT NULL,
+        dataset VARCHAR NOT NULL,
+        resident_key VARCHAR,
+        probability DOUBLE,
+        runner_up DOUBLE,
+        levels JSON,
+        decision VARCHAR NOT NULL,
+        method VARCHAR,
+        decided_at TIMESTAMPTZ NOT NULL,
+        decided_by VARCHAR,
+        PRIMARY KEY (batch_id, source_row)
+    )""",
+    # Pairs of registry residents that are probably one person under two ID numbers: each
+    # becomes a cross-department finding for the grid centre (hub.quality.consistency);
+    # nothing is merged.
+    """CREATE TABLE IF NOT EXISTS linkage.registry_duplicates (
+        resident_key VARCHAR NOT NULL,
+        other_key VARCHAR NOT NULL,
+        probability DOUBLE NOT NULL,
+        found_at TIMESTAMPTZ NOT NULL
+    )""",
 ]
 
 _PID = re.compile(r"PID (\d+)")
@@ -106,6 +142,8 @@ class StagedBatch:
     issues: list[Path]
     rejected_rows: Path | None  # one column `source_row`: rows found bad after staging
     withdrawn: list[Path] = field(default_factory=list)  # rows withdrawing a fact
+    sealed: list[Path] = field(default_factory=list)  # rows kept for linkage, no resident key
+    sealed_vault: list[Path] = field(default_factory=list)  # their identifiers, encrypted
 
 
 def _parquet_list(paths: list[Path]) -> str:
@@ -161,6 +199,13 @@ class Warehouse:
             }
             for statement in missing_column_ddl(contract, existing):
                 self.con.execute(statement)
+            # Rows whose ID failed its rules, de-identified like curated rows (hub.pipeline
+            # .sealing): the same columns, so that a match makes them facts unchanged.
+            if contract.ledger is not None:
+                self.con.execute(f'CREATE TABLE IF NOT EXISTS {sealed_table(contract.name)} AS '
+                                 f'SELECT * FROM {contract.curated_table} LIMIT 0')
+                self.con.execute(f"ALTER TABLE {sealed_table(contract.name)} "
+                                 "ADD COLUMN IF NOT EXISTS identity_key VARCHAR")
 
     def find_loaded(self, dataset: str, content_sha256: str) -> str | None:
         row = self.con.execute(
@@ -210,6 +255,12 @@ class Warehouse:
                             f"read_parquet({_parquet_list(staged.withdrawn)})")
             if load_rows and staged.vault:
                 con.execute(_VAULT_INSERT.format(files=_parquet_list(staged.vault)))
+            if load_rows and staged.sealed:
+                con.execute(f"INSERT INTO {sealed_table(contract.name)} BY NAME SELECT * "
+                            f"FROM read_parquet({_parquet_list(staged.sealed)})")
+            if load_rows and staged.sealed_vault:
+                con.execute("INSERT INTO vault.sealed BY NAME SELECT * FROM "
+                            f"read_parquet({_parquet_list(staged.sealed_vault)})")
             if staged.issues:
                 con.execute(
                     f"INSERT INTO quarantine.row_issues BY NAME "

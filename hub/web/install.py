@@ -23,6 +23,7 @@ from hub.web import (
     routes_inbox,
     routes_quality,
     routes_residents,
+    routes_reviews,
     routes_sharing,
     routes_uploads,
 )
@@ -31,10 +32,11 @@ from hub.web import (
 def install_console(app: FastAPI) -> None:
     """Call on an app made with docs_url=None and redoc_url=None."""
     for module in (routes_auth, routes_residents, routes_grids, routes_uploads,
-                   routes_quality, routes_audit, routes_admin, docs):
+                   routes_quality, routes_audit, routes_admin, routes_reviews, docs):
         app.include_router(module.router)
     for module in (routes_inbox, routes_corrections, routes_sharing, routes_cases):  # loops
         app.include_router(module.router)
+    nav.add(("department", "admin"), "/console/reviews", "Linkage reviews")  # data stewards
     # The loops' pages come after each role's own: every signed-in role has an inbox.
     for href, label in (("/console/inbox", "Inbox"), ("/console/corrections", "Corrections"),
                         ("/console/sharing", "Sharing requests"), ("/console/cases", "Cases")):

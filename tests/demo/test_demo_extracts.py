@@ -116,7 +116,8 @@ def test_elderly_care_is_gbk_and_its_defect_counts_match(demo: DemoManifest) -> 
     mz = _crosswalk(demo)["civil_affairs_community"]
     assert _defects(demo, "elderly_care") == {
         "legacy_15_digit_id": sum(len(i) == 15 for i in ids),
-        "bad_check_char": sum(_bad_check(i) for i in ids),
+        "bad_check_char": sum(_bad_check(i) for i in ids if i),
+        "missing_id": sum(not i for i in ids),
         "unmapped_grid_code": sum(r["社区编码"] not in mz for r in rows),
         "mixed_date_formats": sum(not ISO.fullmatch(r["开始日期"]) for r in rows),
         "duplicate_rows": _duplicates(rows),

@@ -14,9 +14,14 @@ from hub.linkage.comparisons import (
     BIRTH_LEVELS,
     NAME_LEVELS,
     PHONE_LEVELS,
+    PLACE_LEVELS,
+    birth_levels,
     comparisons,
+    field_levels,
     rules,
+    string_levels,
 )
+from hub.linkage.comparisons import level_of as review_level
 from hub.linkage.features import FEATURE_COLUMNS, person_features
 from hub.linkage.spec import load_spec
 
@@ -122,3 +127,67 @@ def test_every_declared_kind_has_a_builder_and_specs_name_only_those(tmp_path: P
                       "deterministic: []\nrecall: 0.5\n", encoding="utf-8")
     with pytest.raises(LinkageSpecInvalid, match="telepathy"):
         load_spec(broken)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, 0), ({"grid_code": "110105001001009"}, 1),
+    ({"grid_code": "110105002003001", "community_code": "110105002003"}, ELSE),
+    ({"grid_code": None, "community_code": None}, "null"),
+])
+def test_places(scorer: Linker, changes: dict[str, object], expected: int | str) -> None:
+    got = level_of(scorer, "place", PLACE_LEVELS, **changes)
+    assert got == (expected if isinstance(expected, str) else PLACE_LEVELS[expected].label)
+
+
+def test_sex_is_exact_and_the_review_labels_follow_the_levels(scorer: Linker) -> None:
+    spec = load_spec("registry")
+    sex = next(f for f in spec.fields if f.kind == "exact")
+    assert level_of(scorer, "sex", field_levels(sex), gender="F") == "same"
+    assert level_of(scorer, "sex", field_levels(sex), gender="M") == ELSE
+    assert level_of(scorer, "sex", field_levels(sex), gender=None) == "null"
+    name = next(f for f in spec.fields if f.kind == "chinese_name")
+    assert review_level(name, len(NAME_LEVELS)).zh == "姓名相同"
+    assert review_level(name, 1).label == NAME_LEVELS[-1].label
+    assert review_level(name, 0).zh == "不同"
+    assert review_level(name, -1).zh == "一方缺失"
+
+
+FEBRL = {"rec_id": "a", "given_name": "jonathan", "surname": "smith",
+         "date_of_birth": "19560308", "soc_sec_id": "1234567", "street_number": "12",
+         "postcode": "2600", "state": "act", "address_1": "main street"}
+
+
+@pytest.fixture(scope="module")
+def febrl_scorer() -> Linker:
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    db = DuckDBAPI(connection=con)
+    spec = load_spec("febrl4")
+    settings = SettingsCreator(link_type="dedupe_only", unique_id_column_name="rec_id",
+                               comparisons=list(comparisons(spec)),
+                               blocking_rules_to_generate_predictions=list(rules(spec.blocking)))
+    return Linker(db.register(pd.DataFrame([FEBRL])), settings)
+
+
+def _febrl_level(scorer: Linker, field: str, levels: tuple, **changes: object) -> str:
+    scored = scorer.inference.score_pair(FEBRL, {**FEBRL, "rec_id": "b", **changes})
+    gamma = int(scored.as_pandas_dataframe()[f"gamma_{field}"].iloc[0])
+    return ELSE if gamma == 0 else levels[len(levels) - gamma].label
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("jonathan", 0), ("jonahtan", 1), ("jonathn", 1), ("jnoathn", 2), ("jonathon", 1),
+    ("jonatha", 1), ("jonathanxx", 2), ("mary", ELSE),
+])
+def test_latin_strings(febrl_scorer: Linker, given: str, expected: int | str) -> None:
+    levels = string_levels("given_name")
+    got = _febrl_level(febrl_scorer, "given_name", levels, given_name=given)
+    assert got == (expected if isinstance(expected, str) else levels[expected].label)
+
+
+@pytest.mark.parametrize(("born", "expected"), [
+    ("19560308", 0), ("19560803", 1), ("19560309", 2), ("19560201", 3), ("19701130", ELSE),
+])
+def test_digit_dates(febrl_scorer: Linker, born: str, expected: int | str) -> None:
+    levels = birth_levels("date_of_birth")
+    got = _febrl_level(febrl_scorer, "date_of_birth", levels, date_of_birth=born)
+    assert got == (expected if isinstance(expected, str) else levels[expected].label)

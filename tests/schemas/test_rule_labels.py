@@ -49,7 +49,8 @@ def test_every_coded_value_has_a_label() -> None:
     # The contract column that holds a code -> the group of values.yaml that labels it.
     groups = {"program": "programs", "kind": "kinds", "unit": "units",
               "employment_status": "statuses", "gender": "genders",
-              "relation_to_head": "relations", "special_groups": "special_groups"}
+              "relation_to_head": "relations", "special_groups": "special_groups",
+              "linked_by": "linked_by"}
     for contract in all_contracts().values():
         departments = [contract.owner] + ([contract.ledger.department] if contract.ledger
                                           else [])

@@ -56,6 +56,8 @@ DOCUMENTED: dict[str, tuple[str, tuple[str, ...], Any]] = {
     "HUB_CASEWORK_DIGEST_RECIPIENTS": ("demo-admin=a@example.org",
                                        ("casework", "digest_recipients"),
                                        "demo-admin=a@example.org"),
+    "HUB_LINKAGE_AUTO_LINK": ("0.95", ("linkage", "auto_link"), 0.95),
+    "HUB_LINKAGE_REVIEW_FLOOR": ("0.6", ("linkage", "review_floor"), 0.6),
     "HUB_PSEUDONYM_KEY_REF": ("env:PSEUDONYM_KEY", ("pseudonym_key_ref",), "env:PSEUDONYM_KEY"),
     "HUB_VAULT_KEY_REF": ("env:VAULT_KEY", ("vault_key_ref",), "env:VAULT_KEY"),
     "HUB_TOKEN_PEPPER_REF": ("env:PEPPER", ("token_pepper_ref",), "env:PEPPER"),
@@ -128,3 +130,13 @@ def test_serve_refuses_settings_its_api_workers_would_not_see(tmp_path: Path) ->
     check_environment_matches(from_environment.model_copy(update={"serve": listening}))
     with pytest.raises(ServeRefused, match="HUB_"):
         check_environment_matches(HubSettings(home=tmp_path / "elsewhere"))
+
+
+def test_linkage_thresholds_must_leave_a_review_band(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_LINKAGE_AUTO_LINK", "0.6")
+    monkeypatch.setenv("HUB_LINKAGE_REVIEW_FLOOR", "0.8")
+    with pytest.raises(ValueError, match="HUB_LINKAGE_REVIEW_FLOOR"):
+        HubSettings()
+    monkeypatch.setenv("HUB_LINKAGE_AUTO_LINK", "1.5")
+    with pytest.raises(ValueError, match="auto_link"):
+        HubSettings()

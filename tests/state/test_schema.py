@@ -20,7 +20,7 @@ from hub.state.schema import metadata
 STATE_TABLES = {"alembic_version", "api_tokens", "audit_events", "batch_decisions",
                 "case_notes", "case_referrals", "cases", "casework_events", "catalog_batches",
                 "catalog_contract_versions", "catalog_datasets", "console_sessions",
-                "console_users", "correction_requests", "export_jobs",
+                "console_users", "correction_requests", "export_jobs", "linkage_reviews",
                 "quality_batches", "quality_findings", "sharing_requests", "upload_issues",
                 "upload_jobs",
                 "view_households", "view_residents", "view_state", "view_unmapped_codes"}
@@ -29,7 +29,7 @@ STATE_TABLES = {"alembic_version", "api_tokens", "audit_events", "batch_decision
 def test_migrations_build_the_schema_the_tables_define(engine: Engine) -> None:
     assert catalog.store.batches.metadata is metadata is catalog.quality_store.metadata
     assert set(inspect(engine).get_table_names()) == STATE_TABLES
-    assert current_revision(engine) == head_revision() == "0007"
+    assert current_revision(engine) == head_revision() == "0008"
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert upgrade_state(engine) == head_revision()  # at head: nothing to do

@@ -1,0 +1,56 @@
+"""One person under two ID numbers in the grid registry becomes a cross-department finding
+for the grid centre, and both residents stay as they are (nothing merged)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from catalog.quality_store import QualityStore
+from hub.keys.config import init_keys
+from hub.pipeline.worker import PipelineWorker, open_catalog
+from hub.settings import HubSettings
+from tests.conftest import DemoDistrict
+from tests.privacy_scan import valid_id
+
+
+def _other_id(raw: str) -> str:
+    """The same area and birth date with another sequence number, its check right."""
+    head = raw[:14] + f"{(int(raw[14:17]) + 2) % 1000:03d}"
+    return next(head + c for c in "0123456789X" if valid_id(head + c))
+
+
+def test_a_resident_registered_twice_is_a_finding_not_a_merge(
+        demo_district: DemoDistrict, tmp_path: Path) -> None:
+    source = Path(demo_district.demo.datasets["grid"].path)
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))[:400]
+    person = next(r for r in rows if len(r["身份证号"]) == 18 and valid_id(r["身份证号"])
+                  and r["联系电话"])
+    twice = {**person, "身份证号": _other_id(person["身份证号"]),
+             "户编号": person["户编号"] + "9", "与户主关系": "户主"}
+    extract = tmp_path / "grid.csv"
+    with extract.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, twice])
+    settings = HubSettings(home=tmp_path / "home", chunk_rows=1_000)
+    init_keys(settings)
+    with PipelineWorker(settings) as worker:
+        result = worker.ingest(Path(demo_district.demo.datasets["grid"].source_yaml), extract)
+        assert result.outcome == "loaded"
+        published = worker.publish()
+    catalog = open_catalog(settings)
+    try:
+        findings = [f for f in QualityStore(catalog.engine).list_findings()
+                    if f["kind"] == "registry_duplicate"]
+    finally:
+        catalog.engine.dispose()
+    assert len(findings) == 2  # one per resident, each naming the other
+    assert {f["datasets"] == ["grid"] for f in findings} == {True}
+    assert {f["departments"] == ["grid_management_centre"] for f in findings} == {True}
+    keys = {f["resident_key"] for f in findings}
+    assert all(other in f["detail"] for f in findings for other in keys - {f["resident_key"]})
+    assert person["身份证号"] not in str(findings)
+    assert person["姓名"] not in str(findings)
+    assert published["residents"] == result.rows_loaded  # both kept: nothing merged
