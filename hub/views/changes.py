@@ -78,8 +78,8 @@ def linked_digest(con: duckdb.DuckDBPyConnection) -> str:
     row = con.execute("""SELECT coalesce(md5(string_agg(
             batch_id || ':' || source_row || ':' || resident_key || ':' || coalesce(method, ''),
             ',' ORDER BY batch_id, source_row)), '')
-        FROM linkage.decisions WHERE decision = 'linked'""").fetchone()
-    return str(row[0]) if row else ""
+        FROM linkage.decisions WHERE decision = 'linked'""").fetchall()
+    return str(row[0][0]) if row else ""
 
 
 def plan_changes(con: duckdb.DuckDBPyConnection, engine: Engine, today: date,
