@@ -14,16 +14,24 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
+from hub.errors import HubError
 from hub.state.tables import linkage_reviews
+from schemas.errors import ExitCode
 
 OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
 STATUSES = (OPEN, ACCEPTED, REJECTED)
 
 
-class ReviewAlreadyDecided(Exception):
-    def __init__(self, review_id: str, status: str) -> None:
-        self.review_id, self.status = review_id, status
-        super().__init__(f"review {review_id} was already {status}")
+class ReviewAlreadyDecided(HubError):
+    """A second decision on a review item: the first one stands."""
+
+    status = 409
+    exit_code = ExitCode.REFUSED
+
+    def __init__(self, review_id: str, decided: str) -> None:
+        self.review_id, self.decided = review_id, decided
+        super().__init__(f"review {review_id} was already {decided}; the first decision "
+                         "stands (open the queue again for the items still open)")
 
 
 def _view(row: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from catalog.quality_store import finding_id, quality_findings
 from desensitize.keys import fsync_dir
 from hub.settings import HubSettings
+from hub.state.tables import linkage_reviews
 from hub.views.publish import CURRENT
 from hub.views.store import view_state
 from hub.warehouse.store import Warehouse
@@ -74,6 +75,30 @@ def rekey_findings(engine: Engine, con: duckdb.DuckDBPyConnection) -> int:
             conn.execute(update(t).where(t.c.finding_id == bindparam("b_old"))
                          .values(finding_id=bindparam("b_new"), resident_key=bindparam("b_key")),
                          moves)
+    return len(moves)
+
+
+def rekey_reviews(engine: Engine, con: duckdb.DuckDBPyConnection) -> int:
+    """Move the linkage review items to the new resident keys (idempotent, like findings)."""
+    t = linkage_reviews
+    with engine.begin() as conn:
+        rows = conn.execute(select(t.c.review_id, t.c.resident_key)).all()
+        if not rows:
+            return 0
+        keys = pa.table({"old_key": pa.array(sorted({r.resident_key for r in rows}),
+                                             pa.string())})
+        con.register("_rotation_review_keys", keys)
+        try:
+            mapping = dict(con.execute(
+                "SELECT m.old_key, m.new_key FROM _rotation_review_keys f "
+                "JOIN rotation.resident_map m ON m.old_key = f.old_key").fetchall())
+        finally:
+            con.unregister("_rotation_review_keys")
+        moves = [{"b_id": r.review_id, "b_key": mapping[r.resident_key]}
+                 for r in rows if r.resident_key in mapping]
+        if moves:
+            conn.execute(update(t).where(t.c.review_id == bindparam("b_id"))
+                         .values(resident_key=bindparam("b_key")), moves)
     return len(moves)
 
 

@@ -45,6 +45,7 @@ from hub.rotation.followups import (
     published_today,
     rebuild_vault_store,
     rekey_findings,
+    rekey_reviews,
 )
 from hub.rotation.transforms import history_chunk, pseudonym_chunk, vault_chunk
 from hub.settings import HubSettings
@@ -200,6 +201,7 @@ class _Rotation:
         started = time.perf_counter()
         if self.kind == "pseudonym":
             self.record.counters["quality findings"] = rekey_findings(self.engine, self.con)
+            self.record.counters["linkage reviews"] = rekey_reviews(self.engine, self.con)
         self.progress("rebuilding the vault store", 0, None)
         self.record.counters["vault store"] = rebuild_vault_store(self.settings, self.con)
         self.con.execute("BEGIN TRANSACTION")

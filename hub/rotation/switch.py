@@ -118,6 +118,24 @@ def _rewrite(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> 
     return int(before[0]) if before else 0
 
 
+# Resident keys the linkage chose for rows that carry none of their own (hub.pipeline.linkage).
+LINKAGE_KEYS = (("linkage.decisions", "resident_key"),
+                ("linkage.registry_duplicates", "resident_key"),
+                ("linkage.registry_duplicates", "other_key"))
+
+
+def _rekey_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """Move a column of resident keys to the new keys; every key must have one."""
+    n = _count(con, f'SELECT count(*) FROM {table} t ANTI JOIN {_MAPS["resident_key"]} m '
+                    f'ON m.old_key = t."{column}" WHERE t."{column}" IS NOT NULL')
+    if n:
+        raise RotationUnmappable("pseudonym", table, column, n, "no sealed resident ID in "
+                                 "the vault")
+    con.execute(f'UPDATE {table} SET "{column}" = m.new_key FROM {_MAPS["resident_key"]} m '
+                f'WHERE {table}."{column}" = m.old_key')
+    return _count(con, f'SELECT count("{column}") FROM {table}')
+
+
 def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
     """One transaction: curated keys (pseudonym), the vault, the key history, the state."""
     started = time.perf_counter()
@@ -126,6 +144,8 @@ def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
         if record.kind == "pseudonym":
             for table, columns in key_tables(con).items():
                 record.counters[f"curated.{table}"] = _rewrite(con, table, columns)
+            for table, column in LINKAGE_KEYS:
+                record.counters[f"{table}.{column}"] = _rekey_column(con, table, column)
         n_vault = _count(con, "SELECT count(*) FROM vault.identity")
         if n_vault != _count(con, "SELECT count(*) FROM rotation.vault_next"):
             raise RotationCopyMismatch(record.kind, "vault.identity",

@@ -13,19 +13,13 @@ from hub.state.audit_table import audit_events
 from hub.state.migrate import open_state_store
 from hub.web.state import stores
 from tests.api.conftest import District
-from tests.console.conftest import PASSWORD
-from tests.console.test_street_office import (  # noqa: F401  (fixtures)
-    Recorder,
-    page,
-    recorder,
-    search,
-    sign_in,
-)
+from tests.console.conftest import PASSWORD, Recorder, sign_in
+from tests.console.test_street_office import search
 from tests.privacy_scan import Needles, privacy_hits
 
 
-def test_a_steward_rejects_a_review_in_the_console(page: Page, district: District,  # noqa: F811
-                                                   recorder: Recorder) -> None:  # noqa: F811
+def test_a_steward_rejects_a_review_in_the_console(page: Page, district: District,
+                                                   recorder: Recorder) -> None:
     engine = open_state_store(district.settings.resolved_state_url)
     try:
         stores(engine, district.settings)[0].create("steward-a", "department",
@@ -61,7 +55,7 @@ def test_a_steward_rejects_a_review_in_the_console(page: Page, district: Distric
 
 
 def test_the_resident_card_shows_matched_facts_and_both_totals(
-        page: Page, district: District) -> None:  # noqa: F811
+        page: Page, district: District) -> None:
     from tests.api.test_linkage_api import _mistyped_resident
 
     raw_id, facts = _mistyped_resident(district)

@@ -70,7 +70,7 @@ def _decide(services: Any, principal: Principal, review_id: str, accept: bool
         decided = ReviewQueue(services.engine).decide(review_id, accept, principal.actor)
     except ReviewAlreadyDecided as exc:
         raise ApiProblem(409, "review-decided", "Already decided",
-                         f"this review was already {exc.status}") from None
+                         f"this review was already {exc.decided}") from None
     services.audit.append(action="linkage.review", outcome=decided["status"],
                           principal=principal, resident_key=item["resident_key"],
                           detail={"review_id": review_id, "dataset": item["dataset"],
