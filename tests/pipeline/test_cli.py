@@ -24,9 +24,9 @@ from hub.settings import HubSettings
 from hub.views.read import ViewReader
 
 
-def _hub_in_process(settings: HubSettings, *args: str) -> Result:
+def _hub_in_process(settings: HubSettings, *args: str | Path) -> Result:
     env = {"HUB_HOME": str(settings.home), "HUB_QUALITY_CHECKS": "false"}
-    return CliRunner().invoke(app, list(args), env=env)
+    return CliRunner().invoke(app, [str(a) for a in args], env=env)
 
 
 def _hub(settings: HubSettings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -82,8 +82,8 @@ def test_publish_makes_ingested_batches_readable(settings: HubSettings, demo: An
         assert worker.ingest(Path(grid.source_yaml), Path(grid.path)).outcome == "loaded"
     assert not settings.vault_store_path.exists()  # an ingest alone publishes nothing
 
-    published = _hub(settings, "publish", "--json")
-    assert published.returncode == 0, published.stderr
+    published = _hub_in_process(settings, "publish", "--json")
+    assert published.exit_code == 0, published.stderr
     summary = json.loads(published.stdout)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True,
                          config={"autoinstall_known_extensions": False})
@@ -101,37 +101,37 @@ def test_publish_makes_ingested_batches_readable(settings: HubSettings, demo: An
     finally:
         engine.dispose()
 
-    again = _hub(settings, "publish")
-    assert again.returncode == 0, again.stderr
+    again = _hub_in_process(settings, "publish")
+    assert again.exit_code == 0, again.stderr
     assert f"generation {summary['generation'] + 1}" in again.stdout
 
 
 def test_a_partial_snapshot_is_held_until_confirmed_or_discarded(
         settings: HubSettings, demo: Any, tmp_path: Path) -> None:
-    grid = demo.datasets["grid"]
-    assert _hub(settings, "ingest", grid.source_yaml, grid.path).returncode == 0
+    grid = demo.datasets["grid"]  # in this process: the exit codes have their own test
+    assert _hub_in_process(settings, "ingest", grid.source_yaml, grid.path).exit_code == 0
     lines = Path(grid.path).read_bytes().splitlines(keepends=True)
     partial = tmp_path / "grid_partial.csv"
     partial.write_bytes(b"".join(lines[:301]))  # 300 residents of the registry
-    held = _hub(settings, "ingest", grid.source_yaml, str(partial), "--json")
-    assert held.returncode == 0, held.stderr
+    held = _hub_in_process(settings, "ingest", grid.source_yaml, str(partial), "--json")
+    assert held.exit_code == 0, held.stderr
     body = json.loads(held.stdout)
     assert body["outcome"] == "awaiting_confirmation"
     assert body["load_mode"] == "snapshot"
     assert f"hub batches confirm {body['batch_id']}" in body["reason"]
-    refused = _hub(settings, "batches", "confirm", "no-such-batch")
-    assert refused.returncode == 2
+    refused = _hub_in_process(settings, "batches", "confirm", "no-such-batch")
+    assert refused.exit_code == 2
     assert "not awaiting confirmation" in refused.stderr
     # The lock, keys and publish of `hub batches discard` need the whole district: the grid
     # alone cannot publish views, so the worker decides here without publishing.
     with PipelineWorker(settings) as worker:
         decided = worker.decide_held(body["batch_id"], False, "test", publish=False)
     assert decided["outcome"] == "discarded"
-    listing = json.loads(_hub(settings, "batches", "--json").stdout)
+    listing = json.loads(_hub_in_process(settings, "batches", "--json").stdout)
     assert {b["batch_id"]: b["outcome"] for b in listing}[body["batch_id"]] == "discarded"
-    as_delta = _hub(settings, "ingest", grid.source_yaml, str(partial), "--mode", "delta",
-                    "--json")
-    assert as_delta.returncode == 0, as_delta.stderr
+    as_delta = _hub_in_process(settings, "ingest", grid.source_yaml, partial, "--mode",
+                               "delta", "--json")
+    assert as_delta.exit_code == 0, as_delta.stderr
     delta = json.loads(as_delta.stdout)
     assert delta["outcome"] == "loaded"
     assert delta["replaced"]["rows_replaced"] == delta["rows_loaded"] > 250
