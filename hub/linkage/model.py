@@ -27,8 +27,10 @@ from hub.linkage.spec import LinkageSpec
 # spec's prior m-probabilities and learns only u and the prior match share.
 EM_MIN_RECORDS = 500
 
-# Splink reports every training step at INFO; the pipeline's own progress says enough.
-logging.getLogger("splink").setLevel(logging.WARNING)
+# Splink reports every training step, and levels it could not train, on its logger; the
+# pipeline's own counts say what a clerk or an operator needs (and B11 the training).
+SPLINK_LOG = logging.ERROR
+logging.getLogger("splink").setLevel(SPLINK_LOG)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def link(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.DataFrame, *,
         db = DuckDBAPI(connection=con)
         left = db.register(registry, table_name="registry")
         right = db.register(candidates, table_name="candidates")
-        linker = Linker([left, right], _settings(spec, unique_id))
+        linker = Linker([left, right], _settings(spec, unique_id), log_level=SPLINK_LOG)
         train(linker, spec, seed, max_u_pairs, em=len(candidates) >= EM_MIN_RECORDS,
               fallback_prior=1 / max(len(registry), 2))
         scored = linker.inference.predict(
@@ -90,13 +92,13 @@ def link_with_priors(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.D
     try:
         db = DuckDBAPI(connection=con)
         left = db.register(registry, table_name="registry")
-        dedupe = Linker(left, _settings(spec, unique_id, "dedupe_only"))
+        dedupe = Linker(left, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
         dedupe.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
         model = dedupe.misc.save_model_to_json()
         model["link_type"] = "link_only"
         model["probability_two_random_records_match"] = 1 / max(len(registry), 2)
         right = db.register(candidates, table_name="candidates")
-        linker = Linker([left, right], model)
+        linker = Linker([left, right], model, log_level=SPLINK_LOG)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
@@ -139,7 +141,7 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
     try:
         db = DuckDBAPI(connection=con)
         table = db.register(registry, table_name="registry")
-        linker = Linker(table, _settings(spec, unique_id, "dedupe_only"))
+        linker = Linker(table, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
         train(linker, spec, seed, max_u_pairs, em=len(registry) >= EM_MIN_RECORDS,
               fallback_prior=1 / max(len(registry), 2) ** 2)
         scored = linker.inference.predict(
