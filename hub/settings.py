@@ -137,6 +137,10 @@ class LinkageSettings(BaseSettings):
     # or sex land there), and below 0.3 a row stays quarantined.
     auto_link: float = Field(default=0.9, gt=0, lt=1)
     review_floor: float = Field(default=0.3, gt=0, lt=1)
+    # After each registry batch, look for residents registered twice under two ID numbers
+    # (findings for the grid centre). Off where another system already deduplicates the
+    # registry: the search trains a model on every registry batch.
+    registry_duplicates: bool = True
 
     @model_validator(mode="after")
     def _ordered(self) -> LinkageSettings:

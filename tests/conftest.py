@@ -40,7 +40,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from hub.demo import DemoManifest, generate_demo
 from hub.keys.config import init_keys
-from hub.settings import HubSettings
+from hub.settings import HubSettings, LinkageSettings
 from tests import server_kit
 from tests.district_kit import ingest_and_publish
 from tests.postgres_kit import PostgresCluster, find_bindir
@@ -81,8 +81,10 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 @pytest.fixture
 def settings(tmp_path: Path) -> HubSettings:
     """A new home with its four keys (`hub keys init`): every process refuses a home without."""
-    # Quality suites have their own tests (tests/quality); elsewhere they only cost time.
-    made = HubSettings(home=tmp_path / "hub-home", chunk_rows=1_000, quality_checks=False)
+    # Quality suites and the registry's duplicate search have their own tests (tests/quality,
+    # tests/linkage); elsewhere they only cost time.
+    made = HubSettings(home=tmp_path / "hub-home", chunk_rows=1_000, quality_checks=False,
+                       linkage=LinkageSettings(registry_duplicates=False))
     init_keys(made)
     return made
 
@@ -90,7 +92,8 @@ def settings(tmp_path: Path) -> HubSettings:
 @pytest.fixture
 def bare_settings(tmp_path: Path) -> HubSettings:
     """A home with no keys yet, for tests of key creation and refusal."""
-    return HubSettings(home=tmp_path / "hub-home", chunk_rows=1_000, quality_checks=False)
+    return HubSettings(home=tmp_path / "hub-home", chunk_rows=1_000, quality_checks=False,
+                       linkage=LinkageSettings(registry_duplicates=False))
 
 
 @pytest.fixture(scope="session")

@@ -162,7 +162,8 @@ class PipelineWorker:
                           max_extract_bytes=self.settings.max_extract_bytes,
                           sealer=self._candidate_sealer())
         result = job.run(spec, contract, extract, progress, mode=mode)
-        if contract.name == REGISTRY and result.outcome == "loaded":
+        if contract.name == REGISTRY and result.outcome == "loaded" \
+                and self.settings.linkage.registry_duplicates:
             # Before the quality step, whose cross-department findings include these pairs.
             from hub.pipeline.linkage import RegistryRecords, find_registry_duplicates
 

@@ -25,12 +25,14 @@ from hub.views.read import ViewReader
 
 
 def _hub_in_process(settings: HubSettings, *args: str | Path) -> Result:
-    env = {"HUB_HOME": str(settings.home), "HUB_QUALITY_CHECKS": "false"}
+    env = {"HUB_HOME": str(settings.home), "HUB_QUALITY_CHECKS": "false",
+           "HUB_LINKAGE_REGISTRY_DUPLICATES": "false"}
     return CliRunner().invoke(app, [str(a) for a in args], env=env)
 
 
 def _hub(settings: HubSettings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUB_HOME": str(settings.home), "HUB_QUALITY_CHECKS": "false"}
+    env = {**os.environ, "HUB_HOME": str(settings.home), "HUB_QUALITY_CHECKS": "false",
+           "HUB_LINKAGE_REGISTRY_DUPLICATES": "false"}
     return subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True,
                           text=True, timeout=300, check=False)
 

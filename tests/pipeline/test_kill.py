@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 def _start_ingest(settings: HubSettings, source: Path, extract: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HUB_HOME": str(settings.home), "HUB_CHUNK_ROWS": "1000",
-           "HUB_QUALITY_CHECKS": "false"}
+           "HUB_QUALITY_CHECKS": "false",
+           "HUB_LINKAGE_REGISTRY_DUPLICATES": "false"}
     return subprocess.Popen([sys.executable, "-m", "hub", "ingest", str(source), str(extract)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -58,6 +58,7 @@ DOCUMENTED: dict[str, tuple[str, tuple[str, ...], Any]] = {
                                        "demo-admin=a@example.org"),
     "HUB_LINKAGE_AUTO_LINK": ("0.95", ("linkage", "auto_link"), 0.95),
     "HUB_LINKAGE_REVIEW_FLOOR": ("0.6", ("linkage", "review_floor"), 0.6),
+    "HUB_LINKAGE_REGISTRY_DUPLICATES": ("false", ("linkage", "registry_duplicates"), False),
     "HUB_PSEUDONYM_KEY_REF": ("env:PSEUDONYM_KEY", ("pseudonym_key_ref",), "env:PSEUDONYM_KEY"),
     "HUB_VAULT_KEY_REF": ("env:VAULT_KEY", ("vault_key_ref",), "env:VAULT_KEY"),
     "HUB_TOKEN_PEPPER_REF": ("env:PEPPER", ("token_pepper_ref",), "env:PEPPER"),
