@@ -43,6 +43,18 @@ def _admin(request: Request) -> tuple[SignedIn | None, Response | None]:
     return who, None
 
 
+def _admin_form(request: Request, csrf: str, page_of: Any
+                ) -> tuple[SignedIn | None, Response | None]:
+    """The administrator behind a form, or the answer for anyone else and for a form whose
+    CSRF token does not match (`page_of(request, who, message, status)` draws it)."""
+    who, refusal = _admin(request)
+    if refusal is not None or who is None:
+        return None, refusal or to_login()
+    if not csrf_ok(request, who, csrf):
+        return None, page_of(request, who, "bad-form", 400)
+    return who, None
+
+
 def _problem(exc: Exception) -> str:
     """A Chinese-first message key for a refused form (the templates hold the texts)."""
     for kind, key in ((UserExists, "user-exists"), (UserUnknown, "user-unknown"),
@@ -80,11 +92,9 @@ def users(request: Request) -> Response:
 @router.post("/users")
 def create_user(request: Request, name: Text = "", role: Text = "", scope: Text = "",
                 password: Text = "", csrf: Text = "") -> Response:
-    who, refusal = _admin(request)
+    who, refusal = _admin_form(request, csrf, _users_page)
     if refusal is not None or who is None:
         return refusal or to_login()
-    if not csrf_ok(request, who, csrf):
-        return _users_page(request, who, "bad-form", 400)
     try:
         console_state(request).users.create(name, role, [scope] if scope else [], password)
     except (HubError, DataHubError) as exc:
@@ -96,11 +106,9 @@ def create_user(request: Request, name: Text = "", role: Text = "", scope: Text 
 
 @router.post("/users/{name}/disable")
 def disable_user(request: Request, name: str, csrf: Text = "") -> Response:
-    who, refusal = _admin(request)
+    who, refusal = _admin_form(request, csrf, _users_page)
     if refusal is not None or who is None:
         return refusal or to_login()
-    if not csrf_ok(request, who, csrf):
-        return _users_page(request, who, "bad-form", 400)
     state = console_state(request)
     if name == who.user.name:  # an administrator never locks themselves out by a click
         return _users_page(request, who, "bad-form", 400)
@@ -117,11 +125,9 @@ def disable_user(request: Request, name: str, csrf: Text = "") -> Response:
 @router.post("/users/{name}/password")
 def reset_password(request: Request, name: str, password: Text = "",
                    csrf: Text = "") -> Response:
-    who, refusal = _admin(request)
+    who, refusal = _admin_form(request, csrf, _users_page)
     if refusal is not None or who is None:
         return refusal or to_login()
-    if not csrf_ok(request, who, csrf):
-        return _users_page(request, who, "bad-form", 400)
     state = console_state(request)
     try:
         state.users.reset_password(name, password)
@@ -151,11 +157,9 @@ def tokens(request: Request) -> Response:
 def issue_token(request: Request, name: Text = "", role: Text = "", scope: Text = "",
                 expires_in: Text = "90d", csrf: Text = "") -> Response:
     """The token is in this answer only (no-store); the list shows its id from now on."""
-    who, refusal = _admin(request)
+    who, refusal = _admin_form(request, csrf, _tokens_page)
     if refusal is not None or who is None:
         return refusal or to_login()
-    if not csrf_ok(request, who, csrf):
-        return _tokens_page(request, who, "bad-form", 400)
     store = console_state(request).services.tokens
     try:
         token_id, token = store.create(role, [scope] if scope else [], name,
@@ -170,11 +174,9 @@ def issue_token(request: Request, name: Text = "", role: Text = "", scope: Text 
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: str, csrf: Text = "") -> Response:
-    who, refusal = _admin(request)
+    who, refusal = _admin_form(request, csrf, _tokens_page)
     if refusal is not None or who is None:
         return refusal or to_login()
-    if not csrf_ok(request, who, csrf):
-        return _tokens_page(request, who, "bad-form", 400)
     console_state(request).services.tokens.revoke(token_id[:64])
     _audit(request, who, "token.revoke", "ok", {"token_id": token_id[:64]})
     return RedirectResponse("/console/admin/tokens", status_code=303)
