@@ -27,6 +27,7 @@ SKIP_REASON = ("PostgreSQL server binaries not found (Debian: apt-get install po
 
 
 def find_bindir() -> Path | None:
+    """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<n>/bin)."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
                    key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
     if found:
@@ -35,13 +36,14 @@ def find_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _service_user() -> str | None:
+def service_user() -> str | None:
+    """Who runs the server: None for the current user, unless that is root."""
     if os.geteuid() != 0:
         return None
     for name in ("postgres", "nobody"):
@@ -65,11 +67,11 @@ def postgres_cluster(bindir: Path) -> Iterator[str]:
     import psycopg
 
     root = Path(tempfile.mkdtemp(prefix="hub-bench-pg-"))
-    user = _service_user()
+    user = service_user()
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
-    port, data = _free_port(), root / "data"
+    port, data = free_port(), root / "data"
     started = False
     try:
         _run(user, root, str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A",

@@ -14,7 +14,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,34 +21,11 @@ from pathlib import Path
 
 import psycopg
 
+# The cluster's pieces the benchmark's PostgreSQL rows use as well.
+from bench.postgres_cluster import find_bindir as find_bindir  # re-exported for tests/conftest.py
+from bench.postgres_cluster import free_port, service_user
+
 SUPERUSER = "hub"
-
-
-def find_bindir() -> Path | None:
-    """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<n>/bin)."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _service_user() -> str | None:
-    """Who runs the server: None for the current user, unless that is root."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            pwd.getpwnam(name)
-            return name
-    raise RuntimeError("running as root, and neither a postgres nor a nobody user exists")
 
 
 @dataclass
@@ -71,11 +47,11 @@ class PostgresCluster:
     @classmethod
     def start(cls, bindir: Path) -> PostgresCluster:
         root = Path(tempfile.mkdtemp(prefix="hub-pg-"))
-        user = _service_user()
+        user = service_user()
         if user is not None:
             entry = pwd.getpwnam(user)
             os.chown(root, entry.pw_uid, entry.pw_gid)
-        cluster = cls(bindir, root, _free_port(), user)
+        cluster = cls(bindir, root, free_port(), user)
         data = root / "data"
         cluster._run(str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust",
                      "-E", "UTF8", "--locale=C", "--no-sync")
