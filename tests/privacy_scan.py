@@ -59,11 +59,13 @@ class Needles:
         return cls(frozenset(names), frozenset(ids), frozenset(phones))
 
 
-def privacy_hits(data: bytes, needles: Needles) -> list[str]:
-    """Labels (with offsets for the patterns) of everything in `data` that a scan flags."""
+def privacy_hits(data: bytes, needles: Needles, patterns: bool = True) -> list[str]:
+    """Labels (with offsets for the patterns) of everything in `data` that a scan flags;
+    `patterns=False` looks for the district's own identifiers and names only."""
     hits = [f"id-pattern@{m.start()}" for m in ID_PATTERN.finditer(data)
-            if valid_id(m.group().decode())]
-    hits += [f"phone-pattern@{m.start()}" for m in PHONE_PATTERN.finditer(data)]
+            if valid_id(m.group().decode())] if patterns else []
+    if patterns:
+        hits += [f"phone-pattern@{m.start()}" for m in PHONE_PATTERN.finditer(data)]
     text = data.decode("utf-8", errors="replace").translate(_FULL_WIDTH).replace(" ", "")
     for token in _NUMBERS.findall(text):
         for part in {token, token.upper(), token.replace("-", ""), *token.split("-")}:
@@ -113,8 +115,11 @@ def scan_files(paths: list[Path], needles: Needles) -> dict[str, list[str]]:
     in any of its text values."""
     found = {}
     for path in paths:
-        hits = privacy_hits(path.read_bytes(), needles)[:5]
         decoded = database_text(path)
+        # A database page may cut a value anywhere (a batch id's timestamp digits look like a
+        # phone number once cut): its bytes are searched for the district's own identifiers,
+        # the shapes of identifiers are looked for in its whole values.
+        hits = privacy_hits(path.read_bytes(), needles, patterns=decoded is None)[:5]
         if decoded is not None:
             hits += [f"value:{h}" for h in privacy_hits(decoded, needles)[:5]]
         if hits:
