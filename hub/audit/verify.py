@@ -210,11 +210,15 @@ def _run_parts(connect: Callable[[], sqlite3.Connection],
                bounds: list[tuple[int, int]]) -> int | None:
     if len(bounds) == 1:
         return scan_part(connect, *bounds[0])
+    import gc
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(len(bounds) - 1, mp_context=context) as pool:
+    # the children never collect: a collection could finalise objects they inherited
+    # (a database handle whose threads stayed in the parent) and crash the child
+    with ProcessPoolExecutor(len(bounds) - 1, mp_context=context,
+                             initializer=gc.disable) as pool:
         futures = [pool.submit(scan_part, connect, lo, hi) for lo, hi in bounds[1:]]
         first = scan_part(connect, *bounds[0])  # this process takes the first part
         others = [f.result() for f in futures]

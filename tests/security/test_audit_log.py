@@ -7,6 +7,7 @@ import hashlib
 import json
 import multiprocessing
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -202,11 +203,12 @@ def test_concurrent_appends_from_four_processes_keep_the_chain(any_audit: AuditL
                                                                state_url: str) -> None:
     url = state_url
     audit = any_audit
-    fill(audit, 1)  # the parent's writer exists before the fork: children must not use it
-    # fork: the children build their own engines; nothing of the parent's pool is used
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(4) as pool:
-        results = pool.starmap(append_many, [(url, w, 60) for w in range(4)])
+    fill(audit, 1)  # the parent's writer exists before the children start
+    # spawn: the children build their own engines and inherit none of this process's
+    # objects; a child that dies makes the executor raise instead of waiting forever
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(4, mp_context=ctx) as pool:
+        results = list(pool.map(append_many, [url] * 4, range(4), [60] * 4))
     seqs = sorted(s for r in results for s in r)
     assert seqs == list(range(2, 2 + 4 * 63))
     for r in results:  # each batch of three got consecutive numbers

@@ -4,6 +4,7 @@ databases, and processes that start at once on a new store migrate it once."""
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import catalog.store
 from catalog.db import create_state_engine
 from hub.state.migrate import current_revision, head_revision, upgrade_state
 from hub.state.schema import metadata
+from tests.state._upgrade_worker import upgrade
 
 STATE_TABLES = {"alembic_version", "api_tokens", "audit_events", "batch_decisions",
                 "case_notes", "case_referrals", "cases", "casework_events", "catalog_batches",
@@ -35,15 +37,6 @@ def test_migrations_build_the_schema_the_tables_define(engine: Engine) -> None:
     assert upgrade_state(engine) == head_revision()  # at head: nothing to do
 
 
-def _upgrade(url: str) -> str | None:
-    engine = create_state_engine(url)
-    try:
-        upgrade_state(engine)
-        return current_revision(engine)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -53,8 +46,10 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_processes_starting_at_once_migrate_a_new_store_once(empty_url: str) -> None:
     state_url = empty_url
-    with multiprocessing.get_context("fork").Pool(3) as pool:
-        revisions = pool.map(_upgrade, [state_url] * 3)
+    # spawn: a forked child would inherit this process's DuckDB and driver objects, and
+    # a child that dies makes the executor raise instead of waiting for it forever
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        revisions = list(pool.map(upgrade, [state_url] * 3))
     assert revisions == [head_revision()] * 3
     engine = create_state_engine(state_url)
     try:
