@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,9 +20,10 @@ from rich.table import Table
 from hub.cli.terminal import exit_on_error, settings_or_exit
 from hub.security.roles import Role
 from hub.state.migrate import open_state_store
-from hub.web.accounts import UserStore
-from hub.web.state import stores
 from schemas.errors import ExitCode
+
+if TYPE_CHECKING:  # the console's stores bring the web app: load them only when a command runs
+    from hub.web.accounts import UserStore
 
 user_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Console users: create, list, disable, reset a password.")
@@ -33,6 +34,8 @@ out = Console(highlight=False)
 
 @contextmanager
 def _users() -> Iterator[UserStore]:
+    from hub.web.state import stores
+
     settings = settings_or_exit(console)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     with exit_on_error(console):
@@ -44,6 +47,8 @@ def _users() -> Iterator[UserStore]:
 
 
 def _end_sessions(name: str) -> None:
+    from hub.web.state import stores
+
     settings = settings_or_exit(console)
     with exit_on_error(console):
         engine = open_state_store(settings.resolved_state_url)
