@@ -18,7 +18,8 @@ LABELS_DIR = Path(__file__).parent / "labels"
 Language = Literal["zh", "en"]
 GROUPS = ("programs", "kinds", "units", "departments", "datasets", "special_groups",
           "relations", "genders", "statuses", "attributes", "purposes", "findings", "roles",
-          "outcomes", "load_modes", "sharing", "sensitivity", "linked_by")
+          "outcomes", "load_modes", "sharing", "sensitivity", "linked_by", "audit_actions",
+          "audit_outcomes")
 
 
 @cache

@@ -1,4 +1,5 @@
-"""`hub token ...` and `hub audit ...`: API tokens and the evidence log.
+"""`hub token ...` and `hub audit ...`: API tokens and the evidence log. Creating and revoking
+a token is itself in the log (`cli.admin.token.*`, hub.cli.operator_audit).
 
 Exit codes: 0 done / log intact and witnessed; 1 the log failed verification or the token to
 revoke is unknown; 2 (verify) the chain is intact but no witness vouches for its tail;
@@ -30,6 +31,7 @@ from hub.audit.fetch import TOKEN_ENV, fetch_checkpoints
 from hub.audit.log import AuditLog, VerifyResult
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.witness import WitnessResult, read_public_key, verify_witness
+from hub.cli.operator_audit import audited_change, record
 from hub.cli.terminal import exit_on_error, settings_or_exit
 from hub.keys.config import load_security_keys
 from hub.security.roles import Role
@@ -83,10 +85,12 @@ def token_create(
 ) -> None:
     """Create a token and print it once; only its keyed hash is stored."""
     settings = _settings()
-    with exit_on_error(console):
+    with exit_on_error(console), audited_change(settings, "token.create", {
+            "role": role.value, "scope": ",".join(scope or [])}) as detail:
         store = _tokens(settings)
         token_id, token = store.create(role, scope or [], name, parse_lifetime(expires_in))
         expires = next(r["expires_at"] for r in store.list() if r["token_id"] == token_id)
+        detail.update(token_id=token_id, expires_at=str(expires))
     console.print(f"token {token_id} created for {role.value}, valid until {expires} (UTC); "
                   "it is shown only now, store it safely (lost tokens are revoked and "
                   "replaced, not recovered)")
@@ -97,8 +101,11 @@ def token_create(
 def token_revoke(token_id: Annotated[str, typer.Argument(help="id from `hub token list`")],
                  ) -> None:
     """Revoke a token; requests with it fail from now on."""
+    settings = _settings()
     with exit_on_error(console):
-        done = _tokens(_settings()).revoke(token_id)
+        done = _tokens(settings).revoke(token_id)
+        record(settings, "token.revoke", "ok" if done else "refused:token-unknown",
+               {"token_id": token_id[:64]})
     if not done:
         console.print(f"no active token {token_id}; see `hub token list`")
         raise typer.Exit(ExitCode.REFUSED)

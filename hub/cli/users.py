@@ -1,6 +1,7 @@
 """`hub user ...`: console accounts (people log in with a name and password; programs use
 tokens). Passwords are read from standard input only, never from the command line, where
-they would land in the shell history and the process list.
+they would land in the shell history and the process list. Every change is in the audit log
+(`cli.admin.user.*`, hub.cli.operator_audit).
 
 Exit codes: 0 done; 1 the user is unknown or exists already; 2 no or a refused password;
 4 configuration error (the error's own code, README.md has the table).
@@ -17,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.cli.operator_audit import audited_change
 from hub.cli.terminal import exit_on_error, settings_or_exit
 from hub.security.roles import Role
 from hub.state.migrate import open_state_store
@@ -86,7 +88,9 @@ def create_user(
 ) -> None:
     """Create a console user; the password comes from standard input."""
     password = _password(password_stdin)
-    with _users() as users:
+    settings = settings_or_exit(console)
+    with _users() as users, audited_change(settings, "user.create", {
+            "user": name, "role": role.value, "scope": ",".join(scope or [])}):
         user = users.create(name, role, scope or [], password)
     out.print(f"created user {user.name} ({user.role.value}, scope "
               f"{','.join(user.scope) or '-'})")
@@ -108,7 +112,8 @@ def list_users() -> None:
 @user_app.command("disable")
 def disable_user(name: Annotated[str, typer.Argument(help="login name")]) -> None:
     """Disable a user and end every session of it at once."""
-    with _users() as users:
+    with _users() as users, audited_change(settings_or_exit(console), "user.disable",
+                                           {"user": name}):
         users.disable(name)
     _end_sessions(name)
     out.print(f"disabled user {name}; its sessions are ended")
@@ -121,7 +126,8 @@ def reset_password(
 ) -> None:
     """Set a new password (from standard input); unlocks the account, ends its sessions."""
     password = _password(password_stdin)
-    with _users() as users:
+    with _users() as users, audited_change(settings_or_exit(console), "user.reset_password",
+                                           {"user": name}):
         users.reset_password(name, password)
     _end_sessions(name)
     out.print(f"new password set for {name}; the account is unlocked, its sessions ended")

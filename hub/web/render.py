@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 
 from hub.pages.environment import page_environment, stylesheet
+from hub.web.audit_labels import action_label, outcome_label
 from hub.web.i18n import DEFAULT_LOCALE, template_functions
 from hub.web.nav import entries
 from schemas.value_labels import Language, label
@@ -34,6 +35,12 @@ def page(template: str, *, locale: str = DEFAULT_LOCALE, status: int = 200,
     def lab(group: str, code: object) -> str:
         return label(group, code, language)
 
+    def action(code: str) -> str:
+        return action_label(code, language)
+
+    def outcome(code: str) -> str:
+        return outcome_label(code, language)
+
     names: Mapping[str, str] = context.pop("places", None) or {}
 
     def place(code: object) -> str:
@@ -46,5 +53,6 @@ def page(template: str, *, locale: str = DEFAULT_LOCALE, status: int = 200,
     context.setdefault("current_path", "")
     html = page_environment().get_template(template).render(
         stylesheet=stylesheet(), lang="en" if language == "en" else "zh-CN", label=lab,
-        money=money, place=place, locale=language, **template_functions(language), **context)
+        action_label=action, outcome_label=outcome, money=money, place=place,
+        locale=language, **template_functions(language), **context)
     return HTMLResponse(html, status_code=status, headers=NO_STORE)

@@ -135,7 +135,12 @@ def test_auditor_reads_quality_and_filters_the_audit_log(
         "actor": f"user:{accounts.clerk}", "action": "console.login", "outcome": "granted",
         "limit": 1000}).json()["events"]
     assert shown.count() == len(logins) > 0
-    assert all("console.login" in t and "granted" in t for t in shown.all_inner_texts())
+    # Actions and outcomes read in Chinese, not as the log's codes.
+    assert all("登录控制台" in t and "已准予" in t and "console.login" not in t
+               for t in shown.all_inner_texts())
+    options = page.get_by_label("操作").locator("option").all_inner_texts()
+    assert "登录控制台" in options
+    assert "console.login" not in options
     for query in ("action=no.such.action", "outcome=refused:nothing", "actor=user:nobody",
                   "since=2026-02-30", "since=2026-12-05&until=2026-12-01"):
         page.goto(f"/console/audit?{query}")

@@ -52,11 +52,24 @@ def test_token_create_list_revoke(settings: HubSettings) -> None:
     assert store.authenticate(token) is None
     assert runner.invoke(token_app, ["revoke", principal.token_id]).exit_code == 1
 
+    # Creating and revoking are in the audit log, by token id; the token itself never is.
+    _, audit = _open(settings)
+    records = audit.search(newest_first=False)
+    assert [(r["action"], r["outcome"]) for r in records] == [
+        ("cli.admin.token.create", "ok"), ("cli.admin.token.revoke", "ok"),
+        ("cli.admin.token.revoke", "refused:token-unknown")]
+    assert {json.loads(r["detail"])["token_id"] for r in records} == {principal.token_id}
+    assert json.loads(records[0]["detail"])["scope"] == "110105001,110105002,110106001"
+    assert all(token.split("_", 2)[2] not in str(r) for r in records)
+
 
 def test_token_create_refuses_a_bad_scope(settings: HubSettings) -> None:
     result = runner.invoke(token_app, ["create", "--role", "department", "--scope", "payroll",
                                        "--name", "x"])
     assert result.exit_code == 4
+    _, audit = _open(settings)
+    assert [(r["action"], r["outcome"]) for r in audit.search()] == [
+        ("cli.admin.token.create", "refused:scope-invalid")]
     bad_role = runner.invoke(token_app, ["create", "--role", "root", "--name", "x"])
     assert bad_role.exit_code != 0
 

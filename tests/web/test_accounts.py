@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from hub.audit.log import AuditLog
 from hub.cli.main import app
+from hub.cli.operator_audit import operator
 from hub.security.errors import ScopeInvalid
 from hub.state.migrate import open_state_store
 from hub.state.tables import console_sessions, console_users
@@ -118,3 +120,19 @@ def test_user_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["user", "disable", "qian"]).exit_code == 0
     assert "disabled" in runner.invoke(app, ["user", "list"]).output
     assert runner.invoke(app, ["user", "disable", "nobody"]).exit_code == 1
+
+    # Each change, made or refused, is in the audit log under the account that ran `hub`.
+    engine = open_state_store(f"sqlite:///{tmp_path / 'home' / 'state' / 'state.sqlite'}")
+    records = AuditLog(engine).search(newest_first=False)
+    changes = [(r["action"], r["outcome"]) for r in records]
+    assert changes == [("cli.admin.user.create", "ok"),
+                       ("cli.admin.user.create", "refused:user-exists"),
+                       ("cli.admin.user.reset_password", "ok"),
+                       ("cli.admin.user.disable", "ok"),
+                       ("cli.admin.user.disable", "refused:user-unknown")]
+    assert {r["actor"] for r in records} == {operator()}
+    assert operator().startswith("cli:")
+    assert records[0]["role"] == "admin"
+    assert all(PASSWORD not in str(r) and "another long password" not in str(r)
+               for r in records)
+    assert AuditLog(engine).verify().ok
