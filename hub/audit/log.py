@@ -11,7 +11,9 @@ statements (hub.audit.writer): the head is decided inside the write transaction 
 INSERT of head+1 that the primary key refuses if another API worker process appended first,
 else BEGIN IMMEDIATE, read head, insert, commit), so several processes extend one chain. The
 record is committed before `append` returns; if that fails the caller gets AuditWriteFailed
-and must not return data. `append_many` writes several records in one transaction.
+and must not return data. `append_many` writes several records in one transaction;
+`append_async` (the API's look-ups) commits the records of concurrent requests together
+(hub.audit.group), each still before its request answers.
 
 Durability, the `synchronous` argument (`settings.audit.synchronous`, HUB_AUDIT_SYNCHRONOUS):
 `normal` (default) commits
@@ -43,6 +45,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.audit.errors import AuditConfigInvalid, AuditUnavailable, AuditWriteFailed
+from hub.audit.group import GroupCommit
 from hub.audit.schema import (
     COLUMNS,
     GENESIS_HASH,
@@ -100,6 +103,9 @@ class AuditLog:
         self._lock = threading.Lock()  # API threads of one process share the writer
         self._writer = SqliteWriter(engine, choice) if self._file else None
         self._scopes: dict[tuple[str, ...], str] = {}
+        # The API's appends (`append_async`): on a networked store written from a thread.
+        self._group = GroupCommit(self._write, in_thread=self._writer is None
+                                  and not self._sqlite)
 
     def __repr__(self) -> str:
         return f"AuditLog({self._url})"
@@ -126,6 +132,12 @@ class AuditLog:
                               role=role, scope=scope, request_id=request_id, purpose=purpose,
                               resident_key=resident_key, detail=detail)
         return self._write([fields])[0]
+
+    async def append_async(self, **fields: Any) -> int:
+        """`append` for a coroutine: the record is committed before this returns, in one
+        transaction with the records other requests of this event loop hand over in the
+        same turn (hub.audit.group); AuditWriteFailed if it was not written."""
+        return await self._group.append(self._fields(**fields))
 
     def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
         """Write several records (each the keyword arguments of `append`) in one transaction:

@@ -2,7 +2,8 @@
 transaction per append, the chain's head decided inside it.
 
 Fast path: the process remembers the head it last wrote (seq, hash, at) and inserts seq+1 in
-one autocommit statement. The primary key makes that safe across processes: if any other
+one autocommit statement (a group commit's batch: seq+1 onwards, in one BEGIN IMMEDIATE
+transaction). The primary key makes that safe across processes: if any other
 process appended meanwhile, seq+1 exists already, the insert fails as a whole (IntegrityError)
 and nothing was written; the slow path then takes the write lock up front (BEGIN IMMEDIATE),
 reads the head, inserts and commits, three statements more than the fast path's one. While
@@ -135,22 +136,50 @@ class SqliteWriter:
         """Write the records, all or none; raises whatever the store raised."""
         try:
             con = self._connection()
-            if self._head is not None and self._alone and len(batch) == 1:
-                seq, prev, at = self._head
-                seq, at = seq + 1, record_time(at)
-                body = encode_record((seq, at, *batch[0], prev))
-                digest = _sha256(body.encode("utf-8")).hexdigest()
-                try:
-                    self._cursor.execute(INSERT_SQL, (seq, body, digest))  # own transaction
-                except sqlite3.IntegrityError:
-                    self._alone = False  # another process appended since: read the head
-                else:
-                    self._head = (seq, digest, at)
-                    return [seq]
+            if self._head is not None and self._alone:
+                appended = self._append_after_own_head(con, batch)
+                if appended is not None:
+                    return appended
             return self._append_locked(con, batch)
         except BaseException:
             self.close()  # the next append starts from a fresh connection and head
             raise
+
+    def _append_after_own_head(self, con: sqlite3.Connection, batch: list[list[Any]]
+                               ) -> list[int] | None:
+        """Extend the head this process wrote last; None (nothing written) if another
+        process appended since."""
+        assert self._head is not None
+        if len(batch) == 1:
+            seq, prev, at = self._head
+            seq, at = seq + 1, record_time(at)
+            body = encode_record((seq, at, *batch[0], prev))
+            digest = _sha256(body.encode("utf-8")).hexdigest()
+            try:
+                self._cursor.execute(INSERT_SQL, (seq, body, digest))  # own transaction
+            except sqlite3.IntegrityError:
+                self._alone = False  # another process appended since: read the head
+                return None
+            self._head = (seq, digest, at)
+            return [seq]
+        # A group commit's batch: one transaction; its first insert meets the primary key
+        # of another process's record if there is one.
+        rows, head = chain(self._head, batch)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            self._cursor.executemany(INSERT_SQL, rows)
+            con.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            con.execute("ROLLBACK")
+            self._alone = False
+            return None
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+            raise
+        self._head = head
+        return [r[0] for r in rows]
 
     def _append_locked(self, con: sqlite3.Connection, batch: list[list[Any]]) -> list[int]:
         con.execute("BEGIN IMMEDIATE")  # take the write lock before reading the head
