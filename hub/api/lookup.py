@@ -6,14 +6,14 @@ one ID number into its key: `resident_key_for_id_number` runs the pipeline's vec
 6 ms + 20 ms per call, against microseconds for the same work on one Python string. Here:
 
 - `ResidentKeys.key`: a canonical 18-character ID with a valid check character and birth date
-  is already normalised, so its key is one `hmac` call under the resident-ID subkey; one the
-  pipeline's clean-up only upper-cases and strips of ASCII spaces and hyphens is the same
-  after that clean-up, and one of canonical shape with a wrong check character or birth date
-  is refused as the pipeline refuses it. Anything else (15 digits, full-width digits, Excel
-  damage, other characters) is cleaned by the pipeline's own `normalise_resident_id`, so
-  repairs and refusals stay exactly the pipeline's. The subkey is checked against
-  `Pseudonymiser` on canary values at start-up: if the two ever differ, every look-up takes
-  the pipeline's path (logged), never a wrong key.
+  is already normalised, so its key is one `hmac` call under the resident-ID subkey. One that
+  the pipeline's clean-up only maps from full width, upper-cases and strips of spaces and
+  hyphens is the same once so cleaned, and one of canonical shape with a wrong check
+  character or birth date is refused as the pipeline refuses it. Anything else (15 or 17
+  digits, Excel damage, other characters) is cleaned by the pipeline's own
+  `normalise_resident_id`, so repairs and refusals stay exactly the pipeline's. The subkey
+  is checked against `Pseudonymiser` on canary values at start-up: if the two ever differ,
+  every look-up takes the pipeline's path (logged), never a wrong key.
 - `ResidentDocuments.text`: the current generation and the document in one statement (one
   snapshot, one round trip) returning the JSON text as published, so that a caller who may
   see all of it gets it without a parse and a re-serialisation.
@@ -48,6 +48,10 @@ _CANONICAL = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: full-width digits tak
 # for these its clean-up is exactly upper-casing and dropping the separators.
 _PLAIN_DAMAGE = re.compile(r"[0-9xX \t\n\r\f\v-]+")
 _SEPARATORS = str.maketrans("", "", " \t\n\r\f\v-")
+# Full-width digits, x, X, hyphen and the ideographic space: NFKC (the clean-up's first
+# step) maps each to its ASCII character, one for one.
+_FULL_WIDTH = str.maketrans({**{0xFF10 + d: str(d) for d in range(10)}, 0xFF38: "X",
+                             0xFF58: "x", 0xFF0D: "-", 0x3000: " "})
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DIGIT_BIAS = ord("0") * sum(_WEIGHTS)  # the weighted sum of 17 ASCII codes minus the digits'
 _CHECK = "10X98765432"
@@ -104,8 +108,9 @@ class ResidentKeys:
         if len(raw_id) == 18 and _CANONICAL.fullmatch(raw_id) is not None:
             # The pipeline keeps a canonical number as written, or refuses it.
             return self._hmac(raw_id) if _valid_canonical(raw_id, today) else None
-        if _PLAIN_DAMAGE.fullmatch(raw_id) is not None:
-            cleaned = raw_id.upper().translate(_SEPARATORS)
+        plain = raw_id if raw_id.isascii() else raw_id.translate(_FULL_WIDTH)
+        if _PLAIN_DAMAGE.fullmatch(plain) is not None:
+            cleaned = plain.upper().translate(_SEPARATORS)
             if len(cleaned) == 18 and _CANONICAL.fullmatch(cleaned) is not None:
                 return self._hmac(cleaned) if _valid_canonical(cleaned, today) else None
         # Repairs and refusals exactly as the pipeline makes them (pandas: slow, but rare input).

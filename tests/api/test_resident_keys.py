@@ -47,7 +47,8 @@ def _inputs() -> list[str]:
             f"{with_x[:6]}-{with_x[6:14]}-{with_x[14:].lower()}", f"\t{with_x.lower()}\n",
             f"{valid[1][:9]} {valid[1][9:]}", wrong_check.replace("1", " 1", 1),
             with_x[:17] + " x", with_x[:17] + "-", "-" * 18, " x ",
-            wrong_check[:17] + "x", valid[0][:16] + "xX"]
+            wrong_check[:17] + "x", valid[0][:16] + "xX", full_width[:17] + "\uff38",
+            with_x[:17] + "\uff58", "\u3000" + full_width.replace("\uff11", "１-", 1)]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def test_keys_match_the_pipeline_for_every_kind_of_input(master_key: bytes) -> N
                 f"input #{_inputs().index(raw)}"
 
 
-_DAMAGE = st.sampled_from([" ", "-", "\t", "x", "X", "\u3000", "'", ".0", "１", ""])
+_DAMAGE = st.sampled_from([" ", "-", "\t", "x", "X", "\u3000", "'", ".0", "１", "",
+                           "Ｘ", "ｘ", "－", "\u2010", "\u00a0", "=", "E"])
 
 
 @settings(max_examples=150, deadline=None,
