@@ -21,7 +21,9 @@ one ID number into its key: `resident_key_for_id_number` runs the pipeline's vec
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import logging
@@ -29,9 +31,11 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from operator import mul
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import Engine, text
@@ -42,6 +46,8 @@ from hub.views.read import RESIDENT_ID_DOMAIN, resident_key_for_id_number
 from schemas.identity import normalise_resident_id
 
 log = logging.getLogger("hub.api")
+T = TypeVar("T")
+NETWORKED_READERS = 8  # reader threads (and connections) per API process, PostgreSQL
 
 _CANONICAL = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: full-width digits take the slow path
 # ASCII digits, x and the separators the pipeline's clean-up removes ([[:space:]] and '-'):
@@ -135,11 +141,16 @@ class ResidentDocuments:
     statement (on PostgreSQL prepared once per connection): a pool check-out, its reset,
     SQLAlchemy's statement handling and, past the pool's size, a new connection with its
     pragmas cost more than the indexed read itself. The look-up routes read on the event
-    loop when the store is a local SQLite file (`local`), in the thread pool otherwise."""
+    loop when the store is a local SQLite file (`local`), else in this object's reader
+    threads (`off_loop`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.local = engine.dialect.name == "sqlite"
+        # A networked store's reads run in a few threads of their own, so that the readers'
+        # connections stay few (one per thread) however many requests wait.
+        self._pool = None if self.local else ThreadPoolExecutor(
+            NETWORKED_READERS, thread_name_prefix="hub-reader")
         self._local = threading.local()
         self._opened: list[tuple[int, Any]] = []  # (pid, pooled) of every reader, to close
         self._guard = threading.Lock()
@@ -173,8 +184,18 @@ class ResidentDocuments:
             with contextlib.suppress(Exception):
                 con.close()
 
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """`work()` (which reads this store) in a reader thread, in a copy of the caller's
+        context; on a local store it runs here."""
+        if self._pool is None:
+            return work()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, contextvars.copy_context().run, work)
+
     def close(self) -> None:
         """Close every reader this process opened (at the app's shutdown)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         with self._guard:
             opened, self._opened = self._opened, []
         for pid, pooled in opened:

@@ -89,10 +89,11 @@ class SearchLane:
         scope["route"] = SEARCH_ROUTE
         header = authorization.decode("latin-1") if authorization is not None else None
         language = accepted_language(languages.decode("latin-1")) if languages else None
+        bearer = header if http_bearer_accepts(header) else None
         try:
-            principal = principal_of(services, header if http_bearer_accepts(header) else None)
-            response = await answer_search(Request(scope, receive), services, principal,
-                                           search, language)
+            response = await answer_search(Request(scope, receive), services,
+                                           lambda: principal_of(services, bearer), search,
+                                           language)
         except DataHubError as exc:  # ApiProblem among them: the route's handlers' answers
             response = project_error_response(
                 str(scope.get("state", {}).get("request_id", "-")), exc)

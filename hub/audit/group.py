@@ -8,11 +8,15 @@ with the error that stopped the write. So every record is committed before its r
 answers, as with one append per request, and a failure refuses every request of the batch
 (no record, no data); what changes is one commit per batch instead of one per request.
 
-On SQLite the flush runs on the loop: it is a local write of tens of microseconds, less
-than a hop to a thread. On a networked store (PostgreSQL) it runs in a thread so that the
-loop keeps serving while the transaction takes its round trips; appends that arrive
-meanwhile wait for the next flush, which starts when this one ends (one transaction in
-flight per loop, so a slow store gathers larger batches instead of more transactions).
+On SQLite the flush runs on the loop: a local write costs less than a hop to a thread.
+While another process holds the write lock the flush does not wait in SQLite's busy
+handler (which sleeps, and would stop the loop): it tries again shortly, and the loop
+serves other requests meanwhile.
+
+On a networked store (PostgreSQL) the flush runs in a thread so that the loop keeps serving
+while the transaction takes its round trips; appends that arrive meanwhile wait for the
+next flush, which starts when this one ends (one transaction in flight per loop, so a slow
+store gathers larger batches instead of more transactions).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 Write = Callable[[list[list[Any]]], list[int]]
+_FIRST_PAUSE, _LAST_PAUSE = 0.0002, 0.002  # between tries while another process writes
 
 
 class _LoopQueue:
@@ -31,14 +36,23 @@ class _LoopQueue:
     def __init__(self) -> None:
         self.waiting: list[tuple[list[Any], asyncio.Future[int]]] = []
         self.busy = False  # a flush is scheduled or in flight
+        self.locked_since: float | None = None  # the write lock was busy from then on
+        self.pause = _FIRST_PAUSE
 
 
 class GroupCommit:
-    """Appends from coroutines, written in batches by `write` (a list of records -> seqs)."""
+    """Appends from coroutines, written in batches by `write` (a list of records -> seqs).
 
-    def __init__(self, write: Write, in_thread: bool) -> None:
+    `write` may raise `busy` (nothing written: another process holds the write lock); the
+    batch then waits on the loop, without blocking it, and is written with the records
+    that arrive meanwhile, for up to `patience` seconds before `busy` refuses them all."""
+
+    def __init__(self, write: Write, in_thread: bool,
+                 busy: type[Exception] | None = None, patience: float = 10.0) -> None:
         self._write = write
         self._in_thread = in_thread
+        self._busy = busy
+        self._patience = patience
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue] = \
             weakref.WeakKeyDictionary()
 
@@ -60,7 +74,17 @@ class GroupCommit:
             queue.busy = False
             return
         if not self._in_thread:
-            _settle(batch, self._outcome(batch))
+            outcome = self._outcome(batch)
+            if self._busy is not None and isinstance(outcome, self._busy):
+                now = loop.time()
+                queue.locked_since = queue.locked_since or now
+                if now - queue.locked_since < self._patience:
+                    queue.waiting = batch + queue.waiting  # in order, with the newcomers
+                    loop.call_later(queue.pause, self._flush, loop, queue)
+                    queue.pause = min(2 * queue.pause, _LAST_PAUSE)
+                    return
+            queue.locked_since, queue.pause = None, _FIRST_PAUSE
+            _settle(batch, outcome)
             queue.busy = False
             return
         try:

@@ -34,6 +34,11 @@ MAX_CLOCK_STEP = timedelta(minutes=5)
 _MAX_STEP_US = MAX_CLOCK_STEP // timedelta(microseconds=1)
 _HEAD_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 _inherited: list[Any] = []  # writer connections of a parent process: never used nor closed
+_SQLITE_BUSY = 5  # the primary result code of every SQLITE_BUSY_* error
+
+
+class WriteLockBusy(Exception):
+    """Another process holds the state store's write lock; nothing was written."""
 
 Head = tuple[int, str, str]  # seq, hash, at of the newest record
 
@@ -121,6 +126,10 @@ class SqliteWriter:
                 raise TypeError("the state store's driver is not sqlite3")
             con.isolation_level = None  # autocommit; explicit BEGIN IMMEDIATE when locking
             con.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            # SQLite's own wait for a busy lock sleeps (1, 2, 5, 10 ms, ...) in the calling
+            # thread, which on the API's event loop stops every request of the process:
+            # the callers wait for the lock themselves (hub.audit.log, hub.audit.group).
+            con.execute("PRAGMA busy_timeout=0")
             self._pid, self._pooled, self._con = os.getpid(), pooled, con
             self._cursor = con.cursor()  # reused: one cursor object less per append
         return self._con
@@ -133,7 +142,9 @@ class SqliteWriter:
         self._head = None
 
     def append(self, batch: list[list[Any]]) -> list[int]:
-        """Write the records, all or none; raises whatever the store raised."""
+        """Write the records, all or none, or raise WriteLockBusy (nothing written: another
+        process holds the write lock; the caller decides whether and when to try again), or
+        whatever else the store raised."""
         try:
             con = self._connection()
             if self._head is not None and self._alone:
@@ -141,6 +152,14 @@ class SqliteWriter:
                 if appended is not None:
                     return appended
             return self._append_locked(con, batch)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
+                self.close()
+                raise
+            with contextlib.suppress(Exception):
+                if self._con is not None and self._con.in_transaction:
+                    self._con.execute("ROLLBACK")
+            raise WriteLockBusy from exc
         except BaseException:
             self.close()  # the next append starts from a fresh connection and head
             raise

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hub.audit.errors import AuditWriteFailed
+from hub.audit.errors import AuditWriteFailed, AuditWriterBusy
+from hub.audit.group import GroupCommit
 from hub.audit.log import AuditLog, VerifyResult
 from tests.security.conftest import fill
 
@@ -77,3 +79,51 @@ def test_append_async_checks_its_fields_before_queueing(audit: AuditLog) -> None
     with pytest.raises(AuditWriteFailed):
         asyncio.run(missing_actor())
     assert asyncio.run(_concurrently(audit, 0, 2)) == [1, 2]  # the queue is not stuck
+
+
+def test_a_busy_write_lock_does_not_stop_the_loop(audit: AuditLog, state_path: Path) -> None:
+    """Another process holds the write lock: the appends wait for it without blocking the
+    event loop (other requests go on), then commit, in order and chained."""
+    fill(audit, 1)
+    other = sqlite3.connect(state_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def while_locked() -> list[int | BaseException]:
+        nonlocal ticks
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        running = asyncio.create_task(ticker())
+        asyncio.get_running_loop().call_later(0.1, other.execute, "COMMIT")
+        appended = await _concurrently(audit, 0, 4)
+        running.cancel()
+        return appended
+
+    assert asyncio.run(while_locked()) == [2, 3, 4, 5]
+    other.close()
+    assert ticks >= 20  # the loop kept turning while the lock was held
+    assert audit.verify() == VerifyResult(True, 5, None, None)
+
+
+def test_a_lock_busy_past_patience_refuses_the_batch() -> None:
+    attempts: list[int] = []
+
+    def always_busy(batch: list[list[Any]]) -> list[int]:
+        attempts.append(len(batch))
+        raise AuditWriterBusy("sqlite:///state.sqlite", "another process held the write lock")
+
+    group = GroupCommit(always_busy, in_thread=False, busy=AuditWriterBusy, patience=0.05)
+
+    async def appends() -> list[int | BaseException]:
+        return await asyncio.gather(*(group.append([i]) for i in range(3)),
+                                    return_exceptions=True)
+
+    outcomes = asyncio.run(appends())
+    assert all(isinstance(o, AuditWriteFailed) for o in outcomes)
+    assert len(attempts) > 3  # tried again while its patience lasted
+    assert set(attempts) == {3}

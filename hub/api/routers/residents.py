@@ -97,10 +97,10 @@ async def _recorded(gate: ResidentGate, services: Services,
                     decide: Callable[[], Response]) -> Response:
     """The answer `decide` builds, once its audit record is committed (hub.audit.group).
     `decide` runs on the event loop when the state store is a local file (an indexed read
-    of microseconds), else in the thread pool: a networked store's round trips must not
-    stop the loop."""
+    of microseconds), else in the document readers' threads: a networked store's round
+    trips must not stop the loop."""
     try:
-        response = decide() if services.documents.local else await run_in_threadpool(decide)
+        response = await services.documents.off_loop(decide)
     except ApiProblem:
         await gate.commit()  # the refusal's record; a failed write answers 503 instead
         raise
@@ -108,11 +108,19 @@ async def _recorded(gate: ResidentGate, services: Services,
     return response
 
 
-async def answer_search(request: Request, services: Services, principal: Principal | None,
-                        body: ResidentSearch, language: Language | None) -> Response:
-    """A search by ID number from a coroutine (the API route, and hub.api.search_lane)."""
-    gate = ResidentGate(request, services, principal, "resident.search", deferred=True)
-    return await _recorded(gate, services, lambda: _search(gate, services, body, language))
+async def answer_search(request: Request, services: Services,
+                        caller: Callable[[], Principal | None], body: ResidentSearch,
+                        language: Language | None) -> Response:
+    """A search by ID number from a coroutine (the API route, and hub.api.search_lane);
+    `caller()` authenticates the request, with the decision (off the loop if the store is
+    networked: a token read on a cache miss is a round trip too)."""
+    gate = ResidentGate(request, services, None, "resident.search", deferred=True)
+
+    def decide() -> Response:
+        gate.principal = caller()
+        return _search(gate, services, body, language)
+
+    return await _recorded(gate, services, decide)
 
 
 # The look-up routes are `async def`: on a local state store the work (an HMAC, one indexed
@@ -129,7 +137,7 @@ async def search_resident_route(request: Request, services: ServicesDep,
                                 labels: LabelsParam = None) -> Response:
     """The resident view (masked profile, every department's facts, totals, overlaps, missed
     benefits). A resident outside your jurisdiction answers exactly like an unknown one."""
-    return await answer_search(request, services, principal, body,
+    return await answer_search(request, services, lambda: principal, body,
                                requested_language(request, labels))
 
 
