@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.store import CatalogStore
@@ -66,6 +67,12 @@ RESIDENT_ROUTES = {
     "/v1/grids/{grid_code}/residents": "grid.list",
     "/v1/residents/{resident_key}/reveal": "reveal",
 }
+# FastAPI's own OpenTelemetry: off. With a provider configured it would export request
+# bodies, validation failures and exception messages (an ID number in a search among them)
+# to wherever that provider sends them; the hub runs offline and logs route templates only.
+# Off, it also skips the provider check on every request.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
+                                 "operation_spans": False, "auto_configure": False}
 DESCRIPTION = """
 One look-up shows what every department knows and pays a resident, with source and as-of
 date of each fact. Authenticate with `Authorization: Bearer <token>` (`hub token create`).
@@ -200,7 +207,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             services.engine.dispose()
 
     app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY,
                   openapi_tags=[
                       {"name": "residents", "description": "resident views (purpose, audit)"},
                       {"name": "households", "description": "household views"},
