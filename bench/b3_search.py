@@ -296,7 +296,8 @@ def run(ctx: Context) -> Bench:
              "(API workers, supervisor and, for the hub, the idle pipeline worker) over the "
              "phase, divided by the requests answered; it does not depend on what else runs "
              "on the machine as much as requests/s does.",
-             "Each search writes one audit record (committed before the answer) and reads "
+             "Each search writes one audit record (committed before the answer, in one "
+             "transaction with those of concurrent searches of the same worker) and reads "
              "one stored document; the bare app does neither. Where the hub's CPU goes: "
              "docs/profiles.md."]
     if pg_note:

@@ -195,6 +195,23 @@ def check_environment_matches(settings: HubSettings) -> None:
                            "API worker process reads: set them in the environment instead")
 
 
+def api_worker_app() -> Any:
+    """The app of one API worker process (uvicorn's factory): the API and the console.
+
+    Its log records skip what none of `log_config`'s formats prints (the caller's file and
+    line, thread and process names), as the logging HOWTO's "Optimization" section shows:
+    the access log line of every request is a visible share of a search's CPU
+    (docs/profiles.md). Set here, in the worker process only: tests and the CLI keep full
+    records."""
+    from hub.web.install import create_hub_app
+
+    logging._srcfile = None  # no frame walk to find the caller
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    return create_hub_app()
+
+
 def uvicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
     """How `hub serve` runs uvicorn (an app factory); the B3 benchmark serves its bare
     reference app with the same options."""
@@ -230,7 +247,7 @@ def serve(settings: HubSettings) -> int:
         publisher = start_checkpoints(settings)
         try:
             if not deferred.received:  # a stop asked for while the pipeline started
-                uvicorn.run("hub.web.install:create_hub_app",
+                uvicorn.run("hub.serve:api_worker_app",
                             **uvicorn_options(options.host, options.port, options.workers))
         finally:
             publisher.stop()

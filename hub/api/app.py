@@ -19,11 +19,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.store import CatalogStore
 from connectors.source import SOURCES_DIR, load_source
-from hub.api.deps import Services
+from hub.api import search_lane
+from hub.api.deps import Services, http_bearer_accepts, principal_of
 from hub.api.guard import ResidentGate
 from hub.api.lookup import ResidentDocuments, ResidentKeys
 from hub.api.problems import install_problem_handlers, problem_response
@@ -46,6 +48,7 @@ from hub.api.routers import (
     sharing_requests,
     uploads,
 )
+from hub.api.search_lane import SearchLane
 from hub.audit.log import AuditLog
 from hub.keys.config import load_keyring, load_security_keys
 from hub.pipeline.jobs import JobQueue
@@ -64,6 +67,12 @@ RESIDENT_ROUTES = {
     "/v1/grids/{grid_code}/residents": "grid.list",
     "/v1/residents/{resident_key}/reveal": "reveal",
 }
+# FastAPI's own OpenTelemetry: off. With a provider configured it would export request
+# bodies, validation failures and exception messages (an ID number in a search among them)
+# to wherever that provider sends them; the hub runs offline and logs route templates only.
+# Off, it also skips the provider check on every request.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False,
+                                 "operation_spans": False, "auto_configure": False}
 DESCRIPTION = """
 One look-up shows what every department knows and pays a resident, with source and as-of
 date of each fact. Authenticate with `Authorization: Bearer <token>` (`hub token create`).
@@ -110,10 +119,12 @@ def build_services(settings: HubSettings) -> Services:
 
 
 class RequestContext:
-    """Request id (header `X-Request-ID`), route-template access log, last-resort 500."""
+    """Request id (header `X-Request-ID`), route-template access log, last-resort 500; the
+    usual resident search is answered here, before FastAPI's routing (hub.api.search_lane)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.search = SearchLane()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,7 +147,12 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if search_lane.wants(scope):
+                replay = await self.search(scope, receive, send_with_id)
+                if replay is not None:
+                    await self.app(scope, replay, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception as exc:
             # The message of an unknown exception may quote data: log the class only.
             log.error("request %s failed: unexpected %s", request_id, exc.__class__.__name__)
@@ -160,12 +176,13 @@ async def _audit_invalid_request(request: Request, errors: list[dict[str, str]]
     services: Services | None = getattr(request.app.state, "services", None)
     if action is None or services is None:
         return None
-    header = request.headers.get("authorization", "")
-    principal = services.tokens.authenticate(header) if header else None
-    gate = ResidentGate(request, services, principal, action)
+    header = request.headers.get("authorization")
+    principal = principal_of(services, header if http_bearer_accepts(header) else None)
+    gate = ResidentGate(request, services, principal, action, deferred=True)
     fields = ",".join(sorted({e["field"] for e in errors}))[:200]
     try:
         gate.record("refused:invalid_request", detail=f"fields: {fields}")
+        await gate.commit()
     except Exception as exc:
         status = getattr(exc, "status", 503)
         return problem_response(status, getattr(exc, "slug", "audit-unavailable"),
@@ -190,7 +207,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             services.engine.dispose()
 
     app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY,
                   openapi_tags=[
                       {"name": "residents", "description": "resident views (purpose, audit)"},
                       {"name": "households", "description": "household views"},

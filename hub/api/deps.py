@@ -94,22 +94,36 @@ def unauthenticated() -> ApiProblem:
                       headers={"WWW-Authenticate": "Bearer"})
 
 
+def http_bearer_accepts(authorization: str | None) -> bool:
+    """What FastAPI's HTTPBearer lets through: a non-empty `<scheme> <credentials>` whose
+    scheme is `bearer` in any case (the token is then parsed strictly by `bearer_token`)."""
+    if not authorization:
+        return False
+    scheme, _, credentials = authorization.partition(" ")
+    return bool(scheme and credentials.strip()) and scheme.lower() == "bearer"
+
+
+def principal_of(services: Services, authorization: str | None) -> Principal | None:
+    """The caller of an `Authorization` header, or None (no token, or not a valid one; an
+    expired one is noted for `unauthenticated`)."""
+    _token_expired.set(False)
+    token = bearer_token(authorization)
+    if token is None:
+        return None
+    try:
+        return services.tokens.authenticate(token)
+    except TokenExpired:
+        _token_expired.set(True)
+        return None
+
+
 async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller, or None (resident routes audit a refusal before answering 401)."""
-    _token_expired.set(False)
-    token = bearer_token(request.headers.get("authorization")) if credentials else None
-    if token is None:
-        return None
-    try:
-        principal: Principal | None = get_services(request).tokens.authenticate(token)
-    except TokenExpired:
-        _token_expired.set(True)
-        principal = None
-    request.state.principal = principal
-    return principal
+    header = request.headers.get("authorization") if credentials else None
+    return principal_of(get_services(request), header)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -6,8 +6,11 @@ it states, and sees exactly the granted columns (hub.casework.grants).
 
 Each resident-level request leaves exactly one audit record, whether it returns data or is
 refused, and the record is written before the answer: if the append fails, the caller gets
-503 and no data. Out-of-scope and non-existent residents get the same 404 (the audit record
-tells them apart for the auditor, the caller cannot).
+503 and no data. A gate made with `deferred=True` (the look-up routes on the event loop)
+holds its record until `commit`, which writes it together with the records of concurrent
+requests (hub.audit.group); the caller sends the answer only after `commit` returned.
+Out-of-scope and non-existent residents get the same 404 (the audit record tells them apart
+for the auditor, the caller cannot).
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ class ResidentGate:
     """One resident-level request: `admit` checks the caller, then `grant` or `refuse`."""
 
     def __init__(self, request: Request, services: Services, principal: Principal | None,
-                 action: str) -> None:
+                 action: str, deferred: bool = False) -> None:
         self.request = request
+        self.deferred = deferred
+        self.pending: dict[str, Any] | None = None  # the deferred record, until `commit`
         self.services = services
         self.principal = principal
         self.action = action
@@ -73,12 +78,28 @@ class ResidentGate:
         else:
             fields.update(actor=ANONYMOUS, role=ANONYMOUS, scope="")
         self.recorded = True
+        if self.deferred:
+            self.pending = fields
+            return 0
         try:
             return int(self.services.audit.append(**fields))
         except Exception as exc:  # AuditWriteFailed or the store itself: no record, no data
-            log.error("audit append failed (%s) for request %s", exc.__class__.__name__,
-                      fields["request_id"])
-            raise audit_unavailable() from None
+            raise self._failed(exc) from None
+
+    async def commit(self) -> None:
+        """Write the deferred record (if any); 503 when it cannot be written."""
+        fields, self.pending = self.pending, None
+        if fields is None:
+            return
+        try:
+            await self.services.audit.append_async(**fields)
+        except Exception as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: Exception) -> ApiProblem:
+        log.error("audit append failed (%s) for request %s", exc.__class__.__name__,
+                  getattr(self.request.state, "request_id", ""))
+        return audit_unavailable()
 
     def refuse(self, problem: ApiProblem, outcome: str, resident_key: str | None = None,
                detail: str | None = None) -> NoReturn:

@@ -38,7 +38,12 @@ def requested_language(request: Request, asked: str | None) -> Language | None:
     """The language of the labels block, or None for no block."""
     if asked:
         return "en" if asked == "en" else "zh"
-    header = request.headers.get("accept-language", "")
+    return accepted_language(request.headers.get("accept-language", ""))
+
+
+def accepted_language(header: str) -> Language | None:
+    """The labels' language of an `Accept-Language` header: its first language if Chinese
+    or English, else None."""
     first = header.split(",", 1)[0].split(";", 1)[0].strip().lower()
     if first.startswith("zh"):
         return "zh"

@@ -6,11 +6,14 @@ one ID number into its key: `resident_key_for_id_number` runs the pipeline's vec
 6 ms + 20 ms per call, against microseconds for the same work on one Python string. Here:
 
 - `ResidentKeys.key`: a canonical 18-character ID with a valid check character and birth date
-  is already normalised, so its key is one `hmac` call under the resident-ID subkey. Anything
-  else (15 digits, lower-case x, full-width digits, Excel damage, invalid numbers) is cleaned
-  by the pipeline's own `normalise_resident_id`, so repairs and refusals stay exactly the
-  pipeline's. The subkey is checked against `Pseudonymiser` on canary values at start-up: if
-  the two ever differ, every look-up takes the pipeline's path (logged), never a wrong key.
+  is already normalised, so its key is one `hmac` call under the resident-ID subkey. One that
+  the pipeline's clean-up only maps from full width, upper-cases and strips of spaces and
+  hyphens is the same once so cleaned, and one of canonical shape with a wrong check
+  character or birth date is refused as the pipeline refuses it. Anything else (15 or 17
+  digits, Excel damage, other characters) is cleaned by the pipeline's own
+  `normalise_resident_id`, so repairs and refusals stay exactly the pipeline's. The subkey
+  is checked against `Pseudonymiser` on canary values at start-up: if the two ever differ,
+  every look-up takes the pipeline's path (logged), never a wrong key.
 - `ResidentDocuments.text`: the current generation and the document in one statement (one
   snapshot, one round trip) returning the JSON text as published, so that a caller who may
   see all of it gets it without a parse and a re-serialisation.
@@ -18,7 +21,9 @@ one ID number into its key: `resident_key_for_id_number` runs the pipeline's vec
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import logging
@@ -26,32 +31,48 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any
+from operator import mul
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, select, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import Engine, text
 
 from desensitize.pseudonym import DOMAIN_PREFIX, PSEUDONYM_HEX_CHARS, Pseudonymiser
 from hub.views.publish import CURRENT
 from hub.views.read import RESIDENT_ID_DOMAIN, resident_key_for_id_number
-from hub.views.store import view_residents, view_state
 from schemas.identity import normalise_resident_id
 
 log = logging.getLogger("hub.api")
+T = TypeVar("T")
+NETWORKED_READERS = 8  # reader threads (and connections) per API process, PostgreSQL
 
 _CANONICAL = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: full-width digits take the slow path
+# ASCII digits, x and the separators the pipeline's clean-up removes ([[:space:]] and '-'):
+# for these its clean-up is exactly upper-casing and dropping the separators.
+_PLAIN_DAMAGE = re.compile(r"[0-9xX \t\n\r\f\v-]+")
+_SEPARATORS = str.maketrans("", "", " \t\n\r\f\v-")
+# Full-width digits, x, X, hyphen and the ideographic space: NFKC (the clean-up's first
+# step) maps each to its ASCII character, one for one.
+_FULL_WIDTH = str.maketrans({**{0xFF10 + d: str(d) for d in range(10)}, 0xFF38: "X",
+                             0xFF58: "x", 0xFF0D: "-", 0x3000: " "})
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_DIGIT_BIAS = ord("0") * sum(_WEIGHTS)  # the weighted sum of 17 ASCII codes minus the digits'
 _CHECK = "10X98765432"
 _CANARIES = ("110105194102031234", "440304200001010001", "")
 
 
 def canonical_valid_id(text: str, today: date) -> bool:
     """True for an 18-character ID the pipeline would keep exactly as written."""
-    if len(text) != 18 or _CANONICAL.fullmatch(text) is None:
-        return False
-    total = sum(int(ch) * w for ch, w in zip(text, _WEIGHTS, strict=False))
+    return len(text) == 18 and _CANONICAL.fullmatch(text) is not None \
+        and _valid_canonical(text, today)
+
+
+def _valid_canonical(text: str, today: date) -> bool:
+    """Check character and birth date of a string that matches _CANONICAL."""
+    total = sum(map(mul, text.encode("ascii", "strict")[:17], _WEIGHTS)) - _DIGIT_BIAS
     if _CHECK[total % 11] != text[17]:
         return False
     try:
@@ -90,8 +111,14 @@ class ResidentKeys:
         if self._mac is None:
             with Pseudonymiser(self._master) as own:
                 return resident_key_for_id_number(raw_id, own, today)
-        if canonical_valid_id(raw_id, today):
-            return self._hmac(raw_id)
+        if len(raw_id) == 18 and _CANONICAL.fullmatch(raw_id) is not None:
+            # The pipeline keeps a canonical number as written, or refuses it.
+            return self._hmac(raw_id) if _valid_canonical(raw_id, today) else None
+        plain = raw_id if raw_id.isascii() else raw_id.translate(_FULL_WIDTH)
+        if _PLAIN_DAMAGE.fullmatch(plain) is not None:
+            cleaned = plain.upper().translate(_SEPARATORS)
+            if len(cleaned) == 18 and _CANONICAL.fullmatch(cleaned) is not None:
+                return self._hmac(cleaned) if _valid_canonical(cleaned, today) else None
         # Repairs and refusals exactly as the pipeline makes them (pandas: slow, but rare input).
         result = normalise_resident_id(pd.Series([raw_id], dtype="string"), today)
         value = result.values.iloc[0]
@@ -100,48 +127,75 @@ class ResidentKeys:
         return self._hmac(str(value))
 
 
-_DOCUMENT = (select(view_residents.c.document)
-             .select_from(view_state.join(view_residents, and_(
-                 view_residents.c.generation == view_state.c.generation,
-                 view_residents.c.resident_key == bindparam("key"))))
-             .where(view_state.c.name == CURRENT))
-_DOCUMENT_SQLITE = ("SELECT r.document FROM view_state AS s JOIN view_residents AS r "
-                    "ON r.generation = s.generation AND r.resident_key = ? "
-                    "WHERE s.name = ?")
+_DOCUMENT_SQL = ("SELECT r.document FROM view_state AS s JOIN view_residents AS r "
+                 "ON r.generation = s.generation AND r.resident_key = {key} "
+                 "WHERE s.name = {name}")
+_DOCUMENT_SQLITE = _DOCUMENT_SQL.format(key="?", name="?")
+_DOCUMENT_PG = _DOCUMENT_SQL.format(key="%s", name="%s")
 
 
 class ResidentDocuments:
     """The published document of a resident key, as stored (JSON text), or None.
 
-    On SQLite each thread reads through a connection of its own, kept open (the look-up
-    routes run on the event loop, the console's pages in the thread pool): a pool check-out,
-    its reset and, past the pool's size, a new connection with its pragmas cost more than the
-    indexed read itself."""
+    Each thread reads through a DBAPI connection of its own, kept open, with one fixed
+    statement (on PostgreSQL prepared once per connection): a pool check-out, its reset,
+    SQLAlchemy's statement handling and, past the pool's size, a new connection with its
+    pragmas cost more than the indexed read itself. The look-up routes read on the event
+    loop when the store is a local SQLite file (`local`), else in this object's reader
+    threads (`off_loop`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
+        self.local = engine.dialect.name == "sqlite"
+        # A networked store's reads run in a few threads of their own, so that the readers'
+        # connections stay few (one per thread) however many requests wait.
+        self._pool = None if self.local else ThreadPoolExecutor(
+            NETWORKED_READERS, thread_name_prefix="hub-reader")
         self._local = threading.local()
         self._opened: list[tuple[int, Any]] = []  # (pid, pooled) of every reader, to close
         self._guard = threading.Lock()
 
-    def _reader(self) -> sqlite3.Connection:
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is None or getattr(self._local, "pid", 0) != os.getpid():
-            pooled = self.engine.raw_connection()  # the engine's pragmas (WAL, busy timeout)
-            pooled.detach()
-            dbapi = pooled.dbapi_connection
-            if not isinstance(dbapi, sqlite3.Connection):
+    def _reader(self) -> Any:
+        current = getattr(self._local, "con", None)
+        if current is not None and getattr(self._local, "pid", 0) == os.getpid():
+            return current
+        return self._open_reader()
+
+    def _open_reader(self) -> Any:
+        pooled = self.engine.raw_connection()  # the engine's connect arguments and pragmas
+        pooled.detach()
+        con: Any = pooled.dbapi_connection
+        if self.local:
+            if not isinstance(con, sqlite3.Connection):
                 raise TypeError("the state store's driver is not sqlite3")
-            con = dbapi
             con.isolation_level = None  # each SELECT its own snapshot, no transaction held
-            self._local.con, self._local.pid = con, os.getpid()
-            with self._guard:
-                self._opened.append((os.getpid(), pooled))
+        else:
+            con.autocommit = True  # the same on PostgreSQL
+        self._local.con, self._local.pid = con, os.getpid()
+        with self._guard:
+            self._opened.append((os.getpid(), pooled))
         return con
+
+    def _drop_reader(self) -> None:
+        """Forget this thread's reader after an error: the next read opens a new one."""
+        con = getattr(self._local, "con", None)
+        self._local.con = None
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.close()
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """`work()` (which reads this store) in a reader thread, in a copy of the caller's
+        context; on a local store it runs here."""
+        if self._pool is None:
+            return work()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, contextvars.copy_context().run, work)
 
     def close(self) -> None:
         """Close every reader this process opened (at the app's shutdown)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         with self._guard:
             opened, self._opened = self._opened, []
         for pid, pooled in opened:
@@ -152,26 +206,37 @@ class ResidentDocuments:
 
     def ping(self) -> None:
         """A `SELECT 1` on the state store; raises what the store raises."""
-        if self._sqlite:
+        if self.local:
             self._reader().execute("SELECT 1").fetchall()
             return
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def text(self, resident_key: str) -> str | None:
+        if self.local:
+            try:
+                # fetchall: the statement ends here, and its read snapshot with it
+                rows = self._reader().execute(_DOCUMENT_SQLITE,
+                                              (resident_key, CURRENT)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" not in str(exc):
+                    raise
+                return None  # nothing published yet
+            return str(rows[0][0]) if rows else None
+        return self._text_networked(resident_key)
+
+    def _text_networked(self, resident_key: str) -> str | None:
         try:
-            if self._sqlite:  # no statement compilation, no pool
-                try:
-                    # fetchall: the statement ends here, and its read snapshot with it
-                    rows = self._reader().execute(_DOCUMENT_SQLITE,
-                                                  (resident_key, CURRENT)).fetchall()
-                except sqlite3.OperationalError as exc:
-                    if "no such table" not in str(exc):
-                        raise
-                    return None  # nothing published yet
-                return str(rows[0][0]) if rows else None
-            with self.engine.connect() as conn:
-                found = conn.execute(_DOCUMENT, {"key": resident_key}).scalar()
-            return None if found is None else str(found)
-        except (OperationalError, ProgrammingError):  # no view tables yet: nothing published
-            return None
+            with self._reader().cursor() as cur:
+                cur.execute(_DOCUMENT_PG, (resident_key, CURRENT), prepare=True)
+                row = cur.fetchone()
+        except Exception as exc:
+            self._drop_reader()  # a broken or aborted connection is not reused
+            if _undefined_table(exc):
+                return None  # no view tables yet: nothing published
+            raise
+        return None if row is None else str(row[0])
+
+
+def _undefined_table(exc: Exception) -> bool:
+    return getattr(exc, "sqlstate", None) == "42P01"

@@ -89,9 +89,26 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
                             extra={"errors": errors})
 
 
-async def _on_api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+def api_problem_response(exc: ApiProblem) -> JSONResponse:
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.headers,
                             exc.extra)
+
+
+def project_error_response(request_id: str, exc: DataHubError) -> JSONResponse:
+    """A project error's answer: its own text for 4xx, a generic one and the request id for
+    5xx (the log keeps the class name)."""
+    if isinstance(exc, ApiProblem):
+        return api_problem_response(exc)
+    if exc.status >= 500:
+        log.error("request %s failed: %s", request_id, exc.__class__.__name__)
+        return problem_response(exc.status, exc.slug, "Server error",
+                                f"the hub could not complete the request; quote request id "
+                                f"{request_id} to the administrator")
+    return problem_response(exc.status, exc.slug, type(exc).__name__, str(exc))
+
+
+async def _on_api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+    return api_problem_response(exc)
 
 
 async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -105,13 +122,7 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
 
 
 async def _on_project_error(request: Request, exc: DataHubError) -> JSONResponse:
-    rid = _request_id(request)
-    if exc.status >= 500:
-        log.error("request %s failed: %s", rid, exc.__class__.__name__)
-        return problem_response(exc.status, exc.slug, "Server error",
-                                f"the hub could not complete the request; quote request id "
-                                f"{rid} to the administrator")
-    return problem_response(exc.status, exc.slug, type(exc).__name__, str(exc))
+    return project_error_response(_request_id(request), exc)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
     AuditError (HubError)
     ├── AuditWriteFailed     a record could not be written: the request must return no data
+    │   └── AuditWriterBusy  another process held the write lock throughout (nothing written)
     ├── AuditUnavailable     the log cannot be read (verify, search)
     ├── AuditConfigInvalid   an audit setting (environment variable) has a value it cannot take
     ├── CheckpointInvalid    a checkpoint file cannot be read or written, or is malformed
@@ -30,6 +31,11 @@ class AuditWriteFailed(AuditError):
         super().__init__(
             f"audit record could not be written to {url} ({problem}); no data may be returned "
             "without its record: check the state store's disk and locks, then retry")
+
+
+class AuditWriterBusy(AuditWriteFailed):
+    """Nothing was written: another process held the state store's write lock. A writer
+    tries again until its patience runs out, then this is its AuditWriteFailed."""
 
 
 class AuditUnavailable(AuditError):

@@ -11,7 +11,9 @@ statements (hub.audit.writer): the head is decided inside the write transaction 
 INSERT of head+1 that the primary key refuses if another API worker process appended first,
 else BEGIN IMMEDIATE, read head, insert, commit), so several processes extend one chain. The
 record is committed before `append` returns; if that fails the caller gets AuditWriteFailed
-and must not return data. `append_many` writes several records in one transaction.
+and must not return data. `append_many` writes several records in one transaction;
+`append_async` (the API's look-ups) commits the records of concurrent requests together
+(hub.audit.group), each still before its request answers.
 
 Durability, the `synchronous` argument (`settings.audit.synchronous`, HUB_AUDIT_SYNCHRONOUS):
 `normal` (default) commits
@@ -35,6 +37,7 @@ import contextlib
 import functools
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +45,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.audit.errors import AuditConfigInvalid, AuditUnavailable, AuditWriteFailed
+from hub.audit.errors import (
+    AuditConfigInvalid,
+    AuditUnavailable,
+    AuditWriteFailed,
+    AuditWriterBusy,
+)
+from hub.audit.group import GroupCommit
 from hub.audit.schema import (
     COLUMNS,
     GENESIS_HASH,
@@ -56,13 +65,17 @@ from hub.audit.schema import (
     record_hash,
 )
 from hub.audit.verify import PRECISE_SQL, SLICE, VerifyResult, check_rows, verify_sqlite
-from hub.audit.writer import SqliteWriter, at_text, chain, head_of
+from hub.audit.writer import SqliteWriter, WriteLockBusy, at_text, chain, head_of
 from hub.security.roles import Principal
 
 __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult",
            "audit_events", "encode_record", "record_hash"]
 
 _SYNCHRONOUS = ("normal", "full")
+# How long an append waits for another process's write lock (the state store's own busy
+# timeout, hub catalog.db), in pauses from the first to the last below.
+WRITER_PATIENCE = 10.0
+_FIRST_PAUSE, _LAST_PAUSE = 0.0005, 0.01
 _SCOPES_KEPT = 4096  # encoded scopes remembered per process
 _HEAD_ROW_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 # PostgreSQL's clock as `at_text` writes time (UTC, microseconds, Z), with the head row, in
@@ -100,6 +113,10 @@ class AuditLog:
         self._lock = threading.Lock()  # API threads of one process share the writer
         self._writer = SqliteWriter(engine, choice) if self._file else None
         self._scopes: dict[tuple[str, ...], str] = {}
+        # The API's appends (`append_async`): on a networked store written from a thread.
+        self._group = GroupCommit(self._try_write, in_thread=self._writer is None
+                                  and not self._sqlite, busy=AuditWriterBusy,
+                                  patience=WRITER_PATIENCE)
 
     def __repr__(self) -> str:
         return f"AuditLog({self._url})"
@@ -126,6 +143,12 @@ class AuditLog:
                               role=role, scope=scope, request_id=request_id, purpose=purpose,
                               resident_key=resident_key, detail=detail)
         return self._write([fields])[0]
+
+    async def append_async(self, **fields: Any) -> int:
+        """`append` for a coroutine: the record is committed before this returns, in one
+        transaction with the records other requests of this event loop hand over in the
+        same turn (hub.audit.group); AuditWriteFailed if it was not written."""
+        return await self._group.append(self._fields(**fields))
 
     def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
         """Write several records (each the keyword arguments of `append`) in one transaction:
@@ -161,6 +184,20 @@ class AuditLog:
         return text
 
     def _write(self, batch: list[list[Any]]) -> list[int]:
+        """Write, waiting (in this thread) up to WRITER_PATIENCE for another process's
+        write lock."""
+        deadline, pause = time.monotonic() + WRITER_PATIENCE, _FIRST_PAUSE
+        while True:
+            try:
+                return self._try_write(batch)
+            except AuditWriterBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(2 * pause, _LAST_PAUSE)
+
+    def _try_write(self, batch: list[list[Any]]) -> list[int]:
+        """One attempt: the seqs, AuditWriterBusy (nothing written), or AuditWriteFailed."""
         try:
             if self._writer is not None:
                 with self._lock:
@@ -168,6 +205,8 @@ class AuditLog:
             return self._append_generic(batch)
         except AuditWriteFailed:
             raise
+        except WriteLockBusy as exc:
+            raise AuditWriterBusy(self._url, "another process held the write lock") from exc
         except Exception as exc:  # any failure means: no record, so no data
             raise AuditWriteFailed(self._url, exc.__class__.__name__) from exc
 

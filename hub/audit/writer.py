@@ -2,7 +2,8 @@
 transaction per append, the chain's head decided inside it.
 
 Fast path: the process remembers the head it last wrote (seq, hash, at) and inserts seq+1 in
-one autocommit statement. The primary key makes that safe across processes: if any other
+one autocommit statement (a group commit's batch: seq+1 onwards, in one BEGIN IMMEDIATE
+transaction). The primary key makes that safe across processes: if any other
 process appended meanwhile, seq+1 exists already, the insert fails as a whole (IntegrityError)
 and nothing was written; the slow path then takes the write lock up front (BEGIN IMMEDIATE),
 reads the head, inserts and commits, three statements more than the fast path's one. While
@@ -33,6 +34,11 @@ MAX_CLOCK_STEP = timedelta(minutes=5)
 _MAX_STEP_US = MAX_CLOCK_STEP // timedelta(microseconds=1)
 _HEAD_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 _inherited: list[Any] = []  # writer connections of a parent process: never used nor closed
+_SQLITE_BUSY = 5  # the primary result code of every SQLITE_BUSY_* error
+
+
+class WriteLockBusy(Exception):
+    """Another process holds the state store's write lock; nothing was written."""
 
 Head = tuple[int, str, str]  # seq, hash, at of the newest record
 
@@ -120,6 +126,10 @@ class SqliteWriter:
                 raise TypeError("the state store's driver is not sqlite3")
             con.isolation_level = None  # autocommit; explicit BEGIN IMMEDIATE when locking
             con.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            # SQLite's own wait for a busy lock sleeps (1, 2, 5, 10 ms, ...) in the calling
+            # thread, which on the API's event loop stops every request of the process:
+            # the callers wait for the lock themselves (hub.audit.log, hub.audit.group).
+            con.execute("PRAGMA busy_timeout=0")
             self._pid, self._pooled, self._con = os.getpid(), pooled, con
             self._cursor = con.cursor()  # reused: one cursor object less per append
         return self._con
@@ -132,25 +142,63 @@ class SqliteWriter:
         self._head = None
 
     def append(self, batch: list[list[Any]]) -> list[int]:
-        """Write the records, all or none; raises whatever the store raised."""
+        """Write the records, all or none, or raise WriteLockBusy (nothing written: another
+        process holds the write lock; the caller decides whether and when to try again), or
+        whatever else the store raised."""
         try:
             con = self._connection()
-            if self._head is not None and self._alone and len(batch) == 1:
-                seq, prev, at = self._head
-                seq, at = seq + 1, record_time(at)
-                body = encode_record((seq, at, *batch[0], prev))
-                digest = _sha256(body.encode("utf-8")).hexdigest()
-                try:
-                    self._cursor.execute(INSERT_SQL, (seq, body, digest))  # own transaction
-                except sqlite3.IntegrityError:
-                    self._alone = False  # another process appended since: read the head
-                else:
-                    self._head = (seq, digest, at)
-                    return [seq]
+            if self._head is not None and self._alone:
+                appended = self._append_after_own_head(con, batch)
+                if appended is not None:
+                    return appended
             return self._append_locked(con, batch)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
+                self.close()
+                raise
+            with contextlib.suppress(Exception):
+                if self._con is not None and self._con.in_transaction:
+                    self._con.execute("ROLLBACK")
+            raise WriteLockBusy from exc
         except BaseException:
             self.close()  # the next append starts from a fresh connection and head
             raise
+
+    def _append_after_own_head(self, con: sqlite3.Connection, batch: list[list[Any]]
+                               ) -> list[int] | None:
+        """Extend the head this process wrote last; None (nothing written) if another
+        process appended since."""
+        assert self._head is not None
+        if len(batch) == 1:
+            seq, prev, at = self._head
+            seq, at = seq + 1, record_time(at)
+            body = encode_record((seq, at, *batch[0], prev))
+            digest = _sha256(body.encode("utf-8")).hexdigest()
+            try:
+                self._cursor.execute(INSERT_SQL, (seq, body, digest))  # own transaction
+            except sqlite3.IntegrityError:
+                self._alone = False  # another process appended since: read the head
+                return None
+            self._head = (seq, digest, at)
+            return [seq]
+        # A group commit's batch: one transaction; its first insert meets the primary key
+        # of another process's record if there is one.
+        rows, head = chain(self._head, batch)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            self._cursor.executemany(INSERT_SQL, rows)
+            con.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            con.execute("ROLLBACK")
+            self._alone = False
+            return None
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+            raise
+        self._head = head
+        return [r[0] for r in rows]
 
     def _append_locked(self, con: sqlite3.Connection, batch: list[list[Any]]) -> list[int]:
         con.execute("BEGIN IMMEDIATE")  # take the write lock before reading the head

@@ -18,11 +18,15 @@ def test_a_failed_audit_append_returns_no_data(district: District) -> None:
     def broken(**_: Any) -> int:
         raise AuditWriteFailed("sqlite:///state.sqlite", "OperationalError")
 
+    async def broken_async(**_: Any) -> int:
+        return broken()
+
     headers = {"Authorization": f"Bearer {district.tokens['street_office']}"}
     with TestClient(create_app(district.settings)) as client:
         ok = client.get(f"/v1/residents/{district.mine.key}",
                         params={"purpose": "emergency"}, headers=headers)
-        client.app.state.services.audit.append = broken  # type: ignore[attr-defined]
+        audit = client.app.state.services.audit  # type: ignore[attr-defined]
+        audit.append, audit.append_async = broken, broken_async
         refused = client.get(f"/v1/residents/{district.mine.key}",
                              params={"purpose": "emergency"}, headers=headers)
         searched = client.post("/v1/residents/search", headers=headers,

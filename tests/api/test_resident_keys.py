@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from catalog.db import create_state_engine
@@ -40,7 +42,13 @@ def _inputs() -> list[str]:
             _with_check("99999919800101001"),  # unknown area code: a warning, still a key
             full_width, f" {valid[2][:6]} {valid[2][6:]} ", valid[3] + ".0",
             "110105410203123",  # 15-digit legacy number
-            "1.10105E+17", "", "   ", "abc", valid[0] + "1", "X" * 18]
+            "1.10105E+17", "", "   ", "abc", valid[0] + "1", "X" * 18,
+            # ASCII damage that upper-casing and dropping separators undo
+            f"{with_x[:6]}-{with_x[6:14]}-{with_x[14:].lower()}", f"\t{with_x.lower()}\n",
+            f"{valid[1][:9]} {valid[1][9:]}", wrong_check.replace("1", " 1", 1),
+            with_x[:17] + " x", with_x[:17] + "-", "-" * 18, " x ",
+            wrong_check[:17] + "x", valid[0][:16] + "xX", full_width[:17] + "\uff38",
+            with_x[:17] + "\uff58", "\u3000" + full_width.replace("\uff11", "１-", 1)]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +62,26 @@ def test_keys_match_the_pipeline_for_every_kind_of_input(master_key: bytes) -> N
         for raw in _inputs():
             assert keys.key(raw, TODAY) == resident_key_for_id_number(raw, reference, TODAY), \
                 f"input #{_inputs().index(raw)}"
+
+
+_DAMAGE = st.sampled_from([" ", "-", "\t", "x", "X", "\u3000", "'", ".0", "１", "",
+                           "Ｘ", "ｘ", "－", "\u2010", "\u00a0", "=", "E"])
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, len(_inputs()) - 1), st.lists(st.tuples(st.integers(0, 20), _DAMAGE),
+                                                    max_size=3), st.booleans())
+def test_damaged_numbers_get_the_pipelines_key(master_key: bytes, which: int,
+                                               damage: list[tuple[int, str]],
+                                               lower: bool) -> None:
+    raw = _inputs()[which]
+    for at, piece in damage:
+        raw = raw[:at] + piece + raw[at:]
+    raw = raw.lower() if lower else raw
+    with Pseudonymiser(master_key) as reference:
+        assert ResidentKeys(master_key).key(raw, TODAY) == \
+            resident_key_for_id_number(raw, reference, TODAY)
 
 
 def test_only_clean_valid_numbers_take_the_fast_path() -> None:
@@ -79,17 +107,34 @@ def engine(tmp_path: Path) -> Engine:
     return create_state_engine(f"sqlite:///{tmp_path / 'state.sqlite'}")
 
 
+@pytest.fixture
+def any_engine(state_url: str) -> Engine:
+    """A migrated state store on SQLite, then on PostgreSQL."""
+    engine = create_state_engine(state_url)
+    upgrade_state(engine)
+    return engine
+
+
 def test_nothing_published_reads_as_no_document(engine: Engine) -> None:
     assert ResidentDocuments(engine).text("0" * 32) is None
     engine.dispose()
 
 
-def test_documents_come_from_the_current_generation_as_stored(engine: Engine) -> None:
+def test_nothing_published_on_postgresql_reads_as_no_document(postgres_url: str) -> None:
+    engine = create_state_engine(postgres_url)  # no tables at all yet
+    docs = ResidentDocuments(engine)
+    assert docs.text("0" * 32) is None
+    assert docs.text("0" * 32) is None  # the failed statement left no broken reader behind
+    docs.close()
+    engine.dispose()
+
+
+def test_documents_come_from_the_current_generation_as_stored(any_engine: Engine) -> None:
     from datetime import UTC, datetime
 
     from hub.views.store import view_residents, view_state
 
-    upgrade_state(engine)
+    engine = any_engine
     now = datetime.now(UTC)
     row = {"household_key": None, "street_code": "110105001", "community_code": None,
            "grid_code": None, "special_groups": "", "has_overlap": False,
@@ -109,4 +154,5 @@ def test_documents_come_from_the_current_generation_as_stored(engine: Engine) ->
         conn.execute(view_state.update().values(generation=1))
     assert docs.text("a" * 32) == '{"g": 1}'
     assert docs.text("b" * 32) is None
+    docs.close()
     engine.dispose()

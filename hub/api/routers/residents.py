@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -70,28 +71,63 @@ def _answer(gate: ResidentGate, services: Services, key: str | None,
     return Response(json_with_labels(body, language, names), media_type="application/json")
 
 
-def search_resident(request: Request, services: Services, principal: Principal | None,
-                    body: ResidentSearch, labels: str | None = None) -> Response:
-    """A search by ID number (the API route below, and the console's page)."""
-    gate = ResidentGate(request, services, principal, "resident.search")
+def _search(gate: ResidentGate, services: Services, body: ResidentSearch,
+            language: Language | None) -> Response:
     gate.admit(body.purpose)
     key = services.resident_keys.key(body.id_number)
-    return _answer(gate, services, key, None if key else "not a valid ID number",
-                   requested_language(request, labels))
+    return _answer(gate, services, key, None if key else "not a valid ID number", language)
+
+
+def search_resident(request: Request, services: Services, principal: Principal | None,
+                    body: ResidentSearch, labels: str | None = None) -> Response:
+    """A search by ID number from a thread-pool thread (the console's page)."""
+    gate = ResidentGate(request, services, principal, "resident.search")
+    return _search(gate, services, body, requested_language(request, labels))
 
 
 def get_resident(request: Request, services: Services, principal: Principal | None,
                  resident_key: str, purpose: str | None, labels: str | None = None) -> Response:
-    """A read by resident key (the API route below, and the console's page)."""
+    """A read by resident key from a thread-pool thread (the console's page)."""
     gate = ResidentGate(request, services, principal, "resident.read")
     gate.admit(purpose)
     return _answer(gate, services, resident_key, language=requested_language(request, labels))
 
 
-# The look-up routes are `async def` and do their work on the event loop: an HMAC, one
-# indexed read and one audit append take tens of microseconds, less than the hop to a
-# thread-pool thread and back that a plain `def` route costs on every request (see
-# docs/profiles.md).
+async def _recorded(gate: ResidentGate, services: Services,
+                    decide: Callable[[], Response]) -> Response:
+    """The answer `decide` builds, once its audit record is committed (hub.audit.group).
+    `decide` runs on the event loop when the state store is a local file (an indexed read
+    of microseconds), else in the document readers' threads: a networked store's round
+    trips must not stop the loop."""
+    try:
+        response = await services.documents.off_loop(decide)
+    except ApiProblem:
+        await gate.commit()  # the refusal's record; a failed write answers 503 instead
+        raise
+    await gate.commit()
+    return response
+
+
+async def answer_search(request: Request, services: Services,
+                        caller: Callable[[], Principal | None], body: ResidentSearch,
+                        language: Language | None) -> Response:
+    """A search by ID number from a coroutine (the API route, and hub.api.search_lane);
+    `caller()` authenticates the request, with the decision (off the loop if the store is
+    networked: a token read on a cache miss is a round trip too)."""
+    gate = ResidentGate(request, services, None, "resident.search", deferred=True)
+
+    def decide() -> Response:
+        gate.principal = caller()
+        return _search(gate, services, body, language)
+
+    return await _recorded(gate, services, decide)
+
+
+# The look-up routes are `async def`: on a local state store the work (an HMAC, one indexed
+# read) takes microseconds, less than the hop to a thread-pool thread and back, and the
+# audit record is committed with those of concurrent requests (docs/profiles.md). The
+# search's usual requests are answered before FastAPI's routing (hub.api.search_lane); this
+# route answers the rest (e.g. `labels`, a malformed body) and describes it in OpenAPI.
 @router.post("/search", summary="Find a resident by ID number", name="search_resident",
              responses={200: examples.json_example(examples.RESIDENT, "the resident view"),
                         **examples.RESIDENT_ERRORS})
@@ -101,7 +137,8 @@ async def search_resident_route(request: Request, services: ServicesDep,
                                 labels: LabelsParam = None) -> Response:
     """The resident view (masked profile, every department's facts, totals, overlaps, missed
     benefits). A resident outside your jurisdiction answers exactly like an unknown one."""
-    return search_resident(request, services, principal, body, labels)
+    return await answer_search(request, services, lambda: principal, body,
+                               requested_language(request, labels))
 
 
 @router.get("/{resident_key}", summary="Read a resident by key", name="get_resident",
@@ -110,7 +147,14 @@ async def search_resident_route(request: Request, services: ServicesDep,
 async def get_resident_route(request: Request, services: ServicesDep,
                              principal: OptionalPrincipal, resident_key: ResidentKey,
                              purpose: Purpose = None, labels: LabelsParam = None) -> Response:
-    return get_resident(request, services, principal, resident_key, purpose, labels)
+    gate = ResidentGate(request, services, principal, "resident.read", deferred=True)
+    language = requested_language(request, labels)
+
+    def decide() -> Response:
+        gate.admit(purpose)
+        return _answer(gate, services, resident_key, language=language)
+
+    return await _recorded(gate, services, decide)
 
 
 # -- re-identification --------------------------------------------------------------------
