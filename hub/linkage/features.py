@@ -10,6 +10,8 @@ memory and its in-memory DuckDB connection, never in the warehouse or the state 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import pandas as pd
 
@@ -22,6 +24,7 @@ FEATURE_COLUMNS = (
     "phone", "phone_tail", "community_code", "grid_code", "household_key",
 )
 _NOT_DIGIT = re.compile(r"\D")
+_Form = TypeVar("_Form")
 
 
 def _phone(raw: object) -> str | None:
@@ -33,6 +36,19 @@ def _phone(raw: object) -> str | None:
     return digits if len(digits) >= 7 else None
 
 
+def _each_once(form: Callable[[object], _Form], values: Iterable[object]) -> list[_Form]:
+    """`form` of every value, computed once per distinct value: common names recur and a
+    household's members share an address."""
+    done: dict[object, _Form] = {}
+    out = []
+    for value in values:
+        found = done.get(value)
+        if found is None:
+            found = done[value] = form(value)
+        out.append(found)
+    return out
+
+
 def person_features(records: pd.DataFrame) -> pd.DataFrame:
     """One row of comparison columns per input record, in input order."""
     n = len(records)
@@ -42,8 +58,8 @@ def person_features(records: pd.DataFrame) -> pd.DataFrame:
             return records[name].reset_index(drop=True)
         return pd.Series([None] * n, dtype=object)
 
-    names = [name_forms(v) for v in column("name")]
-    places = [address_forms(v) for v in column("address")]
+    names = _each_once(name_forms, column("name"))
+    places = _each_once(address_forms, column("address"))
     births = pd.to_datetime(column("birth_date"), errors="coerce")
     phones = [_phone(v) for v in column("phone")]
     out = pd.DataFrame({

@@ -31,66 +31,81 @@ from hub.views.compute_sql import fact_struct
 
 _HEAD_FIRST = "relation_to_head <> 'head', resident_key"
 # Every total also without the facts linked by a match or a reviewer (hub.pipeline.linkage).
-_BY_ID_SUMS = ("coalesce(sum(amount) FILTER (WHERE linked_by = 'id'), 0)::DECIMAL(18,2) AS a_id, "
-               "count(*) FILTER (WHERE linked_by = 'id') AS n_id")
 _BY_ID_FIELDS = "amount_by_id := CAST(a_id AS VARCHAR), facts_by_id := n_id"
 
 
+def json_array(item: str, order: str) -> str:
+    """Aggregate: the JSON array of `item` (a JSON value per row) in `order`, NULL for no rows.
+    Lists of rendered JSON text sort faster than lists of nested structs."""
+    return (f"CAST('[' || string_agg(CAST({item} AS VARCHAR), ',' ORDER BY {order}) || ']' "
+            f"AS JSON)")
+
+
 def _totals_sql(key: str) -> str:
-    """by_month / by_year / by_kind lists per `key` (resident_key or household_key)."""
-    def rows(period: str, label: str) -> str:
-        return f"""
-            SELECT {key}, list(struct_pack({label} := p, kind := kind, department := department,
-                                           amount := CAST(a AS VARCHAR), facts := n,
-                                           {_BY_ID_FIELDS})
-                               ORDER BY p, kind, department) AS items
-            FROM (SELECT {key}, {period} AS p, kind, department,
-                         coalesce(sum(amount), 0)::DECIMAL(18,2) AS a, count(*) AS n,
-                         {_BY_ID_SUMS}
-                  FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
-            GROUP BY {key}"""
+    """by_month / by_year / by_kind JSON arrays per `key` (resident_key or household_key).
+    Sums per month first; years and kinds add those up (exact: decimals)."""
+    def sums(group: str) -> str:
+        return (f"sum(a)::DECIMAL(18,2) AS a, sum(n) AS n, sum(a_id)::DECIMAL(18,2) AS a_id, "
+                f"sum(n_id) AS n_id FROM monthly GROUP BY {key}, {group}")
+
+    def items(label: str) -> str:
+        return json_array(f"to_json(struct_pack({label} := p, kind := kind, "
+                          f"department := department, amount := CAST(a AS VARCHAR), "
+                          f"facts := n, {_BY_ID_FIELDS}))", "p, kind, department")
     return f"""
-        SELECT k.{key}, m.items AS by_month, y.items AS by_year, t.items AS by_kind
-        FROM (SELECT DISTINCT {key} FROM ledger WHERE {key} IS NOT NULL) k
-        LEFT JOIN ({rows("strftime(period_start, '%Y-%m')", "month")}) m USING ({key})
-        LEFT JOIN ({rows("CAST(year(period_start) AS VARCHAR)", "year")}) y USING ({key})
-        LEFT JOIN (
-            SELECT {key}, list(struct_pack(kind := kind, amount := CAST(a AS VARCHAR),
-                                           facts := n, {_BY_ID_FIELDS})
-                               ORDER BY kind) AS items
-            FROM (SELECT {key}, kind, coalesce(sum(amount), 0)::DECIMAL(18,2) AS a,
-                         count(*) AS n, {_BY_ID_SUMS}
-                  FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL)
-            GROUP BY {key}) t USING ({key})"""
+        WITH monthly AS (
+            SELECT {key}, strftime(period_start, '%Y-%m') AS month,
+                   CAST(year(period_start) AS VARCHAR) AS year, kind, department,
+                   coalesce(sum(amount), 0) AS a, count(*) AS n,
+                   coalesce(sum(amount) FILTER (WHERE linked_by = 'id'), 0) AS a_id,
+                   count(*) FILTER (WHERE linked_by = 'id') AS n_id
+            FROM ledger WHERE {key} IS NOT NULL GROUP BY ALL),
+        by_month AS (SELECT {key}, {items("month")} AS items
+                     FROM (SELECT {key}, month AS p, kind, department,
+                                  a::DECIMAL(18,2) AS a, n, a_id::DECIMAL(18,2) AS a_id, n_id
+                           FROM monthly)
+                     GROUP BY {key}),
+        by_year AS (SELECT {key}, {items("year")} AS items
+                    FROM (SELECT {key}, year AS p, kind, department,
+                                 {sums("year, kind, department")})
+                    GROUP BY {key}),
+        by_kind AS (SELECT {key}, {json_array("to_json(struct_pack(kind := kind, "
+                                              "amount := CAST(a AS VARCHAR), facts := n, "
+                                              + _BY_ID_FIELDS + "))", "kind")} AS items
+                    FROM (SELECT {key}, kind, {sums("kind")}) GROUP BY {key})
+        SELECT {key}, m.items AS by_month, y.items AS by_year, k.items AS by_kind
+        FROM by_month m JOIN by_year y USING ({key}) JOIN by_kind k USING ({key})"""
 
 
 def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
     day = f"DATE '{today.isoformat()}'"
+    empty = "CAST('[]' AS JSON)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE dept_blocks AS
         WITH facts AS (
             SELECT l.resident_key, l.batch_id,
-                   list({fact_struct('l')} ORDER BY l.period_start, l.program, l.fact_id)
-                       AS facts
+                   {json_array(f"to_json({fact_struct('l')})",
+                               "l.period_start, l.program, l.fact_id")} AS facts
             FROM ledger l GROUP BY l.resident_key, l.batch_id
-        )
-        SELECT p.resident_key,
-               list(struct_pack(department := i.department, dataset := p.dataset,
+        ),
+        blocks AS (
+            SELECT p.resident_key, p.dataset, p.batch_id, p.restricted,
+                   to_json(struct_pack(department := i.department, dataset := p.dataset,
                                 batch_id := p.batch_id, as_of := p.as_of,
                                 stale := coalesce({day} - p.as_of > i.update_frequency_days,
                                                   FALSE),
                                 update_frequency_days := i.update_frequency_days,
                                 attributes := p.attributes,
-                                facts := coalesce(f.facts, []))
-                    ORDER BY p.dataset, p.batch_id) AS departments,
-               bool_or(p.restricted IS NOT NULL) AS any_restricted,
-               to_json(map_from_entries(list(struct_pack(k := p.dataset, v := p.restricted)
-                                             ORDER BY p.dataset, p.batch_id)
-                                        FILTER (WHERE p.restricted IS NOT NULL)))
+                                facts := coalesce(f.facts, {empty}))) AS block
+            FROM presence p
+            JOIN dataset_info i ON i.dataset = p.dataset
+            LEFT JOIN facts f ON f.resident_key = p.resident_key AND f.batch_id = p.batch_id
+        )
+        SELECT resident_key, {json_array("block", "dataset, batch_id")} AS departments,
+               to_json(map_from_entries(list(struct_pack(k := dataset, v := restricted)
+                                             ORDER BY dataset, batch_id)
+                                        FILTER (WHERE restricted IS NOT NULL)))
                    AS restricted
-        FROM presence p
-        JOIN dataset_info i ON i.dataset = p.dataset
-        LEFT JOIN facts f ON f.resident_key = p.resident_key AND f.batch_id = p.batch_id
-        GROUP BY p.resident_key""")
+        FROM blocks GROUP BY resident_key""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE resident_totals AS {_totals_sql('resident_key')}")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE resident_overlaps AS
         SELECT resident_key, list(struct_pack(rule_id := rule_id, description := description,
@@ -130,10 +145,10 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                                             relation_to_head := r.relation_to_head,
                                             size := r.household_size),
                    special_groups := r.special_groups,
-                   departments := coalesce(d.departments, []),
-                   totals := struct_pack(by_month := coalesce(t.by_month, []),
-                                         by_year := coalesce(t.by_year, []),
-                                         by_kind := coalesce(t.by_kind, [])),
+                   departments := coalesce(d.departments, {empty}),
+                   totals := struct_pack(by_month := coalesce(t.by_month, {empty}),
+                                         by_year := coalesce(t.by_year, {empty}),
+                                         by_kind := coalesce(t.by_kind, {empty})),
                    overlaps := coalesce(o.overlaps, []),
                    missed_benefits := coalesce(h.hints, []),
                    restricted := d.restricted
@@ -151,9 +166,9 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                    household_key := m.household_key, today := {day},
                    street_code := m.street_code, community_code := m.community_code,
                    grid_code := m.grid_code, members := m.members,
-                   totals := struct_pack(by_year := coalesce(t.by_year, []),
-                                         by_month := coalesce(t.by_month, []),
-                                         by_kind := coalesce(t.by_kind, []))
+                   totals := struct_pack(by_year := coalesce(t.by_year, {empty}),
+                                         by_month := coalesce(t.by_month, {empty}),
+                                         by_kind := coalesce(t.by_kind, {empty}))
                )) AS document
         FROM (
             SELECT household_key,
