@@ -28,11 +28,15 @@ import pandas as pd
 
 from bench.common import Bench, Context, Row, fmt_s
 from hub.linkage.decisions import Decision, Thresholds, decide
+from hub.settings import LinkageSettings
 
-THRESHOLDS = (0.3, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 # Keys of the Bloom filter encodings (a real deployment draws them like the other keys).
 BLOOM_KEYS = (b"b11-bloom-key-one-000000000000000", b"b11-bloom-key-two-000000000000000")
-DECISION = str(Thresholds().auto_link)
+# Judged as the pipeline decides: its auto-link threshold and its review floor (which is also
+# the runner-up's floor), read from the same settings (HUB_LINKAGE_*).
+PIPELINE = Thresholds.of(LinkageSettings())
+DECISION = str(PIPELINE.auto_link)
+THRESHOLDS = tuple(sorted({0.3, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, PIPELINE.auto_link}))
 BLOOM_MAX_RESIDENTS = 100_000  # the hub links automatically from here on
 
 
@@ -53,7 +57,7 @@ def _curve(best: pd.DataFrame, truth: set[tuple[str, str]],
     curve = {}
     for t in THRESHOLDS:
         if runner_up_rule:
-            bands = Thresholds(auto_link=t, review_floor=min(Thresholds().review_floor, t))
+            bands = Thresholds(auto_link=t, review_floor=min(PIPELINE.review_floor, t))
             chosen = best[decide(best, bands) == Decision.LINKED]
         else:
             chosen = best[best["probability"] >= t]
@@ -249,7 +253,8 @@ def run(ctx: Context) -> Bench:
     notes = [f"F1, precision and recall at match probability {DECISION}; the best F1 over "
              f"thresholds {', '.join(map(str, THRESHOLDS))} beside it.",
              "The hub's curve on the demo truth (precision / recall at each threshold, the "
-             "runner-up rule applied): " + "; ".join(
+             f"runner-up rule applied: a record whose runner-up reaches the pipeline's review "
+             f"floor {PIPELINE.review_floor} goes to review, not to a link): " + "; ".join(
                  f"{t} P {c['precision']:.3f} R {c['recall']:.3f}"
                  for t, c in hub_demo["curve"].items()),
              "The pipeline model's curve (what HUB_LINKAGE_AUTO_LINK and _REVIEW_FLOOR are "

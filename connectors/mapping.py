@@ -59,6 +59,14 @@ def mappings(spec: SourceSpec, contract: ContractSpec) -> dict[str, ColumnMappin
     if unknown:
         raise SourceInvalid(_source(spec), f"`columns` maps {', '.join(unknown)}, not in "
                                            f"contract {contract.name} v{contract.version}")
+    identity = contract.identity_column
+    if spec.no_id:
+        if identity is None or contract.ledger is None:
+            raise SourceInvalid(_source(spec), f"`no_id` needs a contract whose rows link to "
+                                               f"residents; {contract.name} has no such rows")
+        if identity.name in spec.columns:
+            raise SourceInvalid(_source(spec), f"`no_id` says the extract has no ID numbers, "
+                                               f"but `columns` maps {identity.name}")
     out = {}
     for col in contract.columns:
         m = spec.mapping(col.name)
@@ -81,8 +89,9 @@ def check_headers(spec: SourceSpec, contract: ContractSpec, headers: list[str],
         return
     present = {normalise_header(h) for h in headers}
     missing: dict[str, str | None] = {}
+    absent = contract.identity_column if spec.no_id else None
     for col in contract.columns:
-        if not col.required:
+        if not col.required or col is absent:
             continue
         m = maps.get(col.name)
         if m is None:
@@ -236,6 +245,11 @@ def map_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk) -> Mapped
         columns[name] = arr.cast(_ARROW_TYPES[col.type])
         issues.extend(issues_for(rows[mask], name, rule)
                       for rule, mask in masks.items() if mask.any())
+    identity = contract.identity_column
+    if spec.no_id and identity is not None:
+        # Every row's ID is missing: validation says so, and the row is sealed for linkage.
+        columns[identity.name] = pa.nulls(len(rows), _ARROW_TYPES[identity.type])
+        columns = {c.name: columns[c.name] for c in contract.columns if c.name in columns}
     if columns:
         out = pa.table(columns).to_pandas(types_mapper=_PANDAS_TYPES.get)
         out.index = pd.Index(rows)

@@ -11,6 +11,8 @@ scheme onto a contract. Adding a department means adding a YAML file, not code::
     load_modes: [snapshot, delta]          # what an upload may ask for (default: [load])
     max_drop: 0.2                          # a snapshot dropping more waits for confirmation
     withdraw: {from: 状态, values: [撤销]}   # corrections: such a row withdraws its fact
+    no_id: true                            # the extract has no ID numbers: every row is
+                                           # linked to a resident by name, birth date, ...
     encoding: auto                         # csv: auto | utf-8 | utf-8-sig | gbk | gb18030
     grid_scheme: civil_affairs_community   # scheme of the grid_code column (crosswalk key)
     columns:                               # contract column -> department header (or a mapping)
@@ -138,6 +140,10 @@ class SourceSpec(BaseModel):
     # held until a person confirms it.
     max_drop: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2
     withdraw: Withdrawal | None = None  # corrections: rows that withdraw a fact
+    # The extract carries no resident ID column at all (a paper register typed up, a street
+    # office's list): every row becomes a linkage candidate (hub.pipeline.sealing) instead of
+    # failing; the contract's ID column must then not be mapped.
+    no_id: bool = False
     columns: dict[str, str | ColumnMapping]
     sql: SqlOptions | None = None
     http: HttpOptions | None = None

@@ -131,7 +131,7 @@ class LinkageSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_LINKAGE_", extra="ignore")
 
     # Read off B11's precision/recall curve of the pipeline's model on the demo's truth
-    # (docs/benchmarks.md, 20,000 residents): from 0.9 precision is 1.000 at recall 0.968
+    # (docs/benchmarks.md, 20,000 residents): from 0.9 precision is 1.000 at recall 0.988
     # (0.99 and up lose recall); down to 0.3 precision stays 1.000, so the band 0.3-0.9 holds
     # likely matches a person confirms (rows with a name and a community but no birth date
     # or sex land there), and below 0.3 a row stays quarantined.

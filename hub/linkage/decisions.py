@@ -14,6 +14,10 @@ from enum import StrEnum
 
 import pandas as pd
 
+from hub.settings import LinkageSettings
+
+_DEFAULTS = LinkageSettings.model_fields
+
 
 class Decision(StrEnum):
     LINKED = "linked"
@@ -23,12 +27,18 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    auto_link: float = 0.9
-    review_floor: float = 0.5
+    # One source for the numbers: HUB_LINKAGE_AUTO_LINK and _REVIEW_FLOOR's defaults.
+    auto_link: float = float(_DEFAULTS["auto_link"].default)
+    review_floor: float = float(_DEFAULTS["review_floor"].default)
 
     def __post_init__(self) -> None:
         if not 0 < self.review_floor <= self.auto_link < 1:
             raise ValueError("thresholds must satisfy 0 < review floor <= auto link < 1")
+
+    @classmethod
+    def of(cls, settings: LinkageSettings) -> Thresholds:
+        """The thresholds the pipeline decides with (and B11 judges)."""
+        return cls(auto_link=settings.auto_link, review_floor=settings.review_floor)
 
 
 def decide(best: pd.DataFrame, thresholds: Thresholds | None = None) -> pd.Series:

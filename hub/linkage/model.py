@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.internals.comparison_creator import ComparisonCreator
@@ -161,7 +162,13 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
 
 def best_per_candidate(scored: pd.DataFrame, fields: tuple[str, ...],
                        unique_id: str = "unique_id") -> pd.DataFrame:
-    """Each candidate's best registry match, with the runner-up's probability beside it."""
+    """Each candidate's best registry match, with the runner-up's probability beside it.
+
+    Each pair's probability is scored on its own; a record belongs to at most one
+    resident, so the runner-up's is taken given the others: its odds over one plus the
+    odds of every pair of the record. Two residents that fit about equally keep a high
+    runner-up (a person decides); a household member who shares the address but not the
+    name and birth date no longer shadows a record that fits its resident far better."""
     gammas = [f"gamma_{field}" for field in fields]
     weights = [f"mw_{field}" for field in fields]
     columns = ["candidate_id", "registry_id", "probability", "runner_up", *gammas, *weights]
@@ -174,11 +181,18 @@ def best_per_candidate(scored: pd.DataFrame, fields: tuple[str, ...],
         "registry_id": left_id.where(registry_left, right_id),
         "candidate_id": right_id.where(registry_left, left_id),
         "probability": scored["match_probability"],
+        "weight": scored["match_weight"].astype(float),  # log2 odds of the pair
         **{column: scored[column] for column in gammas + weights},
     })
     frame = frame.sort_values(["candidate_id", "probability"], ascending=[True, False])
     ranked = frame.groupby("candidate_id", sort=False)
+    # log-sum-exp in base 2, shifted by each record's largest weight so that nothing
+    # overflows: share = 2^w / (1 + sum of 2^w over the record's pairs).
+    top = ranked["weight"].transform("max").clip(lower=0.0)
+    odds = pd.Series(np.exp2((frame["weight"] - top).to_numpy()), index=frame.index)
+    frame["share"] = odds / (odds.groupby(frame["candidate_id"]).transform("sum")
+                             + np.exp2(-top))
     best = ranked.head(1).set_index("candidate_id")
-    second = ranked.nth(1).set_index("candidate_id")["probability"]
+    second = frame.groupby("candidate_id", sort=False).nth(1).set_index("candidate_id")["share"]
     best["runner_up"] = second.reindex(best.index).fillna(0.0)
     return best.reset_index().loc[:, columns]

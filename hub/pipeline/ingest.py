@@ -204,7 +204,8 @@ class BatchIngest:
                     if existing:
                         return _already_ingested(existing, contract.name, spec.name)
                 t = time.perf_counter()
-                self._finish_checks(contract, stage, result)
+                self._finish_checks(contract, stage, result,
+                                    sealed_expected=result.rows_sealed if spec.no_id else 0)
                 staged = stage.staged()
                 t = clock.add("dedupe", t)
                 if result.outcome == "loaded":
@@ -258,7 +259,9 @@ class BatchIngest:
                 progress("rows", result.rows_read, None)
 
     def _finish_checks(self, contract: ContractSpec, stage: BatchStage,
-                       result: BatchResult) -> None:
+                       result: BatchResult, sealed_expected: int = 0) -> None:
+        """`sealed_expected`: rows of an extract without ID numbers, sealed for linkage as
+        intended; they do not count against the contract's bad-row threshold."""
         keys = [contract.column(k).curated_name for k in contract.unique]
         duplicates = self.warehouse.count_duplicate_keys(
             stage.curated, [k for k in keys if k], stage.rejected_rows_path())
@@ -275,13 +278,14 @@ class BatchIngest:
             result.outcome, result.reason = "rejected", "the extract has no data rows"
             result.rows_loaded = 0
             return
-        share = result.rows_quarantined / result.rows_read
+        bad = result.rows_quarantined - sealed_expected
+        share = bad / result.rows_read
         if share > contract.bad_row_threshold:
             worst = ", ".join(f"{r['column']} {r['rule']} ({r['rows']} rows)"
                               for r in result.top_rules[:3])
             result.outcome, result.rows_loaded = "rejected", 0
             result.reason = (
-                f"{result.rows_quarantined} of {result.rows_read} rows ({share:.1%}) break "
+                f"{bad} of {result.rows_read} rows ({share:.1%}) break "
                 f"contract {contract.name} v{contract.version}, over the "
                 f"{contract.bad_row_threshold:.0%} threshold; most common: {worst}")
         else:

@@ -277,11 +277,9 @@ class PipelineWorker:
 
         con, engine = self.warehouse.con, self.catalog.engine
         applied = apply_reviews(con, engine)
-        t = self.settings.linkage
         try:
             counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
-                                  Thresholds(auto_link=t.auto_link, review_floor=t.review_floor),
-                                  records=self._registry)
+                                  Thresholds.of(self.settings.linkage), records=self._registry)
         finally:
             self._registry.drop()  # opened identifiers stay in memory no longer than this
         return {**{str(k): v for k, v in counts.items()}, "reviews_applied": applied}

@@ -10,6 +10,9 @@ Work tables:
     rotation.vault_work     vault.identity numbered by resident: a resident's rows share a
                             chunk, so the pseudonym pass finds the resident's ID with them
     rotation.vault_next     the vault under the new key (vault) or new resident keys (pseudonym)
+    rotation.sealed_work    vault.sealed (identifiers of rows kept for linkage) numbered by
+                            candidate row (vault only: they are bound to no resident key)
+    rotation.sealed_next    vault.sealed under the new vault key
     rotation.resident_map   old -> new resident key, verified (pseudonym only)
     rotation.household_map  old -> new household key (pseudonym only; repeats are harmless)
     rotation.history_work   key-history rows to re-seal, and the rows this rotation appends
@@ -35,6 +38,13 @@ _VAULT_WORK = """CREATE OR REPLACE TABLE rotation.vault_work AS
     SELECT CAST((dense_rank() OVER (ORDER BY resident_key) - 1) // $per AS INTEGER) AS c,
            resident_key, field, ciphertext, batch_id
     FROM vault.identity ORDER BY c, resident_key, field"""
+_SEALED_WORK = """CREATE OR REPLACE TABLE rotation.sealed_work AS
+    SELECT CAST((dense_rank() OVER (ORDER BY candidate_key) - 1) // $per AS INTEGER) AS c,
+           candidate_key, field, ciphertext, batch_id
+    FROM vault.sealed ORDER BY c, candidate_key, field"""
+_SEALED_NEXT = """CREATE OR REPLACE TABLE rotation.sealed_next (c INTEGER NOT NULL,
+    candidate_key VARCHAR NOT NULL, field VARCHAR NOT NULL, ciphertext BLOB NOT NULL,
+    batch_id VARCHAR NOT NULL)"""
 _OUTPUTS = {
     "vault": [
         """CREATE OR REPLACE TABLE rotation.vault_next (c INTEGER NOT NULL,
@@ -103,6 +113,23 @@ def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
         for statement in _OUTPUTS[record.kind]:
             con.execute(statement)
         rotation_state.add_pass(con, record, "vault", _chunks(con, "rotation.vault_work"),
+                       time.perf_counter() - started)
+
+    _in_transaction(con, work)
+
+
+def setup_sealed_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
+                      chunk_rows: int) -> None:
+    """Snapshot vault.sealed into numbered chunks (vault rotation; once, like the vault)."""
+    if rotation_state.pass_progress(con, record, "sealed") is not None:
+        return
+    started = time.perf_counter()
+
+    def work() -> None:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        con.execute(_SEALED_WORK, {"per": chunk_rows})
+        con.execute(_SEALED_NEXT)
+        rotation_state.add_pass(con, record, "sealed", _chunks(con, "rotation.sealed_work"),
                        time.perf_counter() - started)
 
     _in_transaction(con, work)

@@ -6,7 +6,8 @@ is idempotent and recorded in meta.key_rotations (hub.keys.rotation_state), so r
 again after a crash, a kill or a power cut continues where the record says:
 
     preparing  new key file written (keys/<name>.next, 0600); vault copied chunk by chunk
-               (pseudonym: old -> new maps; checked before anything is switched)
+               (vault: also the identifiers of rows kept for linkage, vault.sealed;
+               pseudonym: old -> new maps; checked before anything is switched)
     history    key history re-sealed chunk by chunk
     ready      the switch transaction: curated keys, vault, key history, state
     switched   keys/<name>.next renamed over keys/<name>: the old key is gone
@@ -47,7 +48,7 @@ from hub.rotation.followups import (
     rekey_findings,
     rekey_reviews,
 )
-from hub.rotation.transforms import history_chunk, pseudonym_chunk, vault_chunk
+from hub.rotation.transforms import history_chunk, pseudonym_chunk, sealed_chunk, vault_chunk
 from hub.settings import HubSettings
 
 DEFAULT_CHUNK_RESIDENTS = 50_000
@@ -128,6 +129,11 @@ class _Rotation:
             seconds = passes.run_pass(con, record, "vault", "rotation.vault_work",
                                       vault_chunk(VaultCipher(old), VaultCipher(new)),
                                       self.progress, "re-sealing the vault")
+            # Rows kept for linkage and not decided yet are opened after the switch too.
+            passes.setup_sealed_pass(con, record, self.chunk_residents)
+            seconds += passes.run_pass(con, record, "sealed", "rotation.sealed_work",
+                                       sealed_chunk(VaultCipher(old), VaultCipher(new)),
+                                       self.progress, "re-sealing rows kept for linkage")
         else:
             cipher = VaultCipher(load_keyring(self.settings).vault_key)
             with Pseudonymiser(old) as p_old, Pseudonymiser(new) as p_new:

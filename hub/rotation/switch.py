@@ -136,6 +136,18 @@ def _rekey_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> in
     return _count(con, f'SELECT count("{column}") FROM {table}')
 
 
+def _switch_sealed(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> int:
+    """vault.sealed replaced by its copy under the new vault key (inside the switch)."""
+    n = _count(con, "SELECT count(*) FROM vault.sealed")
+    if n != _count(con, "SELECT count(*) FROM rotation.sealed_next"):
+        raise RotationCopyMismatch(record.kind, "vault.sealed",
+                                   "back out with `hub keys rotate --abort`, then rotate again")
+    con.execute("DELETE FROM vault.sealed")
+    con.execute("INSERT INTO vault.sealed (candidate_key, field, ciphertext, batch_id) "
+                "SELECT candidate_key, field, ciphertext, batch_id FROM rotation.sealed_next")
+    return n
+
+
 def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
     """One transaction: curated keys (pseudonym), the vault, the key history, the state."""
     started = time.perf_counter()
@@ -155,6 +167,8 @@ def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
         con.execute("INSERT INTO vault.identity (resident_key, field, ciphertext, batch_id) "
                     "SELECT resident_key, field, ciphertext, batch_id FROM rotation.vault_next")
         record.counters["vault.identity"] = n_vault
+        if record.kind == "vault":
+            record.counters["vault.sealed"] = _switch_sealed(con, record)
         con.execute("DELETE FROM vault.key_history")
         con.execute("INSERT INTO vault.key_history (domain, current_key, sealed_previous, epoch) "
                     "SELECT domain, current_key, sealed_previous, epoch "

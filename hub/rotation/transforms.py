@@ -21,6 +21,7 @@ from hub.keys.history import (
 from hub.rotation.passes import ChunkWork
 
 VAULT_NEXT = "rotation.vault_next"
+SEALED_NEXT = "rotation.sealed_next"
 RESIDENT_MAP = "rotation.resident_map"
 HOUSEHOLD_MAP = "rotation.household_map"
 HISTORY_NEXT = "rotation.history_next"
@@ -63,6 +64,19 @@ def vault_chunk(old: VaultCipher, new: VaultCipher) -> ChunkWork:
         out = _seal_all(new, rows, plain, keys)
         del plain
         return {VAULT_NEXT: out}
+
+    return transform
+
+
+def sealed_chunk(old: VaultCipher, new: VaultCipher) -> ChunkWork:
+    """The identifiers of rows kept for linkage: opened with the old vault key and sealed
+    with the new one under the same [field, candidate key]."""
+    def transform(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        keys = rows["candidate_key"].astype("string")
+        plain = _open_all(old, rows, keys)
+        out = _seal_all(new, rows, plain, keys).rename(columns={"resident_key": "candidate_key"})
+        del plain
+        return {SEALED_NEXT: out}
 
     return transform
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from hub.demo.linkage_truth import Planted, plant, registry_frame
+from hub.linkage.decisions import Decision, decide
 from hub.linkage.features import person_features
-from hub.linkage.model import link, registry_duplicates
+from hub.linkage.model import best_per_candidate, link, registry_duplicates
 from hub.linkage.spec import load_spec
 
 
@@ -65,3 +66,29 @@ def test_registry_duplicates_are_found_not_merged() -> None:
     planted = {frozenset(p) for p in zip(copies["unique_id"], copies["truth"], strict=True)}
     assert len(found & planted) >= 0.85 * len(planted)
     assert len(found - planted) <= 0.1 * len(found)
+
+
+def _pairs(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """Scored pairs as Splink gives them: (candidate, resident, match weight in bits)."""
+    weights = pd.Series([w for _, _, w in rows], dtype=float)
+    return pd.DataFrame({
+        "source_dataset_l": "candidates", "source_dataset_r": "registry",
+        "unique_id_l": [c for c, _, _ in rows], "unique_id_r": [r for _, r, _ in rows],
+        "match_weight": weights, "match_probability": 1 / (1 + 2.0 ** -weights)})
+
+
+def test_the_runner_up_counts_given_that_a_record_is_one_persons() -> None:
+    best = best_per_candidate(_pairs([
+        # Name, birth date, sex and address agree with the parent (25 bits); the child of
+        # the same household shares sex, surname and address only (0.9 on its own).
+        ("c-parent", "r-parent", 25.0), ("c-parent", "r-child", 3.2),
+        # Two residents fit the record equally: a person must choose.
+        ("c-twins", "r-one", 20.0), ("c-twins", "r-two", 20.0),
+        ("c-alone", "r-only", 12.0),
+    ]), ()).set_index("candidate_id")
+    assert best.loc["c-parent", "registry_id"] == "r-parent"
+    assert best.loc["c-parent", "runner_up"] < 1e-6
+    assert best.loc["c-twins", "runner_up"] == pytest.approx(0.5, abs=1e-5)
+    assert best.loc["c-alone", "runner_up"] == 0.0
+    assert decide(best).to_dict() == {"c-parent": Decision.LINKED, "c-twins": Decision.REVIEW,
+                                      "c-alone": Decision.LINKED}

@@ -12,6 +12,7 @@ import pytest
 from hub.keys.config import init_keys
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
+from schemas.registry import get_contract
 
 DATASETS = ["grid", "elderly_care", "medical", "employment"]
 
@@ -96,7 +97,7 @@ def test_catalog_records_each_batch_with_lineage(
         assert record["dataset"] == name
         assert record["outcome"] == "loaded"
         assert len(record["content_sha256"]) == 64
-        assert record["contract_version"] == "1.0.0"
+        assert record["contract_version"] == get_contract(name).version
         assert record["rows_loaded"] == result.rows_loaded
         assert set(record["timings"]) >= {"read", "validate", "deidentify", "commit"}
     assert {d["name"] for d in catalog.list_datasets()} >= set(DATASETS)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import duckdb
+import pytest
+from sqlalchemy import select
+
+from catalog.db import create_state_engine
 from desensitize.errors import VaultDecryptFailed
 from desensitize.vault import VaultCipher
 from hub.keys.rotation_state import history
 from hub.pipeline.worker import PipelineWorker
 from hub.rotation import run
 from hub.settings import HubSettings
+from hub.state.tables import linkage_reviews
 from tests.rotation.conftest import TODAY
 from tests.rotation.rotation_kit import documents, query, read_key
 
@@ -83,3 +89,61 @@ def test_rotation_refuses_a_key_given_by_reference(home: HubSettings) -> None:
         run.rotate(referenced, "vault")
     assert "HUB_VAULT_KEY_REF" in str(refused.value)
     assert not (home.keys_dir / "vault.key.next").exists()
+
+
+def _decisions(settings: HubSettings) -> list[tuple[object, ...]]:
+    return query(settings, "SELECT batch_id, source_row, resident_key, decision, "
+                           "round(probability, 6) FROM linkage.decisions ORDER BY ALL")
+
+
+def _reviews(settings: HubSettings) -> list[tuple[object, ...]]:
+    engine = create_state_engine(settings.resolved_state_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(
+                linkage_reviews.c.batch_id, linkage_reviews.c.source_row,
+                linkage_reviews.c.resident_key, linkage_reviews.c.comparison)).all()
+    finally:
+        engine.dispose()
+    return sorted((b, r, k, json.dumps(c, sort_keys=True)) for b, r, k, c in rows)
+
+
+def _forget_decisions(settings: HubSettings) -> None:
+    """Every sealed row back to undecided, as the rows of a batch loaded but not linked yet."""
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute("DELETE FROM linkage.decisions")
+    finally:
+        con.close()
+    engine = create_state_engine(settings.resolved_state_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(linkage_reviews.delete())
+    finally:
+        engine.dispose()
+
+
+def test_rows_sealed_before_a_vault_rotation_are_linked_and_reviewed_after_it(
+        home: HubSettings) -> None:
+    decided, reviews = _decisions(home), _reviews(home)
+    assert {d[3] for d in decided} >= {"linked", "review"}
+    assert reviews
+    old_key = read_key(home, "vault.key")
+    sealed = query(home, "SELECT candidate_key, field, ciphertext FROM vault.sealed")
+    assert sealed
+    _forget_decisions(home)
+
+    summary = run.rotate(home, "vault", chunk_residents=40)
+
+    assert summary.counters["vault.sealed"] == len(sealed)
+    after = query(home, "SELECT candidate_key, field, ciphertext FROM vault.sealed")
+    assert sorted((k, f) for k, f, _ in after) == sorted((k, f) for k, f, _ in sealed)
+    assert _opens(VaultCipher(read_key(home, "vault.key")), after) == len(after)
+    assert _opens(VaultCipher(old_key), after) == 0
+    # The undecided rows are opened under the new key: the same residents, probabilities
+    # and review items (masked values and levels) as before the rotation.
+    with PipelineWorker(home) as worker:
+        counts = worker.publish(today=TODAY)["linkage"]
+    assert counts["candidates"] == len(decided)
+    assert _decisions(home) == decided
+    assert _reviews(home) == reviews

@@ -41,7 +41,9 @@ def _valid_value(column: ColumnSpec, i: int) -> object:
     if column.type == ColumnType.MONEY:
         return 12345  # fen
     if column.type == ColumnType.DATE:
-        return pd.Timestamp("1950-01-01" if column.deid == "birth_year" else "2024-01-01")
+        # A birth date agrees with the ID numbers the kit makes (born 1950-01-01).
+        born = column.deid == "birth_year" or column.name == "birth_date"
+        return pd.Timestamp("1950-01-01" if born else "2024-01-01")
     return True
 
 
