@@ -10,6 +10,8 @@ memory and its in-memory DuckDB connection, never in the warehouse or the state 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import pandas as pd
 
@@ -22,6 +24,20 @@ FEATURE_COLUMNS = (
     "phone", "phone_tail", "community_code", "grid_code", "household_key",
 )
 _NOT_DIGIT = re.compile(r"\D")
+_Form = TypeVar("_Form")
+
+
+def _per_value(form: Callable[[object], _Form], values: pd.Series) -> list[_Form]:
+    """`form` of each value, computed once per distinct value: a registry repeats names,
+    addresses (a household's) and phones, and each form is a pure function of its value."""
+    seen: dict[str | None, _Form] = {}
+    out = []
+    for value in values.tolist():
+        key = value if isinstance(value, str) else None  # every non-text value is missing
+        if key not in seen:
+            seen[key] = form(key)
+        out.append(seen[key])
+    return out
 
 
 def _phone(raw: object) -> str | None:
@@ -42,10 +58,10 @@ def person_features(records: pd.DataFrame) -> pd.DataFrame:
             return records[name].reset_index(drop=True)
         return pd.Series([None] * n, dtype=object)
 
-    names = [name_forms(v) for v in column("name")]
-    places = [address_forms(v) for v in column("address")]
+    names = _per_value(name_forms, column("name"))
+    places = _per_value(address_forms, column("address"))
     births = pd.to_datetime(column("birth_date"), errors="coerce")
-    phones = [_phone(v) for v in column("phone")]
+    phones = _per_value(_phone, column("phone"))
     out = pd.DataFrame({
         "unique_id": column("unique_id").astype(str),
         "name_simplified": [f.undotted for f in names],
