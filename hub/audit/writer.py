@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from time import gmtime, strftime, time_ns
@@ -33,6 +34,21 @@ MAX_CLOCK_STEP = timedelta(minutes=5)
 _MAX_STEP_US = MAX_CLOCK_STEP // timedelta(microseconds=1)
 _HEAD_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 _inherited: list[Any] = []  # writer connections of a parent process: never used nor closed
+# Pages the WAL may grow to before the writer copies it back into the database, which
+# costs an fsync of each file: SQLite's default of 1000 pages would mean one every ~250
+# appends (each writes the table's page and two index pages). At 10000 it is one per ~2500
+# appends, and a page rewritten by many appends is copied back once.
+WAL_CHECKPOINT_PAGES = 10_000
+WRITER_PRAGMAS = ("PRAGMA synchronous={synchronous}",
+                  f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+_writers: weakref.WeakSet[SqliteWriter] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    """In a forked child: a writer's connection belongs to the parent (SQLite forbids
+    touching it here); the child opens its own at its first append."""
+    for writer in list(_writers):
+        writer.forked()
 
 Head = tuple[int, str, str]  # seq, hash, at of the newest record
 
@@ -105,11 +121,15 @@ class SqliteWriter:
         self._cursor: Any = None
         self._head: Head | None = None  # what this process last wrote or read
         self._alone = True  # no other process appended between our last two appends
+        _writers.add(self)
+
+    def forked(self) -> None:
+        if self._con is not None and self._pid != os.getpid():
+            _inherited.append(self._pooled)
+            self._con = self._pooled = self._cursor = None
+            self._head = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._con is not None and self._pid != os.getpid():
-            _inherited.append(self._pooled)  # forked: SQLite forbids touching it here
-            self._con = None
         if self._con is None:
             # From the engine, so that its connect arguments and pragmas (WAL, busy timeout)
             # apply; detached: this connection is the process's audit writer, not pooled.
@@ -119,7 +139,8 @@ class SqliteWriter:
             if not isinstance(con, sqlite3.Connection):
                 raise TypeError("the state store's driver is not sqlite3")
             con.isolation_level = None  # autocommit; explicit BEGIN IMMEDIATE when locking
-            con.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            for pragma in WRITER_PRAGMAS:
+                con.execute(pragma.format(synchronous=self.synchronous.upper()))
             self._pid, self._pooled, self._con = os.getpid(), pooled, con
             self._cursor = con.cursor()  # reused: one cursor object less per append
         return self._con
@@ -134,7 +155,7 @@ class SqliteWriter:
     def append(self, batch: list[list[Any]]) -> list[int]:
         """Write the records, all or none; raises whatever the store raised."""
         try:
-            con = self._connection()
+            con = self._con if self._con is not None else self._connection()
             if self._head is not None and self._alone and len(batch) == 1:
                 seq, prev, at = self._head
                 seq, at = seq + 1, record_time(at)
@@ -172,3 +193,6 @@ class SqliteWriter:
             raise
         self._head = head
         return [r[0] for r in rows]
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
