@@ -54,11 +54,18 @@ class ChunkFiles:
     withdrawn: Path | None = None
 
 
+def _bytes(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """Arrow binary of a column of bytes; no copy when the column is Arrow-backed already."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        return pa.array(values.array).cast(pa.binary())
+    return pa.array(values.to_numpy(dtype=object), pa.binary())
+
+
 def _vault_table(frame: pd.DataFrame, batch_id: str) -> pa.Table:
     return pa.table({
         "resident_key": _text(frame["resident_key"]),
         "field": _text(frame["field"]),
-        "ciphertext": pa.array(frame["ciphertext"].to_numpy(dtype=object), pa.binary()),
+        "ciphertext": _bytes(frame["ciphertext"]),
         "batch_id": pa.repeat(pa.scalar(batch_id, pa.string()), len(frame)),
     }, schema=VAULT_SCHEMA)
 
