@@ -10,13 +10,18 @@ themselves go to the batch's staging folder). The DuckDB warehouse stays written
 pipeline worker alone.
 
 A worker that dies (killed, out of memory) breaks the pool: the batch fails with
-IngestWorkerLost, and the next batch starts a new pool. An error raised while preparing a
-chunk comes back as the same error, whatever its constructor takes.
+IngestWorkerLost, and the next batch starts a new pool. A pipeline worker that dies takes
+its workers with it (each watches it), so no process holding the keys is left behind. An
+error raised while preparing a chunk comes back as the same error, whatever its constructor
+takes.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import select
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -30,9 +35,22 @@ from hub.pipeline.chunks import ChunkJob, PreparedChunk, prepare_chunk
 _deidentifier: Deidentifier | None = None  # the worker process's own
 
 
-def _start(keyring: KeyRing) -> None:
+def _start(keyring: KeyRing, parent: int) -> None:
     global _deidentifier
     _deidentifier = Deidentifier(keyring)
+    threading.Thread(target=_end_with, args=(parent,), name="hub-ingest-parent",
+                     daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once the pipeline worker that started it is gone (killed, say): it
+    holds the keys and nothing would ever send it work again."""
+    try:
+        handle = os.pidfd_open(parent)
+    except OSError:  # already gone
+        os._exit(1)
+    select.select([handle], [], [])  # readable once the process has ended
+    os._exit(1)
 
 
 def _ready() -> bool:
@@ -77,7 +95,8 @@ class ChunkProcesses:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["hub.pipeline.chunk_pool"])
             self._pool = ProcessPoolExecutor(self.processes, mp_context=context,
-                                             initializer=_start, initargs=(self._keyring,))
+                                             initializer=_start,
+                                             initargs=(self._keyring, os.getpid()))
         return self._pool
 
     def submit(self, raw: RawChunk, number: int) -> Future[Any]:

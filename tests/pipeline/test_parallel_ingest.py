@@ -115,7 +115,7 @@ def test_a_worker_process_that_dies_fails_the_batch_and_the_next_batch_runs(
         assert processes is not None
         pool = processes._open()
         first = pool.submit(os.getpid)
-        victim = first.result(timeout=120)  # a worker process, once it runs
+        victim = first.result(timeout=300)  # a worker process, once it runs
         os.kill(victim, signal.SIGKILL)
         with pytest.raises(IngestWorkerLost) as lost:
             worker.ingest(Path(grid.source_yaml), Path(grid.path))
@@ -124,3 +124,39 @@ def test_a_worker_process_that_dies_fails_the_batch_and_the_next_batch_runs(
         again = worker.ingest(Path(grid.source_yaml), Path(grid.path))
     assert again.outcome == "loaded"
     assert again.rows_loaded > 0
+
+
+_ORPHAN_SCRIPT = """
+import os, secrets, sys, time
+from desensitize.keys import KeyRing
+from hub.pipeline.chunk_pool import ChunkProcesses
+processes = ChunkProcesses(KeyRing(secrets.token_bytes(32), secrets.token_bytes(64)), 2)
+pool = processes._open()
+print(pool.submit(os.getpid).result(timeout=300), flush=True)
+time.sleep(600)
+"""
+
+
+def test_worker_processes_end_when_the_pipeline_worker_is_killed() -> None:
+    """They hold the keys: a killed pipeline worker must not leave them running."""
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # running
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    raise AssertionError("an ingest worker process outlived its pipeline worker")
