@@ -136,7 +136,7 @@ class Deidentifier:
                 index=frame.index,
             )
             pairs = pairs[pairs["value"].notna()].drop_duplicates()
-            ciphertext = self._vault.encrypt_column(
+            ciphertext = self._vault.seal_present(
                 pairs["value"], column.name, pairs["resident_key"]
             )
             parts.append(
@@ -144,7 +144,8 @@ class Deidentifier:
                     {
                         "resident_key": pairs["resident_key"].array,
                         "field": pd.array([column.name] * len(pairs), dtype="string"),
-                        "ciphertext": ciphertext.to_numpy(dtype=object),
+                        # Arrow-backed bytes: staged as they are, no Python object per value.
+                        "ciphertext": pd.arrays.ArrowExtensionArray(ciphertext),
                     }
                 )
             )

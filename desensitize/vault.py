@@ -39,6 +39,9 @@ def _utf8(values: pd.Series) -> pa.Array | pa.ChunkedArray:
 
 
 def _binary(values: pd.Series) -> pa.Array:
+    if isinstance(values.dtype, pd.ArrowDtype):  # sealed by seal_present, kept as Arrow
+        arrow = pa.array(values.array)
+        return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
     try:
         return pa.array(values.to_numpy(dtype=object), pa.binary())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # memoryviews and the like: copy them to bytes
@@ -72,16 +75,22 @@ class VaultCipher:
         with the index of `values`.
         """
         text = as_vault_text(values)
-        keys = resident_keys.reindex(values.index).astype("string")
         present = text.notna().to_numpy()
-        orphan = present & keys.isna().to_numpy()
-        if orphan.any():
-            raise VaultResidentMissing(field, values.index[orphan].tolist())
-        sealed = self._batch.encrypt(
-            _utf8(text[present]), [field.encode("utf-8"), _utf8(keys[present])])
+        sealed = self.seal_present(text[present], field, resident_keys)
         out = np.full(len(values), None, dtype=object)
         out[present] = sealed.to_numpy(zero_copy_only=False)
         return pd.Series(out, index=values.index, name=values.name)
+
+    def seal_present(self, values: pd.Series, field: str, resident_keys: pd.Series
+                     ) -> pa.Array:
+        """`encrypt_column` of values that are all present, as an Arrow binary array in
+        their order: no Python bytes object per value."""
+        text = as_vault_text(values)
+        keys = resident_keys.reindex(values.index).astype("string")
+        orphan = keys.isna().to_numpy()
+        if orphan.any():
+            raise VaultResidentMissing(field, values.index[orphan].tolist())
+        return self._batch.encrypt(_utf8(text), [field.encode("utf-8"), _utf8(keys)])
 
     def decrypt_column(
         self, ciphertexts: pd.Series, field: str, resident_keys: pd.Series

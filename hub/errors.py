@@ -7,7 +7,8 @@
     │                        no data rows); carries the batch id and top reasons
     ├── StateStoreError      the state store cannot be opened or written
     ├── PlaceTableInvalid    a place-name table does not read (names the row and the rule)
-    └── ServeRefused         `hub serve` will not start on this home (keys, rotation, settings)
+    ├── ServeRefused         `hub serve` will not start on this home (keys, rotation, settings)
+    └── IngestWorkerLost     an ingest worker process died during a batch; the batch failed
 
 Package errors (schemas, connectors, desensitize, catalog) pass through unchanged: every one
 derives from schemas.errors.DataHubError and carries its HTTP status and CLI exit code, which
@@ -93,4 +94,18 @@ class PlaceTableInvalid(HubError):
             f"the place-name table {file_name} was not installed: {where} {rule}; the table "
             "in use is unchanged. Fix the file (UTF-8 CSV with columns code and name) and load "
             "it again"
+        )
+
+
+class IngestWorkerLost(HubError):
+    status = 503
+
+    def __init__(self, batch_id: str, processes: int) -> None:
+        self.batch_id = batch_id
+        self.processes = processes
+        super().__init__(
+            f"batch {batch_id} failed: one of the {processes} ingest worker processes ended "
+            "before its chunk was prepared (killed, or out of memory); nothing of the batch "
+            "was loaded. Send the extract again; if it happens again, lower "
+            "HUB_INGEST_WORKERS or HUB_CHUNK_ROWS, or give the pipeline worker more memory"
         )

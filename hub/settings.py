@@ -156,10 +156,10 @@ class HubSettings(BaseSettings):
     # SQLAlchemy URL of the state store; SQLite under the home folder unless set (Postgres later).
     state_url: str | None = None
     chunk_rows: int = Field(default=200_000, ge=1_000, le=5_000_000)
-    # Threads that map, validate and de-identify the chunks of one extract at once
-    # (hub.pipeline.chunks); the result is the same with any number.
-    # One by default: mapping and validation hold the interpreter lock, so more threads only
-    # pay off where the libraries release it (docs/benchmarks.md, B1).
+    # Worker processes that map, validate, de-identify and stage the chunks of one extract
+    # at once (hub.pipeline.chunk_pool); the result is the same with any number. One by
+    # default: the batch's own thread, no processes to start (tests, small homes); a
+    # pipeline host sets one per core (docs/benchmarks.md, B1).
     ingest_workers: int = Field(default=1, ge=1, le=64)
     # Extracts above this size are refused before reading (bounded disk and time per batch):
     # a department's monthly extract of a 200k-resident street is well under 512 MiB.

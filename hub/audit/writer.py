@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from time import gmtime, strftime, time_ns
@@ -39,6 +40,24 @@ _SQLITE_BUSY = 5  # the primary result code of every SQLITE_BUSY_* error
 
 class WriteLockBusy(Exception):
     """Another process holds the state store's write lock; nothing was written."""
+
+
+# Pages the WAL may grow to before the writer copies it back into the database, which
+# costs an fsync of each file: SQLite's default of 1000 pages would mean one every ~250
+# appends (each writes the table's page and two index pages). At 10000 it is one per ~2500
+# appends, and a page rewritten by many appends is copied back once.
+WAL_CHECKPOINT_PAGES = 10_000
+WRITER_PRAGMAS = ("PRAGMA synchronous={synchronous}",
+                  f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+_writers: weakref.WeakSet[SqliteWriter] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    """In a forked child: a writer's connection belongs to the parent (SQLite forbids
+    touching it here); the child opens its own at its first append."""
+    for writer in list(_writers):
+        writer.forked()
+
 
 Head = tuple[int, str, str]  # seq, hash, at of the newest record
 
@@ -111,11 +130,15 @@ class SqliteWriter:
         self._cursor: Any = None
         self._head: Head | None = None  # what this process last wrote or read
         self._alone = True  # no other process appended between our last two appends
+        _writers.add(self)
+
+    def forked(self) -> None:
+        if self._con is not None and self._pid != os.getpid():
+            _inherited.append(self._pooled)
+            self._con = self._pooled = self._cursor = None
+            self._head = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._con is not None and self._pid != os.getpid():
-            _inherited.append(self._pooled)  # forked: SQLite forbids touching it here
-            self._con = None
         if self._con is None:
             # From the engine, so that its connect arguments and pragmas (WAL, busy timeout)
             # apply; detached: this connection is the process's audit writer, not pooled.
@@ -125,7 +148,8 @@ class SqliteWriter:
             if not isinstance(con, sqlite3.Connection):
                 raise TypeError("the state store's driver is not sqlite3")
             con.isolation_level = None  # autocommit; explicit BEGIN IMMEDIATE when locking
-            con.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            for pragma in WRITER_PRAGMAS:
+                con.execute(pragma.format(synchronous=self.synchronous.upper()))
             # SQLite's own wait for a busy lock sleeps (1, 2, 5, 10 ms, ...) in the calling
             # thread, which on the API's event loop stops every request of the process:
             # the callers wait for the lock themselves (hub.audit.log, hub.audit.group).
@@ -220,3 +244,6 @@ class SqliteWriter:
             raise
         self._head = head
         return [r[0] for r in rows]
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)

@@ -10,7 +10,7 @@ memory and its in-memory DuckDB connection, never in the warehouse or the state 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TypeVar
 
 import pandas as pd
@@ -27,6 +27,19 @@ _NOT_DIGIT = re.compile(r"\D")
 _Form = TypeVar("_Form")
 
 
+def _per_value(form: Callable[[object], _Form], values: pd.Series) -> list[_Form]:
+    """`form` of each value, computed once per distinct value: a registry repeats names,
+    addresses (a household's) and phones, and each form is a pure function of its value."""
+    seen: dict[str | None, _Form] = {}
+    out = []
+    for value in values.tolist():
+        key = value if isinstance(value, str) else None  # every non-text value is missing
+        if key not in seen:
+            seen[key] = form(key)
+        out.append(seen[key])
+    return out
+
+
 def _phone(raw: object) -> str | None:
     if not isinstance(raw, str):
         return None
@@ -34,19 +47,6 @@ def _phone(raw: object) -> str | None:
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     return digits if len(digits) >= 7 else None
-
-
-def _each_once(form: Callable[[object], _Form], values: Iterable[object]) -> list[_Form]:
-    """`form` of every value, computed once per distinct value: common names recur and a
-    household's members share an address."""
-    done: dict[object, _Form] = {}
-    out = []
-    for value in values:
-        found = done.get(value)
-        if found is None:
-            found = done[value] = form(value)
-        out.append(found)
-    return out
 
 
 def person_features(records: pd.DataFrame) -> pd.DataFrame:
@@ -58,10 +58,10 @@ def person_features(records: pd.DataFrame) -> pd.DataFrame:
             return records[name].reset_index(drop=True)
         return pd.Series([None] * n, dtype=object)
 
-    names = _each_once(name_forms, column("name"))
-    places = _each_once(address_forms, column("address"))
+    names = _per_value(name_forms, column("name"))
+    places = _per_value(address_forms, column("address"))
     births = pd.to_datetime(column("birth_date"), errors="coerce")
-    phones = [_phone(v) for v in column("phone")]
+    phones = _per_value(_phone, column("phone"))
     out = pd.DataFrame({
         "unique_id": column("unique_id").astype(str),
         "name_simplified": [f.undotted for f in names],

@@ -2,6 +2,8 @@
 
     worker    PipelineWorker: the warehouse's only writer; ingest, crosswalk, publish
     ingest    one batch: read, map, validate, quarantine, de-identify, stage, commit
+    chunks    one chunk made ready to load (map to staged files), handed back in order
+    chunk_pool  the worker processes that prepare chunks (HUB_INGEST_WORKERS above one)
     staging   a batch's Parquet files before the commit, and leftovers of killed runs
     jobs      the upload queue in the state store, and the worker loop that drains it
     sealing   rows whose only fault is their ID number, kept sealed as linkage candidates

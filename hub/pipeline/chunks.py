@@ -1,28 +1,26 @@
-"""One chunk of an extract, made ready to stage: map -> validate -> quarantine -> de-identify.
+"""One chunk of an extract, made ready to load: map -> validate -> quarantine -> de-identify
+-> staged files.
 
-These stages need nothing but the chunk, the source, the contract and a Deidentifier, so
-`prepared_in_order` runs them for several chunks at once on `workers` threads (pandas,
-Arrow, DuckDB and the batched AES-SIV release the GIL for most of their work) while the
-batch's own thread reads the next chunks and stages finished ones. Chunks come out in the
-order they were read, so the staged rows, their issues and the vault entries are the same,
-in the same order, as with one worker. Each thread borrows a Deidentifier of its own (it
-holds a DuckDB connection and is not thread-safe).
+These steps need nothing but the chunk, the source, the contract and a Deidentifier, so with
+HUB_INGEST_WORKERS above one they run in worker processes (hub.pipeline.chunk_pool) while the
+batch's own thread reads the next chunks and takes finished ones in. Each chunk writes its
+own staged files, named by its number; `prepared_in_order` hands the chunks back in the order
+they were read, so the staged rows, their issues and the vault entries are the same, in the
+same order, with any number of workers.
 """
 
 from __future__ import annotations
 
-import queue
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from connectors.base import RawChunk
 from connectors.mapping import map_chunk
@@ -30,31 +28,41 @@ from connectors.source import SourceSpec
 from desensitize.deidentify import Deidentifier
 from hub.pipeline.load_modes import withdrawn_rows
 from hub.pipeline.sealing import id_only_rows
+from hub.pipeline.staging import ChunkFiles, write_chunk
 from schemas.compile_arrow import to_curated_arrow
 from schemas.issues import concat_issues
 from schemas.spec import ContractSpec
 from schemas.validate import validate_chunk
 
 
+@dataclass(frozen=True)
+class ChunkJob:
+    """What preparing one chunk needs besides the chunk and a Deidentifier (picklable)."""
+
+    spec: SourceSpec
+    contract: ContractSpec
+    today: date
+    batch_id: str
+    folder: Path  # the batch's staging folder
+
+
 @dataclass
 class PreparedChunk:
-    """What the stage writes for one chunk, and the seconds each step took."""
+    """One chunk's staged files, its counts, and the seconds each step took."""
 
-    errors: pd.DataFrame
-    warnings: pd.DataFrame
-    curated: pa.Table
-    withdrawn: np.ndarray[Any, Any]  # source rows that withdraw their key's fact
-    vault: pd.DataFrame
+    files: ChunkFiles
     rows_read: int
     rows_good: int
     rows_bad: int
+    rows_withdrawn: int  # source rows that withdraw their key's fact
     seconds: dict[str, float] = field(default_factory=dict)
     # Validated rows whose only faults are in the ID column: sealed for linkage, not lost.
     sealable: pd.DataFrame | None = None
 
 
-def prepare_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk, today: date,
-                  deidentifier: Deidentifier, batch_id: str) -> PreparedChunk:
+def prepare_chunk(job: ChunkJob, raw: RawChunk, number: int,
+                  deidentifier: Deidentifier) -> PreparedChunk:
+    spec, contract = job.spec, job.contract
     seconds: dict[str, float] = {}
     t = time.perf_counter()
 
@@ -66,7 +74,7 @@ def prepare_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk, today
 
     mapped = map_chunk(spec, contract, raw)
     lap("map")
-    checked = validate_chunk(contract, mapped.frame, today, spec.grid_scheme,
+    checked = validate_chunk(contract, mapped.frame, job.today, spec.grid_scheme,
                              upstream=mapped.issues)
     lap("validate")
     errors = concat_issues([mapped.issues, checked.issues])
@@ -76,44 +84,50 @@ def prepare_chunk(spec: SourceSpec, contract: ContractSpec, raw: RawChunk, today
     lap("quarantine")
     deid = deidentifier.apply(contract, good)
     lap("deidentify")
-    curated = to_curated_arrow(contract, deid.curated, batch_id, spec.grid_scheme)
+    curated = to_curated_arrow(contract, deid.curated, job.batch_id, spec.grid_scheme)
     withdrawn = withdrawn_rows(spec, raw, good.index)
+    files = write_chunk(job.folder, job.batch_id, contract.name, number, errors=errors,
+                        warnings=warnings, curated=curated, withdrawn=withdrawn,
+                        vault=deid.vault)
     lap("stage")
     sealable = checked.frame.loc[id_only_rows(contract, errors)]
-    return PreparedChunk(errors, warnings, curated, withdrawn, deid.vault, mapped.rows_read,
-                         len(good), len(bad_rows), seconds, sealable)
+    return PreparedChunk(files, mapped.rows_read, len(good), len(bad_rows), len(withdrawn),
+                         seconds, sealable)
+
+
+class ChunkWorkers(Protocol):
+    """Prepares chunks elsewhere (hub.pipeline.chunk_pool.ChunkProcesses)."""
+
+    processes: int
+
+    def submit(self, raw: RawChunk, number: int) -> Future[Any]: ...
+
+    def outcome(self, future: Future[Any]) -> PreparedChunk: ...
 
 
 def prepared_in_order(chunks: Iterator[RawChunk],
-                      prepare: Callable[[RawChunk, Deidentifier], PreparedChunk],
-                      deidentifiers: list[Deidentifier]) -> Iterator[PreparedChunk]:
-    """`prepare` over the chunks, one thread per Deidentifier, results in the chunks' order.
-    At most one chunk per thread waits beyond those being worked on (bounded memory)."""
-    if len(deidentifiers) <= 1:
-        for raw in chunks:
-            yield prepare(raw, deidentifiers[0])
+                      prepare: Callable[[RawChunk, int], PreparedChunk],
+                      workers: ChunkWorkers | None = None) -> Iterator[PreparedChunk]:
+    """Each chunk prepared, handed back in the order read: here with `prepare`, or by
+    `workers`. At most one chunk per worker waits beyond those being worked on (bounded
+    memory)."""
+    numbered = enumerate(chunks)
+    if workers is None:
+        for number, raw in numbered:
+            yield prepare(raw, number)
         return
-    free: queue.SimpleQueue[Deidentifier] = queue.SimpleQueue()
-    for deidentifier in deidentifiers:
-        free.put(deidentifier)
-
-    def run(raw: RawChunk) -> PreparedChunk:
-        deidentifier = free.get()
-        try:
-            return prepare(raw, deidentifier)
-        finally:
-            free.put(deidentifier)
-
-    pending: deque[Future[PreparedChunk]] = deque()
-    limit = 2 * len(deidentifiers)
-    with ThreadPoolExecutor(len(deidentifiers), thread_name_prefix="hub-ingest") as pool:
-        try:
-            for raw in chunks:
-                pending.append(pool.submit(run, raw))
-                if len(pending) >= limit:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:  # a failed or abandoned batch: no new work, wait for what runs
-            for future in pending:
-                future.cancel()
+    pending: deque[Future[Any]] = deque()
+    limit = 2 * workers.processes
+    try:
+        for number, raw in numbered:
+            pending.append(workers.submit(raw, number))
+            if len(pending) >= limit:
+                yield workers.outcome(pending.popleft())
+        while pending:
+            yield workers.outcome(pending.popleft())
+    finally:  # a failed or abandoned batch: no new work, wait for what runs
+        for future in pending:
+            future.cancel()
+        for future in pending:
+            if not future.cancelled():
+                future.exception()  # its files go with the batch's folder

@@ -26,7 +26,8 @@ from connectors.mapping import check_headers
 from connectors.open import open_reader
 from connectors.source import FILE_FORMATS, SourceSpec
 from desensitize.deidentify import Deidentifier
-from hub.pipeline.chunks import PreparedChunk, prepare_chunk, prepared_in_order
+from hub.pipeline.chunk_pool import ChunkProcesses
+from hub.pipeline.chunks import ChunkJob, PreparedChunk, prepare_chunk, prepared_in_order
 from hub.pipeline.load_modes import (
     HELD,
     compare_with_current,
@@ -141,16 +142,18 @@ class BatchIngest:
     """Runs one extract through the pipeline; owned by the pipeline worker."""
 
     def __init__(self, warehouse: Warehouse, catalog: CatalogStore,
-                 deidentifier: Deidentifier | list[Deidentifier], staging_dir: Path, *,
+                 deidentifier: Deidentifier, staging_dir: Path, *,
                  chunk_rows: int, max_extract_bytes: int,
-                 sealer: CandidateSealer | None = None) -> None:
-        """`deidentifier`: one, or one per ingest thread (chunks are prepared on as many
-        threads as there are Deidentifiers; hub.pipeline.chunks). `sealer` keeps the rows
+                 sealer: CandidateSealer | None = None,
+                 processes: ChunkProcesses | None = None) -> None:
+        """`processes`: worker processes that prepare the chunks (hub.pipeline.chunk_pool);
+        None: `deidentifier` prepares them on the batch's thread. `sealer` keeps the rows
         whose only fault is their ID number for linkage (on the batch's own thread)."""
         self.sealer = sealer
         self.warehouse = warehouse
         self.catalog = catalog
-        self.deidentifiers = deidentifier if isinstance(deidentifier, list) else [deidentifier]
+        self.deidentifier = deidentifier
+        self.processes = processes
         self.staging_dir = staging_dir
         self.chunk_rows = chunk_rows
         self.max_extract_bytes = max_extract_bytes
@@ -228,21 +231,20 @@ class BatchIngest:
     def _stage_chunks(self, spec: SourceSpec, contract: ContractSpec,
                       chunks: Iterator[RawChunk], stage: BatchStage, result: BatchResult,
                       clock: _Clock, progress: Progress | None, today: date) -> None:
-        """Chunks are read and staged here, in order; the steps between run on
-        `len(self.deidentifiers)` threads (hub.pipeline.chunks). Step seconds are summed
-        over the threads; "read" is the time spent waiting for the next chunk."""
+        """Chunks are read here and taken in, in order; the steps between (staged files
+        included) run on this thread or in the worker processes (hub.pipeline.chunks). Step
+        seconds are summed over the processes; "read" is the time spent waiting for the
+        next chunk, "stage" here the sealing of rows kept for linkage."""
         read = _timed_reads(chunks, clock)
+        job = ChunkJob(spec, contract, today, stage.batch_id, stage.folder)
 
-        def prepare(raw: RawChunk, deidentifier: Deidentifier) -> PreparedChunk:
-            return prepare_chunk(spec, contract, raw, today, deidentifier, stage.batch_id)
+        def prepare(raw: RawChunk, number: int) -> PreparedChunk:
+            return prepare_chunk(job, raw, number, self.deidentifier)
 
-        for ready in prepared_in_order(read, prepare, self.deidentifiers):
+        workers = self.processes.bind(job) if self.processes is not None else None
+        for ready in prepared_in_order(read, prepare, workers):
             t = time.perf_counter()
-            stage.add_issues(ready.errors, "error")
-            stage.add_issues(ready.warnings, "warning")
-            stage.add_curated(ready.curated)
-            stage.add_withdrawn(ready.withdrawn)
-            stage.add_vault(ready.vault)
+            stage.add_chunk(ready.files)
             if self.sealer is not None and ready.sealable is not None and len(ready.sealable):
                 sealed = self.sealer.seal(contract, ready.sealable, stage.batch_id,
                                           spec.grid_scheme)
@@ -251,7 +253,7 @@ class BatchIngest:
             clock.add("stage", t)
             for name, seconds in ready.seconds.items():
                 clock.spent[name] = clock.spent.get(name, 0.0) + seconds
-            result.rows_withdrawn += len(ready.withdrawn)
+            result.rows_withdrawn += ready.rows_withdrawn
             result.rows_read += ready.rows_read
             result.rows_loaded += ready.rows_good
             result.rows_quarantined += ready.rows_bad

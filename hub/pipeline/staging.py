@@ -9,6 +9,7 @@ when the batch ends, and leftovers of a killed worker are removed when the next 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,80 @@ def _text(values: pd.Series) -> pa.Array:
     return arrow.cast(pa.string())
 
 
+@dataclass
+class ChunkFiles:
+    """The staged files of one chunk; None or empty where the chunk had nothing of a kind."""
+
+    curated: Path | None = None
+    vault: Path | None = None
+    issues: list[Path] = field(default_factory=list)
+    withdrawn: Path | None = None
+
+
+def _bytes(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """Arrow binary of a column of bytes; no copy when the column is Arrow-backed already."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        return pa.array(values.array).cast(pa.binary())
+    return pa.array(values.to_numpy(dtype=object), pa.binary())
+
+
+def _vault_table(frame: pd.DataFrame, batch_id: str) -> pa.Table:
+    return pa.table({
+        "resident_key": _text(frame["resident_key"]),
+        "field": _text(frame["field"]),
+        "ciphertext": _bytes(frame["ciphertext"]),
+        "batch_id": pa.repeat(pa.scalar(batch_id, pa.string()), len(frame)),
+    }, schema=VAULT_SCHEMA)
+
+
+def _issue_table(issues: pd.DataFrame, batch_id: str, dataset: str, severity: str) -> pa.Table:
+    n = len(issues)
+
+    def repeat(value: str) -> pa.Array:
+        return pa.repeat(pa.scalar(value, pa.string()), n)
+
+    return pa.table({
+        "batch_id": repeat(batch_id),
+        "dataset": repeat(dataset),
+        "source_row": pa.array(issues["source_row"].to_numpy(dtype="int64")),
+        "column_name": _text(issues["column"].astype(str)),
+        "rule": _text(issues["rule"].astype(str)),
+        "severity": repeat(severity),
+    }, schema=ISSUE_SCHEMA)
+
+
+def write_chunk(folder: Path, batch_id: str, dataset: str, number: int, *,
+                errors: pd.DataFrame, warnings: pd.DataFrame, curated: pa.Table,
+                withdrawn: np.ndarray, vault: pd.DataFrame) -> ChunkFiles:
+    """Write chunk `number`'s files into the batch folder. Named by chunk, so that chunks
+    prepared in other processes never collide; the stage lists them in chunk order."""
+    files = ChunkFiles()
+
+    def path(kind: str) -> Path:
+        return folder / f"{kind}-{number:05d}.parquet"
+
+    for issues, severity in ((errors, "error"), (warnings, "warning")):
+        if not issues.empty:
+            files.issues.append(path(f"issues-{severity}"))
+            pq.write_table(_issue_table(issues, batch_id, dataset, severity), files.issues[-1],
+                           compression="zstd")
+    if curated.num_rows:
+        files.curated = path("curated")
+        pq.write_table(curated, files.curated, compression="zstd")
+    if len(withdrawn):
+        files.withdrawn = path("withdrawn")
+        pq.write_table(pa.table({"batch_id": pa.repeat(pa.scalar(batch_id), len(withdrawn)),
+                                 "source_row": pa.array(withdrawn, pa.int64())}),
+                       files.withdrawn)
+    if not vault.empty:
+        files.vault = path("vault")
+        # Ciphertext does not compress: zstd over it would only add write time.
+        pq.write_table(_vault_table(vault, batch_id), files.vault, compression="none")
+    return files
+
+
 class BatchStage:
-    """Parquet writers of one batch; one part file per chunk keeps each write small."""
+    """Parquet files of one batch; one part file per chunk keeps each write small."""
 
     def __init__(self, folder: Path, batch_id: str, dataset: str) -> None:
         self.folder = folder
@@ -64,21 +137,13 @@ class BatchStage:
         bucket.append(path)
         return path
 
-    def add_curated(self, table: pa.Table) -> None:
-        if table.num_rows:
-            pq.write_table(table, self._next("curated", self.curated), compression="zstd")
-
-    def add_vault(self, frame: pd.DataFrame) -> None:
-        if frame.empty:
-            return
-        table = pa.table({
-            "resident_key": _text(frame["resident_key"]),
-            "field": _text(frame["field"]),
-            "ciphertext": pa.array(frame["ciphertext"].to_numpy(dtype=object), pa.binary()),
-            "batch_id": pa.repeat(pa.scalar(self.batch_id, pa.string()), len(frame)),
-        }, schema=VAULT_SCHEMA)
-        # Ciphertext does not compress: zstd over it would only add write time.
-        pq.write_table(table, self._next("vault", self.vault), compression="none")
+    def add_chunk(self, files: ChunkFiles) -> None:
+        """Take a chunk's files (write_chunk), in the order the chunks were read."""
+        self.issues += files.issues
+        for path, bucket in ((files.curated, self.curated), (files.withdrawn, self.withdrawn),
+                             (files.vault, self.vault)):
+            if path is not None:
+                bucket.append(path)
 
     def add_sealed(self, table: pa.Table, vault: pd.DataFrame) -> None:
         if not table.num_rows:
@@ -95,24 +160,9 @@ class BatchStage:
                            compression="none")
 
     def add_issues(self, issues: pd.DataFrame, severity: str) -> None:
-        if issues.empty:
-            return
-        n = len(issues)
-        table = pa.table({
-            "batch_id": pa.array([self.batch_id] * n, pa.string()),
-            "dataset": pa.array([self.dataset] * n, pa.string()),
-            "source_row": pa.array(issues["source_row"].to_numpy(dtype="int64")),
-            "column_name": pa.array(issues["column"].astype(str).tolist(), pa.string()),
-            "rule": pa.array(issues["rule"].astype(str).tolist(), pa.string()),
-            "severity": pa.array([severity] * n, pa.string()),
-        }, schema=ISSUE_SCHEMA)
-        pq.write_table(table, self._next("issues", self.issues), compression="zstd")
-
-    def add_withdrawn(self, rows: np.ndarray) -> None:
-        if len(rows):
-            table = pa.table({"batch_id": pa.repeat(pa.scalar(self.batch_id), len(rows)),
-                              "source_row": pa.array(rows, pa.int64())})
-            pq.write_table(table, self._next("withdrawn", self.withdrawn))
+        if not issues.empty:
+            pq.write_table(_issue_table(issues, self.batch_id, self.dataset, severity),
+                           self._next("issues", self.issues), compression="zstd")
 
     def rejected_rows_path(self) -> Path:
         self.rejected_rows = self.folder / "rejected-rows.parquet"

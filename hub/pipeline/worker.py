@@ -24,6 +24,7 @@ from desensitize.pseudonym import Pseudonymiser
 from desensitize.vault import VaultCipher
 from hub.keys.config import load_keyring
 from hub.keys.rotation_state import refuse_if_rotating
+from hub.pipeline.chunk_pool import ChunkProcesses
 from hub.pipeline.ingest import BatchIngest, BatchResult, Progress
 from hub.pipeline.load_modes import DISCARDED, HELD, BatchNotHeld
 from hub.pipeline.sealing import REGISTRY, CandidateSealer
@@ -53,7 +54,8 @@ class PipelineWorker:
         self.warehouse: Warehouse | None = None
         self.catalog: CatalogStore | None = None
         self.deidentifier: Deidentifier | None = None
-        self._helpers: list[Deidentifier] = []  # the other ingest threads' Deidentifiers
+        # Worker processes preparing chunks (HUB_INGEST_WORKERS above one), with the keys.
+        self._processes: ChunkProcesses | None = None
         self._keyring: KeyRing | None = None
         self._sealer: CandidateSealer | None = None
         self._sealer_deidentifier: Deidentifier | None = None
@@ -82,6 +84,7 @@ class PipelineWorker:
             self.catalog.sync_batches(self.warehouse.batches())
             clear_leftovers(settings.staging_dir)
             self.deidentifier = Deidentifier(self._keyring)
+            self._start_processes()
             ensure_crosswalk_schema(self.warehouse.con)
             if settings.quality_checks and not self._rotating:
                 from hub.quality.hook import fill_missing_results
@@ -92,17 +95,16 @@ class PipelineWorker:
             raise
         return self
 
-    def _ingest_deidentifiers(self) -> list[Deidentifier]:
-        """One Deidentifier per ingest thread (HUB_INGEST_WORKERS), made at first use."""
-        assert self.deidentifier is not None
-        assert self._keyring is not None
-        while len(self._helpers) < self.settings.ingest_workers - 1:
-            self._helpers.append(Deidentifier(self._keyring))
-        return [self.deidentifier, *self._helpers[:self.settings.ingest_workers - 1]]
+    def _start_processes(self) -> None:
+        """The ingest worker processes, started in the background while the worker opens."""
+        if self.settings.ingest_workers > 1 and self._keyring is not None \
+                and self.deidentifier is not None:
+            self._processes = ChunkProcesses(self._keyring, self.settings.ingest_workers)
+            self._processes.start()
 
     def _candidate_sealer(self) -> CandidateSealer:
-        """The sealer of ID-failing rows, with a Deidentifier of its own: it runs on the
-        batch's thread while the ingest threads use theirs."""
+        """The sealer of ID-failing rows, with a Deidentifier of its own (the batch's thread
+        may prepare chunks with the worker's own meanwhile)."""
         assert self._keyring is not None
         if self._sealer is None:
             self._sealer_deidentifier = Deidentifier(self._keyring)
@@ -113,9 +115,9 @@ class PipelineWorker:
 
     def _close_helpers(self) -> None:
         """Close what holds key material besides the main Deidentifier (reloaded keys)."""
-        for helper in self._helpers:
-            helper.close()
-        self._helpers = []
+        if self._processes is not None:
+            self._processes.close()
+            self._processes = None
         if self._sealer is not None:
             self._sealer.close()
             self._sealer = None
@@ -130,6 +132,7 @@ class PipelineWorker:
         if self.deidentifier is not None:
             self.deidentifier.close()
             self.deidentifier = Deidentifier(self._keyring)
+        self._start_processes()
 
     def close(self) -> None:
         self._close_helpers()
@@ -158,19 +161,21 @@ class PipelineWorker:
             raise RuntimeError("open the worker before ingesting")
         spec = source if isinstance(source, SourceSpec) else load_source(source)
         contract = get_contract(spec.dataset)
-        job = BatchIngest(self.warehouse, self.catalog, self._ingest_deidentifiers(),
+        job = BatchIngest(self.warehouse, self.catalog, self.deidentifier,
                           self.settings.staging_dir, chunk_rows=self.settings.chunk_rows,
                           max_extract_bytes=self.settings.max_extract_bytes,
-                          sealer=self._candidate_sealer())
+                          sealer=self._candidate_sealer(), processes=self._processes)
         result = job.run(spec, contract, extract, progress, mode=mode)
         if contract.name == REGISTRY and result.outcome == "loaded" \
                 and self.settings.linkage.registry_duplicates:
             # Before the quality step, whose cross-department findings include these pairs.
             from hub.pipeline.linkage import RegistryRecords, find_registry_duplicates
 
+            started = time.perf_counter()
             self._registry = self._registry or RegistryRecords()
             find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),
                                      self.settings.linkage.auto_link, self._registry)
+            result.timings["registry_duplicates"] = round(time.perf_counter() - started, 3)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
             from hub.quality.hook import check_committed_batch
