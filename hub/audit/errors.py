@@ -14,6 +14,7 @@ Messages name the state store (password hidden) or the file and the next step; n
 from __future__ import annotations
 
 from hub.errors import HubError
+from schemas.errors import ExitCode
 
 
 class AuditError(HubError):
@@ -36,6 +37,19 @@ class AuditWriteFailed(AuditError):
 class AuditWriterBusy(AuditWriteFailed):
     """Nothing was written: another process held the state store's write lock. A writer
     tries again until its patience runs out, then this is its AuditWriteFailed."""
+
+
+class WriteLockBusy(AuditError):
+    """Another process holds the state store's write lock and nothing was written: the
+    writer's signal to its caller, which waits and tries again (AuditWriterBusy when its
+    patience runs out)."""
+
+    status = 503
+    exit_code = ExitCode.BUSY
+
+    def __init__(self) -> None:
+        super().__init__("another process holds the state store's write lock; nothing was "
+                         "written: try again")
 
 
 class AuditUnavailable(AuditError):

@@ -50,6 +50,7 @@ from hub.audit.errors import (
     AuditUnavailable,
     AuditWriteFailed,
     AuditWriterBusy,
+    WriteLockBusy,
 )
 from hub.audit.group import GroupCommit
 from hub.audit.schema import (
@@ -65,7 +66,7 @@ from hub.audit.schema import (
     record_hash,
 )
 from hub.audit.verify import PRECISE_SQL, SLICE, VerifyResult, check_rows, verify_sqlite
-from hub.audit.writer import SqliteWriter, WriteLockBusy, at_text, chain, head_of
+from hub.audit.writer import SqliteWriter, at_text, chain, head_of
 from hub.security.roles import Principal
 
 __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "AuditLog", "VerifyResult",

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from hub.audit.errors import WriteLockBusy
 from hub.audit.schema import GENESIS_HASH, INSERT_SQL, _sha256, encode_record
 
 MAX_CLOCK_STEP = timedelta(minutes=5)
@@ -36,10 +37,6 @@ _MAX_STEP_US = MAX_CLOCK_STEP // timedelta(microseconds=1)
 _HEAD_SQL = "SELECT seq, hash, body FROM audit_events ORDER BY seq DESC LIMIT 1"
 _inherited: list[Any] = []  # writer connections of a parent process: never used nor closed
 _SQLITE_BUSY = 5  # the primary result code of every SQLITE_BUSY_* error
-
-
-class WriteLockBusy(Exception):
-    """Another process holds the state store's write lock; nothing was written."""
 
 
 # Pages the WAL may grow to before the writer copies it back into the database, which

@@ -6,6 +6,7 @@ record each."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from hub.pipeline.worker import PipelineWorker
 from hub.security.tokens import TokenStore
 from tests.api.conftest import District
 from tests.conftest import DemoDistrict
+from tests.event_loop import run
 
 pytestmark = pytest.mark.slow
 PURPOSE = "assistance_review"
@@ -42,7 +44,8 @@ def test_searches_on_postgresql_answer_and_are_audited(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://hub") as api:
-                def search(token: str, raw_id: str, query: str = "") -> object:
+                def search(token: str, raw_id: str, query: str = ""
+                           ) -> Awaitable[httpx.Response]:
                     return api.post(f"/v1/residents/search{query}",
                                     headers={"Authorization": f"Bearer {token}"},
                                     json={"id_number": raw_id, "purpose": PURPOSE})
@@ -51,9 +54,9 @@ def test_searches_on_postgresql_answer_and_are_audited(
                 together += [search(office, other.raw_id), search(admin, other.raw_id),
                              search(office, mine.raw_id, "?via=route"),
                              search(office, "11010519491231002X")]
-                return list(await asyncio.gather(*together))  # type: ignore[arg-type]
+                return list(await asyncio.gather(*together))
 
-    answers = asyncio.run(searches())
+    answers = run(searches())
     assert [a.status_code for a in answers] == [200] * 12 + [404, 200, 200, 404]
     assert len({a.content for a in answers[:12]}) == 1
     assert mine.key in answers[0].text

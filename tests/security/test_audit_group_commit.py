@@ -14,6 +14,7 @@ import pytest
 from hub.audit.errors import AuditWriteFailed, AuditWriterBusy
 from hub.audit.group import GroupCommit
 from hub.audit.log import AuditLog, VerifyResult
+from tests.event_loop import run
 from tests.security.conftest import fill
 
 
@@ -35,7 +36,7 @@ def test_concurrent_appends_share_a_transaction_and_chain(any_audit: AuditLog) -
         first = await _concurrently(any_audit, 0, 20)
         return first, await _concurrently(any_audit, 20, 5)
 
-    first, second = asyncio.run(two_turns())
+    first, second = run(two_turns())
     assert first == list(range(4, 24))
     assert second == list(range(24, 29))
     records = {r["seq"]: r for r in any_audit.search(newest_first=False, limit=100)}
@@ -53,19 +54,19 @@ def test_a_failed_batch_refuses_every_request_and_writes_nothing(
     con.execute("CREATE TRIGGER refuse_inserts BEFORE INSERT ON audit_events "
                 "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
     con.commit()
-    outcomes = asyncio.run(_concurrently(audit, 0, 6))
+    outcomes = run(_concurrently(audit, 0, 6))
     assert all(isinstance(o, AuditWriteFailed) for o in outcomes)
     assert audit.head()[0] == 2
     con.execute("DROP TRIGGER refuse_inserts")
     con.commit()
     con.close()
-    assert asyncio.run(_concurrently(audit, 6, 3)) == [3, 4, 5]
+    assert run(_concurrently(audit, 6, 3)) == [3, 4, 5]
     assert audit.verify() == VerifyResult(True, 5, None, None)
 
 
 def test_appends_from_several_loops_each_commit(audit: AuditLog) -> None:
     """A process may run more than one loop (tests, a console thread): each has its queue."""
-    seqs = [asyncio.run(_concurrently(audit, 10 * i, 3)) for i in range(3)]
+    seqs = [run(_concurrently(audit, 10 * i, 3)) for i in range(3)]
     assert sorted(s for batch in seqs for s in batch if isinstance(s, int)) == list(
         range(1, 10))
     assert audit.verify().ok
@@ -77,15 +78,15 @@ def test_append_async_checks_its_fields_before_queueing(audit: AuditLog) -> None
                                  role="admin")
 
     with pytest.raises(AuditWriteFailed):
-        asyncio.run(missing_actor())
-    assert asyncio.run(_concurrently(audit, 0, 2)) == [1, 2]  # the queue is not stuck
+        run(missing_actor())
+    assert run(_concurrently(audit, 0, 2)) == [1, 2]  # the queue is not stuck
 
 
 def test_a_busy_write_lock_does_not_stop_the_loop(audit: AuditLog, state_path: Path) -> None:
     """Another process holds the write lock: the appends wait for it without blocking the
     event loop (other requests go on), then commit, in order and chained."""
     fill(audit, 1)
-    other = sqlite3.connect(state_path, isolation_level=None)
+    other = sqlite3.connect(state_path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
     ticks = 0
 
@@ -104,7 +105,7 @@ def test_a_busy_write_lock_does_not_stop_the_loop(audit: AuditLog, state_path: P
         running.cancel()
         return appended
 
-    assert asyncio.run(while_locked()) == [2, 3, 4, 5]
+    assert run(while_locked()) == [2, 3, 4, 5]
     other.close()
     assert ticks >= 20  # the loop kept turning while the lock was held
     assert audit.verify() == VerifyResult(True, 5, None, None)
@@ -123,7 +124,7 @@ def test_a_lock_busy_past_patience_refuses_the_batch() -> None:
         return await asyncio.gather(*(group.append([i]) for i in range(3)),
                                     return_exceptions=True)
 
-    outcomes = asyncio.run(appends())
+    outcomes = run(appends())
     assert all(isinstance(o, AuditWriteFailed) for o in outcomes)
     assert len(attempts) > 3  # tried again while its patience lasted
     assert set(attempts) == {3}
