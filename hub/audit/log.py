@@ -99,8 +99,12 @@ def _utc_text(moment: datetime | str) -> str:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, *, synchronous: str = "normal") -> None:
+    def __init__(self, engine: Engine, *, synchronous: str = "normal",
+                 patience: float = WRITER_PATIENCE) -> None:
+        """`patience`: seconds an append waits for another process's write lock before it
+        fails (AuditWriterBusy)."""
         self.engine = engine
+        self._patience = patience
         self._url = engine.url.render_as_string(hide_password=True)
         self._sqlite = engine.dialect.name == "sqlite"
         database = engine.url.database if self._sqlite else None
@@ -117,7 +121,7 @@ class AuditLog:
         # The API's appends (`append_async`): on a networked store written from a thread.
         self._group = GroupCommit(self._try_write, in_thread=self._writer is None
                                   and not self._sqlite, busy=AuditWriterBusy,
-                                  patience=WRITER_PATIENCE)
+                                  patience=patience)
 
     def __repr__(self) -> str:
         return f"AuditLog({self._url})"
@@ -185,9 +189,9 @@ class AuditLog:
         return text
 
     def _write(self, batch: list[list[Any]]) -> list[int]:
-        """Write, waiting (in this thread) up to WRITER_PATIENCE for another process's
+        """Write, waiting (in this thread) up to the log's patience for another process's
         write lock."""
-        deadline, pause = time.monotonic() + WRITER_PATIENCE, _FIRST_PAUSE
+        deadline, pause = time.monotonic() + self._patience, _FIRST_PAUSE
         while True:
             try:
                 return self._try_write(batch)

@@ -90,7 +90,7 @@ def test_log_refuses_update_and_delete_through_sql(any_audit: AuditLog,
 def test_write_failure_raises_and_writes_nothing(audit: AuditLog, state_path: Path) -> None:
     fill(audit, 1)
     impatient = create_engine(f"sqlite:///{state_path}", connect_args={"timeout": 0.05})
-    log = AuditLog(impatient)
+    log = AuditLog(impatient, patience=0.05)
     holder = sqlite3.connect(state_path)
     holder.execute("BEGIN EXCLUSIVE")  # another process holds the store
     try:
