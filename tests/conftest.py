@@ -154,9 +154,10 @@ def demo_district(tmp_path_factory: pytest.TempPathFactory) -> DemoDistrict:
 
 @pytest.fixture
 def district_home(demo_district: DemoDistrict, tmp_path: Path) -> HubSettings:
-    """This test's own copy of the district's home (quality checks off: they have their own
-    tests, and elsewhere they only cost time)."""
-    return demo_district.copy_home(tmp_path / "district-home", quality_checks=False)
+    """This test's own copy of the district's home (quality checks and the registry's
+    duplicate search off: they have their own tests, and elsewhere they only cost time)."""
+    return demo_district.copy_home(tmp_path / "district-home", quality_checks=False,
+                                   linkage=LinkageSettings(registry_duplicates=False))
 
 
 @pytest.fixture(scope="session")

@@ -37,8 +37,9 @@ def published(demo_district: DemoDistrict) -> Published:
 
 @pytest.fixture
 def own_home(district_home: HubSettings) -> HubSettings:
-    """A private copy of the published home, for tests that ingest or publish again."""
-    return HubSettings(home=district_home.home, chunk_rows=1_000)
+    """A private copy of the published home, for tests that ingest or publish again (its
+    quality suites and registry duplicate search off, as `district_home`'s)."""
+    return district_home
 
 
 def all_documents(engine: Engine) -> dict[str, dict[str, Any]]:

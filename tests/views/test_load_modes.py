@@ -19,7 +19,7 @@ from catalog.db import create_state_engine
 from hub.ledger.build import LEDGER_TABLE, rebuild_ledger
 from hub.pipeline.load_modes import BatchNotHeld
 from hub.pipeline.worker import PipelineWorker
-from hub.settings import HubSettings
+from hub.settings import HubSettings, LinkageSettings
 from tests.district_kit import DATASETS
 from tests.views.conftest import TODAY, Published, all_documents
 
@@ -127,7 +127,8 @@ def test_supplementary_upload_as_snapshot_is_held_then_discarded(
 
 def test_a_confirmed_snapshot_equals_loading_it_from_scratch(
         published: Published, own_home: HubSettings, supplement: Path, tmp_path: Path) -> None:
-    scratch = HubSettings(home=tmp_path / "scratch", chunk_rows=1_000)
+    scratch = HubSettings(home=tmp_path / "scratch", chunk_rows=1_000, quality_checks=False,
+                          linkage=LinkageSettings(registry_duplicates=False))
     scratch.home.mkdir()
     shutil.copytree(own_home.keys_dir, scratch.keys_dir)
     with PipelineWorker(scratch) as worker:
@@ -157,7 +158,8 @@ def test_a_confirmed_snapshot_equals_loading_it_from_scratch(
 def delta_home(published: Published, tmp_path_factory: pytest.TempPathFactory) -> HubSettings:
     home = tmp_path_factory.mktemp("delta") / "home"
     shutil.copytree(published.settings.home, home)
-    return HubSettings(home=home, chunk_rows=1_000, quality_checks=False)
+    return HubSettings(home=home, chunk_rows=1_000, quality_checks=False,
+                       linkage=LinkageSettings(registry_duplicates=False))
 
 
 @settings(max_examples=6, deadline=None, derandomize=True,
