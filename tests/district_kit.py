@@ -26,3 +26,16 @@ def ingest_and_publish(settings: HubSettings, demo: DemoManifest,
         worker.load_crosswalk(demo.crosswalk)
         install_places(settings, Path(demo.crosswalk).with_name(PLACES_NAME))
         return worker.publish(today=today) if today is not None else worker.publish()
+
+
+def warehouse_rows(settings: HubSettings, sql: str, params: list[Any] | None = None
+                   ) -> list[Any]:
+    """Rows of one query on the home's warehouse, opened read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True,
+                         config={"autoinstall_known_extensions": False})
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

@@ -22,7 +22,7 @@ import json
 import os
 import sqlite3
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from time import gmtime, strftime, time_ns
 from typing import Any
@@ -205,25 +205,17 @@ class SqliteWriter:
         # A group commit's batch: one transaction; its first insert meets the primary key
         # of another process's record if there is one.
         rows, head = chain(self._head, batch)
-        con.execute("BEGIN IMMEDIATE")
         try:
-            self._cursor.executemany(INSERT_SQL, rows)
-            con.execute("COMMIT")
+            with _immediate(con):
+                self._cursor.executemany(INSERT_SQL, rows)
         except sqlite3.IntegrityError:
-            con.execute("ROLLBACK")
             self._alone = False
             return None
-        except BaseException:
-            with contextlib.suppress(Exception):
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-            raise
         self._head = head
         return [r[0] for r in rows]
 
     def _append_locked(self, con: sqlite3.Connection, batch: list[list[Any]]) -> list[int]:
-        con.execute("BEGIN IMMEDIATE")  # take the write lock before reading the head
-        try:
+        with _immediate(con):  # the write lock is taken before the head is read
             current = head_of(con.execute(_HEAD_SQL).fetchone())
             # Under contention the guess mostly fails: guess again once the head found here
             # is the one this process wrote last.
@@ -233,14 +225,22 @@ class SqliteWriter:
                 con.execute(INSERT_SQL, rows[0])
             else:
                 con.executemany(INSERT_SQL, rows)
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-            raise
         self._head = head
         return [r[0] for r in rows]
+
+
+@contextlib.contextmanager
+def _immediate(con: sqlite3.Connection) -> Iterator[None]:
+    """One transaction holding the write lock from its start; rolled back on any error."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+        raise
 
 
 os.register_at_fork(after_in_child=_forget_parent_connections)

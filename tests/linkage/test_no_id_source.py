@@ -9,7 +9,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pytest
 import yaml
@@ -25,6 +24,7 @@ from hub.views.read import ViewReader
 from schemas.identity import normalise_resident_id
 from schemas.registry import get_contract
 from tests.conftest import DemoDistrict
+from tests.district_kit import warehouse_rows as _query
 from tests.privacy_scan import Needles, privacy_hits
 
 HEADER = ["姓名", "性别", "出生日期", "住址", "服务项目", "救助形式", "金额（元）", "开始日期",
@@ -48,15 +48,6 @@ SOURCE = {
     },
 }
 RESIDENTS = 6
-
-
-def _query(settings: HubSettings, sql: str, params: list[Any] | None = None) -> list[Any]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True,
-                         config={"autoinstall_known_extensions": False})
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _register(demo: Any) -> tuple[pd.DataFrame, list[list[str]]]:

@@ -23,16 +23,8 @@ from hub.settings import HubSettings, LinkageSettings
 from hub.state.tables import linkage_reviews
 from hub.views.read import ViewReader
 from tests.conftest import DemoDistrict
+from tests.district_kit import warehouse_rows as _query
 from tests.privacy_scan import Needles, privacy_hits
-
-
-def _query(settings: HubSettings, sql: str, params: list[Any] | None = None) -> list[Any]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True,
-                         config={"autoinstall_known_extensions": False})
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _document(settings: HubSettings, key: str) -> dict[str, Any]:
