@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.browser_kit import submit
 from tests.casework.conftest import PASSWORD, Loop
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
@@ -28,7 +29,7 @@ def open_page(browser: Browser, loop: Loop) -> Iterator[object]:
         page.goto("/console/login")
         page.get_by_label("用户名").fill(name)
         page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        submit(page, page.get_by_role("button", name="登录"))
         return page
 
     yield signed_in_as
@@ -45,8 +46,8 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
 
     civil: Page = sign_in("loop-civil")  # type: ignore[operator]
     civil.goto("/console/inbox")
-    civil.get_by_role("link", name=reported["request_id"]).click()
-    civil.get_by_role("button", name="确认接收").click()
+    submit(civil, civil.get_by_role("link", name=reported["request_id"]))
+    submit(civil, civil.get_by_role("button", name="确认接收"))
     assert civil.locator("#status").inner_text().startswith("已确认")
     civil.screenshot(path=str(SHOTS / "loop-correction.png"), full_page=True)
     admin: Page = sign_in("loop-admin")  # type: ignore[operator]
@@ -61,36 +62,36 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
     assert apply.get_by_label("name").count() == 0  # not_shared columns are not offered
     apply.get_by_label("查询目的").select_option("assistance_review")
     labour.get_by_label("条款或文件").fill("社会救助暂行办法 第十条")
-    labour.get_by_role("button", name="提交申请").click()
+    submit(labour, labour.get_by_role("button", name="提交申请"))
     request_url = labour.url
     assert labour.locator("#status").inner_text() == "待答复"
 
     civil.goto(request_url)
     civil.locator("#approve").get_by_label("living_alone").uncheck()
-    civil.get_by_role("button", name="同意").click()
+    submit(civil, civil.get_by_role("button", name="同意"))
     assert civil.locator("#status").inner_text() == "已同意"
     assert civil.locator("#granted").inner_text().startswith("care_level ·")
     civil.screenshot(path=str(SHOTS / "loop-sharing.png"), full_page=True)
 
     street: Page = sign_in("loop-street")  # type: ignore[operator]
     street.goto(f"/console/residents/{loop.hinted}?purpose=case_management")
-    street.get_by_role("button", name="开案并转介").first.click()
+    submit(street, street.get_by_role("button", name="开案并转介").first)
     assert street.locator("#status").inner_text() == "已转介"
     assert "民政局" in street.locator("#referrals").inner_text()
     street.get_by_label("添加记录（请勿填写身份证号、姓名或电话）").fill("电话联系家属，约定入户")
-    street.get_by_role("button", name="添加记录").click()
+    submit(street, street.get_by_role("button", name="添加记录"))
     street.screenshot(path=str(SHOTS / "loop-case.png"), full_page=True)
     referral = street.locator("#referrals tbody td").first.inner_text()
 
     civil.goto("/console/cases")
-    civil.get_by_role("link", name=referral).click()
+    submit(civil, civil.get_by_role("link", name=referral))
     civil.get_by_label("回复").select_option("granted")
-    civil.get_by_role("button", name="提交回复").click()
+    submit(civil, civil.get_by_role("button", name="提交回复"))
     assert civil.locator("#status").inner_text().startswith("已办结")
 
     street.reload()
     street.locator("#close").get_by_label("评价").select_option("need_met")
-    street.get_by_role("button", name="结案").click()
+    submit(street, street.get_by_role("button", name="结案"))
     assert street.locator("#status").inner_text() == "已结案"
     assert "满意度 5/5" in street.locator("#evaluation").inner_text()
     assert "已办理" in street.locator("#referrals").inner_text()

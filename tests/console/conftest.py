@@ -16,6 +16,7 @@ from playwright.sync_api import Error as PlaywrightError
 from hub.state.migrate import open_state_store
 from hub.web.state import stores
 from tests.api.conftest import District, Server, district, server  # noqa: F401
+from tests.browser_kit import submit
 from tests.privacy_scan import Needles
 
 PASSWORD = "demo-password-1"
@@ -106,5 +107,5 @@ def sign_in(page: Page, name: str, password: str) -> None:
     page.goto("/console/login")
     page.get_by_label("用户名").fill(name)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()  # the answer to the form, not the login page it left
+    submit(page, page.get_by_role("button", name="登录"))
+

@@ -207,7 +207,12 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
         theirs = conn.execute(select(upload_jobs.c.job_id).where(
             upload_jobs.c.dataset == "elderly_care")).scalars().first()
     engine.dispose()
-    assert theirs is not None
+    if theirs is None:  # the clerk's test above did not run in this process: one upload of theirs
+        with server.client(district.tokens["department"]) as api:
+            extract = Path(district.demo.datasets["elderly_care"].path).read_bytes()
+            head = b"".join(extract.splitlines(keepends=True)[:21])
+            theirs = api.post("/v1/datasets/elderly_care/uploads",
+                              files={"file": ("养老服务.csv", head)}).json()["upload_id"]
     for address in (f"/console/uploads/{theirs}", f"/console/uploads/{theirs}/errors.xlsx",
                     "/console/uploads/up-000000000000000000000000"):
         page.goto(address)

@@ -13,7 +13,7 @@ from hub.state.audit_table import audit_events
 from hub.state.migrate import open_state_store
 from hub.web.state import stores
 from tests.api.conftest import District
-from tests.console.conftest import PASSWORD, Recorder, sign_in
+from tests.console.conftest import PASSWORD, Recorder, sign_in, submit
 from tests.console.test_street_office import search
 from tests.privacy_scan import Needles, privacy_hits
 
@@ -31,14 +31,14 @@ def test_a_steward_rejects_a_review_in_the_console(page: Page, district: Distric
     assert page.get_by_role("link", name="关联待审核").count() == 1
     rows = page.locator("#queue tbody tr")
     assert rows.count() >= 1
-    rows.first.get_by_role("link", name="审核").click()
+    submit(page, rows.first.get_by_role("link", name="审核"))
     comparison = page.locator("#comparison")
     assert comparison.get_by_role("rowheader", name="姓名").count() == 1
     name_row = comparison.locator("tr", has=page.get_by_role("rowheader", name="姓名"))
     assert "*" in name_row.locator("td").first.inner_text()
     assert page.locator("#status").inner_text() == "待审核"
     review_id = page.url.rsplit("/", 1)[-1]
-    page.get_by_role("button", name="不是同一人：保留在隔离区").click()
+    submit(page, page.get_by_role("button", name="不是同一人：保留在隔离区"))
     assert page.locator("#status").inner_text() == "已否决"
     assert page.get_by_role("button", name="是同一人：关联此记录").count() == 0
     engine = open_state_store(district.settings.resolved_state_url)

@@ -21,7 +21,7 @@ from hub.web.demo_users import print_demo_users
 from hub.web.routes_grids import AGE_ORDER
 from schemas.value_labels import label
 from tests.api.conftest import District, Server
-from tests.console.conftest import Accounts, Recorder, sign_in
+from tests.console.conftest import Accounts, Recorder, sign_in, submit
 from tests.privacy_scan import Needles, privacy_hits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def search(page: Page, id_number: str, purpose: str = "assistance_review") -> No
     page.goto("/console/search")
     page.get_by_label("身份证号").fill(id_number)
     page.get_by_label("查询目的").select_option(purpose)
-    page.get_by_role("button", name="查询").click()
+    submit(page, page.get_by_role("button", name="查询"))
 
 
 def test_resident_and_household_cards(page: Page, server: Server, district: District,
@@ -71,7 +71,7 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "resident-card.png"), full_page=True)
 
-    page.locator("#household-link").click()
+    submit(page, page.locator("#household-link"))
     assert "一户一档" in page.locator("#household-card h1").inner_text()
     household = server.client(district.tokens["street_office"]).get(
         f"/v1/households/{district.mine.household_key}",
@@ -127,14 +127,14 @@ def test_grid_filters_and_download(page: Page, server: Server, district: Distric
     page.goto("/console/grids")
     page.get_by_label("网格编码（15位）").fill(grid)
     page.get_by_label("查询目的").select_option("assistance_review")
-    page.get_by_role("button", name="显示").click()
+    submit(page, page.get_by_role("button", name="显示"))
     everyone = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
     bands = page.locator("#grid-rows tbody tr td:nth-child(2)").all_inner_texts()
     assert len(set(bands)) > 1
     assert bands == sorted(bands, key=AGE_ORDER.index)  # oldest first
     field, value, expected = _a_telling_filter(server, district, grid, everyone)
     page.locator(f"#{field}").select_option(value)
-    page.get_by_role("button", name="显示").click()
+    submit(page, page.get_by_role("button", name="显示"))
     kept = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
     assert kept == expected  # the API's count for the same filter
     page.screenshot(path=str(SHOTS / "grid-list.png"), full_page=True)
@@ -213,16 +213,16 @@ def test_english_is_a_per_user_setting(page: Page, district: District,
                                        accounts: Accounts) -> None:
     sign_in(page, accounts.admin, accounts.password)
     page.get_by_label("语言").select_option("en")
-    page.get_by_role("button", name="应用").click()
+    submit(page, page.get_by_role("button", name="应用"))
     assert page.locator("html").get_attribute("lang") == "en"
     search_button = page.get_by_role("button", name="Search")
     page.get_by_label("ID number").fill(district.mine.raw_id)
     page.get_by_label("Purpose of this look-up").select_option("audit_check")
-    search_button.click()
+    submit(page, search_button)
     assert page.locator("#resident-card h1").inner_text().startswith("Resident record")
     assert "Cash" in page.locator("#resident-card").inner_text()
     page.get_by_label("Language").select_option("zh")
-    page.get_by_role("button", name="Apply").click()
+    submit(page, page.get_by_role("button", name="Apply"))
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 
 
