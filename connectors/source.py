@@ -191,3 +191,17 @@ def load_source(path: Path | str) -> SourceSpec:
 def shipped_sources() -> dict[str, Path]:
     """The source YAMLs shipped with the hub, by dataset."""
     return {load_source(p).dataset: p for p in sorted(SOURCES_DIR.glob("*.yaml"))}
+
+
+def source_catalogue(local: Path | None = None) -> tuple[dict[str, Path], dict[str, str]]:
+    """Source name -> YAML and -> dataset: the shipped sources, then those in `local` (a
+    home's own `sources/` folder, when it exists). SourceInvalid names a YAML that is wrong."""
+    paths = sorted(SOURCES_DIR.glob("*.yaml"))
+    if local is not None and local.is_dir():
+        paths += sorted(local.glob("*.yaml"))
+    files: dict[str, Path] = {}
+    datasets: dict[str, str] = {}
+    for path in paths:
+        spec = load_source(path)
+        files[spec.name], datasets[spec.name] = path, spec.dataset
+    return files, datasets

@@ -76,10 +76,19 @@ def _refuse_half_rotated(settings: HubSettings) -> None:
 
 
 def prepare_state(settings: HubSettings) -> None:
-    """Bring the state store to the newest schema once, before worker processes start."""
-    from hub.api.app import build_services
+    """Bring the state store to the newest schema once, before worker processes start, and
+    refuse here what every worker would refuse: its keys and the upload sources. Without the
+    API's own imports (pandas, the app), which only the workers need."""
+    from connectors.source import source_catalogue
+    from hub.keys.config import load_keyring, load_security_keys
+    from hub.state.migrate import open_state_store
 
-    build_services(settings).engine.dispose()
+    # Keys first: a refused start must not leave a new state store behind.
+    load_security_keys(settings)
+    load_keyring(settings)
+    source_catalogue(settings.home / "sources")
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    open_state_store(settings.resolved_state_url).dispose()
 
 
 def log_config(level: str = "INFO") -> dict[str, Any]:

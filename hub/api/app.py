@@ -15,7 +15,6 @@ import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,7 +22,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog.store import CatalogStore
-from connectors.source import SOURCES_DIR, load_source
+from connectors.source import source_catalogue
 from hub.api import search_lane
 from hub.api.deps import Services, http_bearer_accepts, principal_of
 from hub.api.guard import ResidentGate
@@ -82,20 +81,6 @@ resident outside your jurisdiction answers exactly like one that does not exist.
 """
 
 
-def source_catalogue(settings: HubSettings) -> tuple[dict[str, Path], dict[str, str]]:
-    """Source name -> YAML and -> dataset: the shipped sources plus `HUB_HOME/sources/`."""
-    paths = sorted(SOURCES_DIR.glob("*.yaml"))
-    local = settings.home / "sources"
-    if local.is_dir():
-        paths += sorted(local.glob("*.yaml"))
-    files: dict[str, Path] = {}
-    datasets: dict[str, str] = {}
-    for path in paths:
-        spec = load_source(path)
-        files[spec.name], datasets[spec.name] = path, spec.dataset
-    return files, datasets
-
-
 def build_services(settings: HubSettings) -> Services:
     # Keys first (hub.keys.config refuses missing, exposed or placeholder keys): a refused start
     # must not leave a new state store behind.
@@ -110,7 +95,7 @@ def build_services(settings: HubSettings) -> Services:
     # reaches this one within that time (hub.security.tokens).
     tokens = TokenStore(engine, security.token_pepper, cache_seconds=TOKEN_CACHE_SECONDS)
     audit_log = AuditLog(engine, synchronous=settings.audit.synchronous)
-    files, datasets = source_catalogue(settings)
+    files, datasets = source_catalogue(settings.home / "sources")
     return Services(settings=settings, engine=engine, views=ViewReader(engine), tokens=tokens,
                     audit=audit_log, jobs=jobs, catalog=catalog_store, sources=files,
                     source_datasets=datasets, pseudonym_key=keyring.pseudonym_key,

@@ -12,8 +12,6 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import openpyxl
-
 from connectors.source import SourceSpec
 from schemas.issues import ROW_COLUMN
 from schemas.rule_labels import describe
@@ -49,6 +47,8 @@ def as_csv(rows: Iterable[list[str]]) -> bytes:
 
 
 def as_xlsx(rows: Iterable[list[str]]) -> bytes:
+    import openpyxl  # at first use: an API worker seldom writes a workbook
+
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("问题行")
     sheet.append(HEADER)

@@ -10,6 +10,10 @@ revision there, and commits the schema change and the new revision together.
 
 A store made before migrations existed (tables, no `alembic_version`) is upgraded in place:
 revision 0001 creates only what is missing and moves a retired audit-log layout over.
+
+Alembic itself is imported only when a store needs upgrading: every process opens the store,
+and at head one query answers (HEAD_REVISION names the newest migration; a test holds it to
+Alembic's own head).
 """
 
 from __future__ import annotations
@@ -18,24 +22,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.db import create_state_engine
 from hub.errors import StateStoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+HEAD_REVISION = "0008"
 # pg_advisory_xact_lock key of schema upgrades: "hubstate" in ASCII, as a signed bigint.
 _ADVISORY_KEY = int.from_bytes(b"hubstate", "big", signed=True)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration without a file: the migrations folder and the connection."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -44,6 +51,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @cache
 def head_revision() -> str:
+    """The newest revision as Alembic reads it from the migrations folder."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None  # the package ships its migrations
     return head
@@ -52,7 +62,10 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The store's revision; None for an empty store or one made before migrations."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not engine.dialect.has_table(conn, "alembic_version"):
+            return None
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if revision is None else str(revision)
 
 
 @contextmanager
@@ -80,17 +93,18 @@ def _write_locked(engine: Engine) -> Iterator[Connection]:
 def upgrade_state(engine: Engine) -> str:
     """Apply every pending migration; returns the revision the store is at (head)."""
     url = engine.url.render_as_string(hide_password=True)
-    head = head_revision()
     try:
-        if current_revision(engine) == head:
-            return head
+        if current_revision(engine) == HEAD_REVISION:
+            return HEAD_REVISION
+        from alembic import command
+
         with _write_locked(engine) as conn:
             command.upgrade(alembic_config(conn), "head")
     except SQLAlchemyError as exc:
-        raise StateStoreError(url, f"cannot be brought to schema revision {head} "
+        raise StateStoreError(url, f"cannot be brought to schema revision {HEAD_REVISION} "
                               f"({exc.__class__.__name__}); check HUB_STATE_URL, that the "
                               "store is reachable and writable, and the log above") from exc
-    return head
+    return HEAD_REVISION
 
 
 def open_state_store(url: str) -> Engine:

@@ -8,6 +8,7 @@ every password, the right one included, for `lockout_seconds`. A reset password 
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import time
 import unicodedata
@@ -33,7 +34,13 @@ MAX_NAME = 64
 LOCALES = ("zh", "en")
 PRINCIPAL_PREFIX = "user"  # audit actor "user:<name>", beside tokens' "<token id>:<label>"
 _hasher = PasswordHasher()  # argon2id with the library's current RFC 9106 parameters
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What a sign-in of an unknown or disabled user checks against, for a wrong password's
+    cost; made at the first such sign-in, not by every process that imports accounts."""
+    return _hasher.hash("not a password of anyone")
 
 
 class LoginOutcome(StrEnum):
@@ -154,15 +161,15 @@ class UserStore:
             row = conn.execute(select(console_users).where(
                 console_users.c.name == name.strip()[:MAX_NAME])).first()
         if row is None:
-            _verify(_DUMMY_HASH, password)  # same cost as a wrong password
+            _verify(_dummy_hash(), password)  # same cost as a wrong password
             return LoginOutcome.UNKNOWN, None
         user = _user(row)
         now = self._clock()
         if row.locked_until is not None and row.locked_until > now:
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             return LoginOutcome.LOCKED, user
         if row.disabled_at is not None:
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             return LoginOutcome.DISABLED, user
         if _verify(row.password_hash, password[:MAX_PASSWORD]):
             values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}

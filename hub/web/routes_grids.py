@@ -14,8 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from openpyxl import Workbook
-from pypinyin import lazy_pinyin
 
 from hub.api.guard import ResidentGate
 from hub.api.places import place_names
@@ -44,6 +42,10 @@ def _filters(special_group: str, overlap: str, missed: str) -> dict[str, Any] | 
 
 
 def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Imported at first use, as openpyxl below: every API worker imports this module, few
+    # ever list a grid, and the two are a visible share of a worker's start-up.
+    from pypinyin import lazy_pinyin
+
     def key(item: dict[str, Any]) -> tuple[int, list[str], str]:
         band = item.get("age_band")
         rank = AGE_ORDER.index(band) if band in AGE_ORDER else len(AGE_ORDER)
@@ -132,6 +134,8 @@ HEADERS = {"zh": ["姓名（已脱敏）", "年龄段", "特殊群体", "重复�
 
 def workbook(items: list[dict[str, Any]], language: Language) -> bytes:
     """The list as shown: masked fields, labels, flags; no raw identifier exists to add."""
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("residents")
     sheet.append(HEADERS[language])

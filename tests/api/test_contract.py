@@ -19,6 +19,10 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 # and on a loaded machine the budget would end the run before the coverage phase.
 EXAMPLES = 3
 ROLES = ("street_office", "department", "auditor", "admin")
+# The coverage phase (boundary and invalid values of every parameter) is nine tenths of the
+# cases; one role runs it, the one that reaches every operation: the others would send the
+# same cases through the same validation. Every role runs the examples and the fuzzing.
+COVERAGE_ROLE = "admin"
 
 
 def test_every_error_answer_is_documented_as_a_problem(server: Server) -> None:
@@ -54,13 +58,14 @@ def test_query_parameters_are_bounded(server: Server) -> None:
 
 
 def test_schemathesis_conformance(server: Server, district: District, tmp_path: Path) -> None:
-    """One schemathesis run per role, the four at once (the whole check stays well under a
-    minute); each must pass every conformance check."""
+    """One schemathesis run per role, the four at once; each must pass every conformance
+    check."""
     runs = {role: subprocess.Popen(
         [str(SCHEMATHESIS), "run", f"{server.base_url}/openapi.json",
          "-H", f"Authorization: Bearer {district.tokens[role]}",
          "--checks", CHECKS, "--max-examples", str(EXAMPLES),
-         "--phases", "examples,coverage,fuzzing", "--seed", "16", "--no-shrink",
+         "--phases", "examples,coverage,fuzzing" if role == COVERAGE_ROLE else
+         "examples,fuzzing", "--seed", "16", "--no-shrink",
          "--generation-database", "none", "--workers", "1", "--request-timeout", "20",
          "--no-color", "--report-dir", str(tmp_path / role)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
