@@ -5,7 +5,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench screenshots clean
 
 # A virtual environment with uv inside it, then the locked dependencies (uv.lock) installed
 # exactly; re-runs only when the lock or pyproject changes.
@@ -34,6 +34,11 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# The console's screenshots in docs/console, taken by its browser tests on the test district.
+screenshots: setup
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --screenshots \
+		tests/console tests/casework/test_loop_console.py
 
 # Benchmarks on generated data; writes docs/benchmarks.md (BENCH_ARGS="--residents 100000").
 bench: setup

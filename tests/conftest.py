@@ -29,14 +29,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from hub.demo import DemoManifest, generate_demo
 from hub.keys.config import init_keys
@@ -53,6 +53,7 @@ DISTRICT_RESIDENTS = 2_000
 DISTRICT_SEED = 11
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "console"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -158,6 +159,25 @@ def district_home(demo_district: DemoDistrict, tmp_path: Path) -> HubSettings:
     duplicate search off: they have their own tests, and elsewhere they only cost time)."""
     return demo_district.copy_home(tmp_path / "district-home", quality_checks=False,
                                    linkage=LinkageSettings(registry_duplicates=False))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshots", action="store_true",
+                     help="write the console's screenshots to docs/console (make screenshots)")
+
+
+@pytest.fixture(scope="session")
+def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], None]:
+    """Takes a page's full screenshot into docs/console under a name, with --screenshots
+    only: a test run leaves the documentation as it was."""
+    wanted = bool(request.config.getoption("--screenshots"))
+
+    def take(page: Page, name: str) -> None:
+        if wanted:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+    return take
 
 
 @pytest.fixture(scope="session")

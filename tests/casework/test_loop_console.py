@@ -5,16 +5,13 @@ answered by the department it was referred to and closed. Screenshots go to docs
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser_kit import submit
 from tests.casework.conftest import PASSWORD, Loop
-
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 
 
 @pytest.fixture
@@ -37,7 +34,8 @@ def open_page(browser: Browser, loop: Loop) -> Iterator[object]:
         context.close()
 
 
-def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
+def test_the_three_loops_in_the_console(open_page: object, loop: Loop,
+                                        screenshot: Callable[[Page, str], None]) -> None:
     sign_in = open_page  # type: ignore[assignment]
     with loop.server.client(loop.tokens["street_office"]) as street_api:
         reported = street_api.post("/v1/corrections", json={
@@ -49,7 +47,7 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
     submit(civil, civil.get_by_role("link", name=reported["request_id"]))
     submit(civil, civil.get_by_role("button", name="确认接收"))
     assert civil.locator("#status").inner_text().startswith("已确认")
-    civil.screenshot(path=str(SHOTS / "loop-correction.png"), full_page=True)
+    screenshot(civil, "loop-correction.png")
     admin: Page = sign_in("loop-admin")  # type: ignore[operator]
     admin.goto("/console/corrections")
     assert "民政局" in admin.locator("#correction-summary").inner_text()
@@ -71,7 +69,7 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
     submit(civil, civil.get_by_role("button", name="同意"))
     assert civil.locator("#status").inner_text() == "已同意"
     assert civil.locator("#granted").inner_text().startswith("care_level ·")
-    civil.screenshot(path=str(SHOTS / "loop-sharing.png"), full_page=True)
+    screenshot(civil, "loop-sharing.png")
 
     street: Page = sign_in("loop-street")  # type: ignore[operator]
     street.goto(f"/console/residents/{loop.hinted}?purpose=case_management")
@@ -80,7 +78,7 @@ def test_the_three_loops_in_the_console(open_page: object, loop: Loop) -> None:
     assert "民政局" in street.locator("#referrals").inner_text()
     street.get_by_label("添加记录（请勿填写身份证号、姓名或电话）").fill("电话联系家属，约定入户")
     submit(street, street.get_by_role("button", name="添加记录"))
-    street.screenshot(path=str(SHOTS / "loop-case.png"), full_page=True)
+    screenshot(street, "loop-case.png")
     referral = street.locator("#referrals tbody td").first.inner_text()
 
     civil.goto("/console/cases")

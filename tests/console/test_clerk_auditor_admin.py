@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,6 @@ from tests.console.conftest import Accounts, Recorder, sign_in
 from tests.privacy_scan import Needles, privacy_hits
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "console"
 pytestmark = pytest.mark.timeout(600)
 WAIT_MS = 180_000  # an ingest on a loaded 2-core machine
 # Data rows (0 = the first after the header) and the planted defect: the clerk's column, the
@@ -61,7 +61,8 @@ def _defective_extract(district: District, out: Path) -> dict[int, tuple[str, st
 
 
 def test_clerk_uploads_reads_the_rules_and_downloads_the_error_file(
-        page: Page, district: District, accounts: Accounts, tmp_path: Path) -> None:
+        page: Page, district: District, accounts: Accounts, tmp_path: Path,
+        screenshot: Callable[[Page, str], None]) -> None:
     planted = _defective_extract(district, tmp_path / "养老服务补充.csv")
     sign_in(page, accounts.clerk, accounts.password)
     assert page.url.endswith("/console/uploads")  # the clerk's first page
@@ -84,8 +85,7 @@ def test_clerk_uploads_reads_the_rules_and_downloads_the_error_file(
     text = page.content()
     assert str(district.settings.home) not in text
     assert "/inbox/" not in text
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "clerk-upload-result.png"), full_page=True)
+    screenshot(page, "clerk-upload-result.png")
 
     with page.expect_download() as waiting:
         page.locator("#error-file").click()
@@ -111,13 +111,14 @@ def test_clerk_uploads_reads_the_rules_and_downloads_the_error_file(
 
 
 def test_auditor_reads_quality_and_filters_the_audit_log(
-        page: Page, server: Server, district: District, accounts: Accounts) -> None:
+        page: Page, server: Server, district: District, accounts: Accounts,
+        screenshot: Callable[[Page, str], None]) -> None:
     sign_in(page, accounts.auditor, accounts.password)
     assert page.url.endswith("/console/quality")
     assert "区数据质量总览" in page.locator("h1").inner_text()
     datasets = page.locator("#datasets-table tbody tr")
     assert datasets.count() >= 4
-    page.screenshot(path=str(SHOTS / "auditor-overview.png"), full_page=True)
+    screenshot(page, "auditor-overview.png")
     page.locator("#datasets-table").get_by_role("link", name="elderly_care").click()
     page.wait_for_url("**/console/quality/datasets/elderly_care")
     page.locator("#batches a").last.click()  # the demo's first batch: its report
@@ -151,7 +152,8 @@ def test_auditor_reads_quality_and_filters_the_audit_log(
 
 
 def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
-        page: Page, server: Server, district: District, accounts: Accounts) -> None:
+        page: Page, server: Server, district: District, accounts: Accounts,
+        screenshot: Callable[[Page, str], None]) -> None:
     sign_in(page, accounts.admin, accounts.password)
     page.goto("/console/admin/users")
     page.get_by_label("用户名").fill("clerk-medical")
@@ -163,7 +165,7 @@ def test_admin_creates_a_user_who_signs_in_and_manages_tokens(
     assert "clerk-medical" in page.locator("#users").inner_text()
     mine = page.locator("#users tbody tr", has_text=accounts.admin)
     assert mine.get_by_role("button", name="停用").count() == 0  # never disables itself
-    page.screenshot(path=str(SHOTS / "admin-users.png"), full_page=True)
+    screenshot(page, "admin-users.png")
 
     page.goto("/console/admin/tokens")
     page.get_by_label("名称（显示在审计日志中）").fill("auditor-robot")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,7 +26,6 @@ from tests.console.conftest import Accounts, Recorder, sign_in, submit
 from tests.privacy_scan import Needles, privacy_hits
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "console"
 pytestmark = pytest.mark.timeout(600)
 
 
@@ -37,7 +37,8 @@ def search(page: Page, id_number: str, purpose: str = "assistance_review") -> No
 
 
 def test_resident_and_household_cards(page: Page, server: Server, district: District,
-                                      accounts: Accounts) -> None:
+                                      accounts: Accounts,
+                                      screenshot: Callable[[Page, str], None]) -> None:
     sign_in(page, accounts.street, accounts.password)
     assert page.url.endswith("/console/search")
     search(page, district.mine.raw_id)
@@ -68,8 +69,7 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
                                     "resident_key": district.mine.key}).json()["events"]
     assert [(e["action"], e["purpose"], e["outcome"]) for e in events] == [
         ("resident.search", "assistance_review", "granted")]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "resident-card.png"), full_page=True)
+    screenshot(page, "resident-card.png")
 
     submit(page, page.locator("#household-link"))
     assert "一户一档" in page.locator("#household-card h1").inner_text()
@@ -78,7 +78,7 @@ def test_resident_and_household_cards(page: Page, server: Server, district: Dist
         params={"purpose": "assistance_review"}).json()
     rows = page.locator("#members tbody tr")
     assert rows.count() == len(household["members"])
-    page.screenshot(path=str(SHOTS / "household-card.png"), full_page=True)
+    screenshot(page, "household-card.png")
     page.emulate_media(media="print")
     assert page.locator(".console-head").is_hidden()  # the print stylesheet applies
     pdf = page.pdf(format="A4", print_background=True)
@@ -120,7 +120,8 @@ def _a_telling_filter(server: Server, district: District, grid: str,
 
 
 def test_grid_filters_and_download(page: Page, server: Server, district: District,
-                                   accounts: Accounts, needles: Needles) -> None:
+                                   accounts: Accounts, needles: Needles,
+                                   screenshot: Callable[[Page, str], None]) -> None:
     sign_in(page, accounts.street, accounts.password)
     grid = district.mine.grid_code
     assert grid is not None
@@ -137,7 +138,7 @@ def test_grid_filters_and_download(page: Page, server: Server, district: Distric
     submit(page, page.get_by_role("button", name="显示"))
     kept = int(re.search(r"共 (\d+) 人", page.locator("#grid-total").inner_text())[1])
     assert kept == expected  # the API's count for the same filter
-    page.screenshot(path=str(SHOTS / "grid-list.png"), full_page=True)
+    screenshot(page, "grid-list.png")
     column = {"special_group": 3, "overlap": 4, "missed": 5}[field]
     shown = page.locator(f"#grid-rows tbody tr td:nth-child({column})").all_inner_texts()
     wanted = "是" if value == "yes" else label("special_groups", value)
