@@ -28,7 +28,7 @@ from hub.api.error_file import HEADER
 from hub.state.tables import upload_jobs
 from schemas.rule_labels import describe
 from tests.api.conftest import District, Server
-from tests.console.conftest import Accounts, Recorder, sign_in
+from tests.console.conftest import Accounts, Recorder, sign_in, submit
 from tests.privacy_scan import Needles, privacy_hits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +113,8 @@ def test_clerk_uploads_reads_the_rules_and_downloads_the_error_file(
 def test_auditor_reads_quality_and_filters_the_audit_log(
         page: Page, server: Server, district: District, accounts: Accounts,
         screenshot: Callable[[Page, str], None]) -> None:
+    sign_in(page, accounts.clerk, accounts.password)  # a login of the clerk's to filter for
+    submit(page, page.get_by_role("button", name="退出登录"))
     sign_in(page, accounts.auditor, accounts.password)
     assert page.url.endswith("/console/quality")
     assert "区数据质量总览" in page.locator("h1").inner_text()
