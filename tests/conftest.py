@@ -26,6 +26,8 @@ holds one Playwright driver at a time, so every browser test opens its pages fro
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import time
@@ -144,13 +146,31 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def demo_district(tmp_path_factory: pytest.TempPathFactory) -> DemoDistrict:
-    """The demo district, ingested and published once per session (read only)."""
-    base = tmp_path_factory.mktemp("demo-district")
-    demo = generate_demo(base / "district", residents=DISTRICT_RESIDENTS, seed=DISTRICT_SEED,
-                         today=DISTRICT_TODAY)
-    settings = HubSettings(home=base / "home", chunk_rows=1_000)
-    init_keys(settings)
-    return DemoDistrict(settings, demo, ingest_and_publish(settings, demo, DISTRICT_TODAY))
+    """The demo district, ingested and published once per test run (read only).
+
+    The first process of the run to need it builds it, under a lock, in the folder that the
+    run's xdist workers share; each process then reads its own copy of the home (a DuckDB
+    file opened by one process cannot be opened by another) and the shared extracts."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    built = shared / "demo-district"
+    with (shared / "demo-district.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = built / "publish.json"  # written last: a failed build is made again
+        if not done.exists():
+            shutil.rmtree(built, ignore_errors=True)
+            demo = generate_demo(built / "district", residents=DISTRICT_RESIDENTS,
+                                 seed=DISTRICT_SEED, today=DISTRICT_TODAY)
+            settings = HubSettings(home=built / "home", chunk_rows=1_000)
+            init_keys(settings)
+            publish = ingest_and_publish(settings, demo, DISTRICT_TODAY)
+            done.write_text(json.dumps(publish, default=str))
+    home = tmp_path_factory.mktemp("demo-district") / "home"
+    shutil.copytree(built / "home", home, symlinks=True)
+    return DemoDistrict(HubSettings(home=home, chunk_rows=1_000),
+                        DemoManifest.load(built / "district"),
+                        json.loads(done.read_text()))
 
 
 @pytest.fixture
