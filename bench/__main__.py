@@ -4,7 +4,8 @@
 
 Each run records its figures in docs/benchmarks/results.json, keyed by benchmark and size,
 and redraws the page and its SVG charts from all recorded runs (bench/results.py): B2 is
-judged at 10M rows, the others at 1M residents, and one run rarely does both.
+judged at 10M rows, the others at 1M residents, and one run rarely does both. B12, the city
+run end to end (10M residents), runs only when named: `--only B12`.
 
 Everything else happens in a temporary folder (demo extracts, hub homes, audit databases)
 that is removed at the end, except the published home B3 and B4 serve: it is built once per
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import results
-from bench.common import Bench, Context
+from bench.common import Bench, Context, peak_rss_bytes
 
 # Order of the run: cheapest and most independent first.
 MODULES = {
@@ -39,8 +40,11 @@ MODULES = {
     "B8": "bench.b8_publish",
     "B9": "bench.b9_incremental",
     "B11": "bench.b11_linkage",
+    "B12": "bench.b12_city",  # long at its target size: run it alone
 }
 NOT_BUILT: dict[str, str] = {}
+# Run only when named (`--only B12`): the city run is long at its target size.
+ON_REQUEST = {"B12"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(results.render(store, args.out), encoding="utf-8")
         print(f"wrote {args.out} from {store}")
         return 0
-    wanted = [k.strip().upper() for k in args.only.split(",") if k.strip()] or list(MODULES)
+    wanted = [k.strip().upper() for k in args.only.split(",") if k.strip()] \
+        or [k for k in MODULES if k not in ON_REQUEST]
     unknown = [k for k in wanted if k not in MODULES and k not in NOT_BUILT]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: "
@@ -77,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         demo = work / "demo"
         manifest = generate_demo(demo, residents=args.residents, seed=args.seed)
-        print(f"demo district of {args.residents:,} residents in "
-              f"{time.perf_counter() - t:.1f} s", flush=True)
+        generated = time.perf_counter() - t
+        print(f"demo district of {args.residents:,} residents in {generated:.1f} s", flush=True)
         ctx = Context(args.residents, args.runs, work, demo, manifest, args.seed)
         ctx.audit_records = args.audit_records
+        ctx.generate_seconds, ctx.generate_peak = generated, peak_rss_bytes()
         for key in [k for k in MODULES if k in wanted]:
             print(f"{key} ...", flush=True)
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,6 +58,8 @@ class Context:
     manifest: Any  # hub.demo.DemoManifest
     seed: int = 7
     audit_records: int = 1_000_000
+    generate_seconds: float = 0.0  # the runner's generation of the district, for B12
+    generate_peak: int = 0
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, list[float], Any]:
@@ -68,6 +71,11 @@ def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, list[float], A
         result = fn()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples), samples, result
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak RSS so far (the runner's, after generating: generation's)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def fmt_s(seconds: float) -> str:
