@@ -17,6 +17,7 @@ from hub.keys import rotation_state
 from hub.keys.history import KEY_HISTORY_DDL
 from hub.keys.rotation_errors import RotationCopyMismatch, RotationKeyMismatch, RotationUnmappable
 from hub.keys.rotation_state import RotationRecord
+from hub.linkage.tables import INDEX_TABLES
 
 _MAPS = {
     "resident_key": "(SELECT old_key, new_key FROM rotation.resident_map)",
@@ -158,6 +159,10 @@ def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
                 record.counters[f"curated.{table}"] = _rewrite(con, table, columns)
             for table, column in LINKAGE_KEYS:
                 record.counters[f"{table}.{column}"] = _rekey_column(con, table, column)
+            # The registry's blocking index and models name residents by their old keys
+            # (and draw samples by them): rebuilt at the next linkage.
+            for table in INDEX_TABLES:
+                con.execute(f"DELETE FROM {table}")
         n_vault = _count(con, "SELECT count(*) FROM vault.identity")
         if n_vault != _count(con, "SELECT count(*) FROM rotation.vault_next"):
             raise RotationCopyMismatch(record.kind, "vault.identity",
