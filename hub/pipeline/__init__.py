@@ -8,5 +8,6 @@
     jobs      the upload queue in the state store, and the worker loop that drains it
     sealing   rows whose only fault is their ID number, kept sealed as linkage candidates
     linkage   those rows linked to the registry before each publish; registry duplicates
+    registry_index  the registry's keyed blocking values and models, kept in the warehouse
     reviews   the linkage review queue the API and the console decide
 """
