@@ -190,21 +190,24 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
 def duplicates_model(spec: LinkageSpec, sample: pd.DataFrame, registry_size: int, *,
                      deterministic_pairs: int | None = None, unique_id: str = "unique_id",
                      seed: int = 1, max_u_pairs: float = 2e6) -> dict[str, Any]:
-    """The duplicate search's model as Splink's JSON, trained without labels on `sample`
-    (the whole registry, or a part of `registry_size` records): then the prior share of
-    true pairs is taken from `deterministic_pairs`, the registry's pairs that pass the
-    spec's deterministic rules (counted on keyed hashes, hub.linkage.blocking)."""
+    """The duplicate search's model as Splink's JSON, trained without labels on `sample`:
+    the whole registry, or records drawn from a registry of `registry_size`. A drawn sample
+    holds almost no duplicate pair (both records of a pair must be drawn), so EM cannot
+    learn from it: the spec's prior m-probabilities stand, u comes from the sample and the
+    prior share of true pairs from `deterministic_pairs`, the registry's pairs that pass
+    the spec's deterministic rules (counted on keyed hashes, hub.linkage.blocking)."""
+    whole = registry_size <= len(sample)
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
         db = DuckDBAPI(connection=con)
         table = db.register(sample, table_name="registry")
         linker = Linker(table, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
-        train(linker, spec, seed, max_u_pairs, em=len(sample) >= EM_MIN_RECORDS,
+        train(linker, spec, seed, max_u_pairs, em=whole and len(sample) >= EM_MIN_RECORDS,
               fallback_prior=1 / max(registry_size, 2) ** 2)
         model: dict[str, Any] = linker.misc.save_model_to_json()
     finally:
         con.close()
-    if registry_size > len(sample) and deterministic_pairs is not None:
+    if not whole and deterministic_pairs is not None:
         comparisons = registry_size * (registry_size - 1) / 2
         model["probability_two_random_records_match"] = (
             deterministic_pairs / spec.recall / comparisons if deterministic_pairs

@@ -49,8 +49,9 @@ from schemas.identity import birth_date_from_id, gender_from_id
 from schemas.registry import source_contracts
 
 REGISTRY = "grid"
-# The duplicate search trains on the whole registry up to this many residents, on a sample
-# of this many drawn by key above (its prior then counted on keyed hashes).
+# The duplicate search trains on the whole registry (EM) up to this many residents; above,
+# the whole registry would not fit a modest memory budget, and it trains on a sample drawn
+# by key (hub.pipeline.linkage.duplicates_model).
 DUPLICATES_TRAINED_ON = 50_000
 
 
@@ -269,14 +270,13 @@ def registry_model(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
 def duplicates_model(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
                      spec: LinkageSpec) -> dict[str, Any]:
     """The duplicate search's model, trained without labels on the whole registry up to
-    DUPLICATES_TRAINED_ON residents, else on that many drawn by key, its prior then counted
-    on the keyed hashes of the spec's deterministic rules; kept per registry version."""
+    DUPLICATES_TRAINED_ON residents; above, on the records Splink samples for u, drawn by
+    key (hub.linkage.model.duplicates_model says what stands for EM then); kept per
+    registry version."""
     size = index.registry_size(con)
     where, pairs = "", None
     if size > DUPLICATES_TRAINED_ON:
-        share = round(DUPLICATES_TRAINED_ON / size * 1_000_000_000)
-        where = f" AND hash(unique_id || '_duplicates') % 1000000000 < {share}"
-        pairs = _pairs_passing(con, spec.deterministic)
+        where, pairs = u_sample_condition(size), _pairs_passing(con, spec.deterministic)
 
     def train(residents: str) -> dict[str, Any]:
         sample = person_features(index.open_residents(con, cipher, residents))

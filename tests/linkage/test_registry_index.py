@@ -162,10 +162,13 @@ def test_the_duplicate_search_finds_the_whole_registrys_pairs(
                             "FROM linkage.registry_duplicates "
                             "WHERE resident_key < other_key").fetchall()
         assert {(a, b): p for a, b, p in found} == pytest.approx(reference, rel=1e-12)
-        # Above DUPLICATES_TRAINED_ON residents the model trains on a keyed sample; the
-        # pairs are still those of the whole registry scored with that model.
+        # Above DUPLICATES_TRAINED_ON residents the model trains on a sample drawn by key;
+        # the pairs are still those of the whole registry scored with that model.
         monkeypatch.setattr(linkage, "DUPLICATES_TRAINED_ON", 1_000)
         sampled = linkage.duplicates_model(con, cipher, spec)
+        # The spec's prior m-probabilities, u from the drawn records: the planted pairs hold.
+        assert set(reference) <= set(_pairs(score_duplicates(sampled, whole,
+                                                             threshold=threshold)))
         assert linkage.find_registry_duplicates(con, cipher, threshold, key, per_chunk=300) \
             == len(score_duplicates(sampled, whole, threshold=threshold))
         found = con.execute("SELECT resident_key, other_key, probability "
