@@ -176,7 +176,8 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
     rule being an equality, and the model is the whole registry's (kept per version)."""
     now = now or datetime.now(UTC)
     counts = {"candidates": 0, Decision.LINKED: 0, Decision.REVIEW: 0, Decision.UNLINKED: 0,
-              "reused": 0, "registry_reopened": 0, "registry_opened": 0}
+              "reused": 0, "registry_checked": 0, "registry_reopened": 0,
+              "registry_opened": 0}
     sql = _pending_sql()
     pending = con.execute(sql + " ORDER BY batch_id, source_row").fetch_df() if sql else None
     if pending is None or pending.empty:
@@ -187,7 +188,9 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
     if pending.empty:
         return counts
     spec = load_spec("registry")
-    counts["registry_reopened"] = index.refresh(con, cipher, blocks_key)["reopened"]
+    refreshed = index.refresh(con, cipher, blocks_key)
+    counts["registry_checked"], counts["registry_reopened"] = \
+        refreshed["checked"], refreshed["reopened"]
     candidates = _candidates(con, pending, cipher)
     features = person_features(candidates)
     sharing = index.sharing_residents(

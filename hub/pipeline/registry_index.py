@@ -107,16 +107,31 @@ def open_residents(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
     })
 
 
-def _version(con: duckdb.DuckDBPyConnection) -> str:
+def _version(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """What the registry's comparison values depend on, cheaply: the current registry
-    batches and the vault's entries per batch. Unchanged, the index stands as it is."""
-    row = con.execute(f"""SELECT md5(
-        coalesce((SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM ({CURRENT_BATCHES_SQL})
-                  WHERE dataset = '{REGISTRY}'), '') || '|' ||
-        coalesce((SELECT string_agg(batch_id || ':' || n, ',' ORDER BY batch_id) FROM (
-                  SELECT batch_id, count(*) AS n FROM vault.identity GROUP BY ALL)), ''))
-        """).fetchall()
-    return str(row[0][0])
+    batches and the vault's entries per batch."""
+    grid = [str(b) for (b,) in con.execute(
+        f"SELECT batch_id FROM ({CURRENT_BATCHES_SQL}) WHERE dataset = '{REGISTRY}' "
+        "ORDER BY batch_id").fetchall()]
+    vault = {str(b): int(n) for b, n in con.execute(
+        "SELECT batch_id, count(*) FROM vault.identity GROUP BY ALL ORDER BY ALL").fetchall()}
+    return {"grid": grid, "vault": vault}
+
+
+def _new_batches(before: str, now: dict[str, Any]) -> list[str] | None:
+    """The batches whose vault entries were added since `before`, when nothing else changed
+    (the same registry batches, every earlier batch's entries as they were): only residents
+    with entries in them can compare differently. None: any resident can."""
+    try:
+        old = json.loads(before)
+    except ValueError:
+        return None
+    if not isinstance(old, dict) or old.get("grid") != now["grid"]:
+        return None
+    kept = old.get("vault", {})
+    if any(now["vault"].get(batch) != n for batch, n in kept.items()):
+        return None
+    return [batch for batch in now["vault"] if batch not in kept]
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
@@ -131,17 +146,32 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) ->
 
 def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             chunk_residents: int = CHUNK_RESIDENTS) -> dict[str, int]:
-    """Bring the index up to the current registry; returns residents reopened and dropped."""
+    """Bring the index up to the current registry. Returns the residents whose digest was
+    compared (`checked`: all of them, or those a new batch's vault entries name), reopened
+    (their digest changed) and dropped (no longer in the registry)."""
     rules = indexed_rules()
     check, made_of = key_check(key), rules_digest(rules)
     state = con.execute(f"SELECT key_check, rules, version FROM {REGISTRY_INDEX}").fetchall()
     version = _version(con)
-    if state and state[0] == (check, made_of, version):
-        return {"reopened": 0, "dropped": 0}
-    if not state or state[0][:2] != (check, made_of):
+    text = json.dumps(version, sort_keys=True)
+    same_index = bool(state) and state[0][:2] == (check, made_of)
+    if same_index and state[0][2] == text:
+        return {"checked": 0, "reopened": 0, "dropped": 0}
+    new = _new_batches(str(state[0][2]), version) if same_index else None
+    new = new or None
+    if not same_index:
         _in_transaction(con, lambda: forget(con))
+    keys = None
+    if new is not None:
+        fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_touched AS
+            SELECT DISTINCT v.resident_key FROM vault.identity v
+            SEMI JOIN {REGISTRY_INPUTS} i ON i.resident_key = v.resident_key
+            WHERE v.field IN ({fields}) AND v.batch_id IN (SELECT unnest($new))""",
+                    {"new": new})
+        keys = "registry_touched"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_now AS
-        WITH r AS ({residents_sql()}),
+        WITH r AS ({residents_sql(keys)}),
         e AS ({_entries_sql("r")}),
         d AS (SELECT resident_key, string_agg(field || ':' || md5(ciphertext), ','
                                               ORDER BY field) AS entries
@@ -152,7 +182,8 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
                                   coalesce(d.entries, ''))) AS digest
         FROM r LEFT JOIN d USING (resident_key)""")
     try:
-        dropped = _drop_gone(con)
+        # Only a look at every resident tells who left the registry.
+        dropped = _drop_gone(con) if keys is None else 0
         con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_changed AS
             SELECT n.*, CAST((row_number() OVER (ORDER BY n.resident_key) - 1) // $per
                              AS INTEGER) AS c
@@ -162,20 +193,20 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
         chunks = int(con.execute("SELECT coalesce(max(c) + 1, 0) FROM registry_changed"
                                  ).fetchall()[0][0])
         reopened = int(con.execute("SELECT count(*) FROM registry_changed").fetchall()[0][0])
+        checked = int(con.execute("SELECT count(*) FROM registry_now").fetchall()[0][0])
         for chunk in range(chunks):
             _rehash(con, cipher, key, rules, chunk)
-        residents = int(con.execute("SELECT count(*) FROM registry_now").fetchall()[0][0])
 
         def record() -> None:
             con.execute(f"DELETE FROM {REGISTRY_INDEX}")
-            con.execute(f"INSERT INTO {REGISTRY_INDEX} VALUES (?, ?, ?, ?, ?)",
-                        [check, made_of, version, residents, datetime.now(UTC)])
+            con.execute(f"INSERT INTO {REGISTRY_INDEX} SELECT ?, ?, ?, count(*), ? "
+                        f"FROM {REGISTRY_INPUTS}", [check, made_of, text, datetime.now(UTC)])
 
         _in_transaction(con, record)
     finally:
-        con.execute("DROP TABLE IF EXISTS registry_changed")
-        con.execute("DROP TABLE IF EXISTS registry_now")
-    return {"reopened": reopened, "dropped": dropped}
+        for table in ("registry_changed", "registry_now", "registry_touched"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return {"checked": checked, "reopened": reopened, "dropped": dropped}
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:

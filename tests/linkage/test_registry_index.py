@@ -6,6 +6,7 @@ key rebuilding it) without a plaintext value in the warehouse."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import duckdb
@@ -31,7 +32,7 @@ from hub.pipeline import linkage, registry_index
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from tests.conftest import DemoDistrict
-from tests.privacy_scan import Needles, privacy_hits
+from tests.privacy_scan import Needles, privacy_hits, valid_id
 
 WHOLE = f"({registry_index.residents_sql()})"
 
@@ -118,7 +119,6 @@ def test_a_sample_drawn_by_key_and_the_sharing_residents_score_as_the_whole_regi
 def _doubled_registry(demo_district: DemoDistrict, tmp_path: Path) -> Path:
     """The district's registry with some residents registered again under another ID."""
     from tests.linkage.test_registry_duplicates_finding import _other_id
-    from tests.privacy_scan import valid_id
 
     source = Path(demo_district.demo.datasets["grid"].path)
     with source.open(encoding="utf-8", newline="") as handle:
@@ -178,6 +178,18 @@ def test_the_duplicate_search_finds_the_whole_registrys_pairs(
             _pairs(score_duplicates(sampled, whole, threshold=threshold)), rel=1e-12)
 
 
+def _employment_with_new_phone(demo_district: DemoDistrict, tmp_path: Path) -> Path:
+    """The employment extract again, one resident's rows with another phone."""
+    source = Path(demo_district.demo.datasets["employment"].path)
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    person = next(r["zjhm"] for r in rows if r["lxdh"] and valid_id(str(r["zjhm"])))
+    extract = tmp_path / "employment.jsonl"
+    extract.write_text("".join(
+        json.dumps({**r, "lxdh": "13700000000"} if r["zjhm"] == person else r,
+                   ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return extract
+
+
 def test_the_index_follows_the_registry_and_the_vault_key(
         demo_district: DemoDistrict, district_home: HubSettings, tmp_path: Path) -> None:
     settings = district_home
@@ -197,13 +209,24 @@ def test_the_index_follows_the_registry_and_the_vault_key(
         con = worker.warehouse.con
         registry_index.refresh(con, cipher, key)
         residents = registry_index.registry_size(con)
-        assert registry_index.refresh(con, cipher, key) == {"reopened": 0, "dropped": 0}
+        assert registry_index.refresh(con, cipher, key) == {
+            "checked": 0, "reopened": 0, "dropped": 0}
         before = con.execute("SELECT count(*) FROM linkage.registry_blocks WHERE rule = 'phone'"
                              ).fetchall()
+        # A department's batch naming a new phone of one resident: that resident alone is
+        # compared (the registry's own phone still wins, so nothing is reopened).
+        employment = _employment_with_new_phone(demo_district, tmp_path)
+        result = worker.ingest(Path(demo_district.demo.datasets["employment"].source_yaml),
+                               employment)
+        assert result.outcome == "loaded"
+        assert registry_index.refresh(con, cipher, key) == {
+            "checked": 1, "reopened": 0, "dropped": 0}
         result = worker.ingest(Path(demo_district.demo.datasets["grid"].source_yaml), extract)
         assert result.outcome == "loaded"
-        # One resident's phone changed: that resident alone is opened and hashed again.
-        assert registry_index.refresh(con, cipher, key)["reopened"] == 1
+        # One resident's phone changed in the registry: every resident is compared, that one
+        # alone is opened and hashed again.
+        assert registry_index.refresh(con, cipher, key) == {
+            "checked": residents, "reopened": 1, "dropped": 0}
         assert con.execute("SELECT count(*) FROM linkage.registry_blocks WHERE rule = 'phone'"
                            ).fetchall() == before
         hashes = con.execute("SELECT resident_key, rule, block FROM linkage.registry_blocks "
