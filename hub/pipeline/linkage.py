@@ -1,12 +1,14 @@
 """Linking sealed rows (hub.pipeline.sealing) to the grid registry's residents.
 
 Runs in the pipeline worker before each publish, over the sealed rows of current batches that
-have no decision yet: their identifiers and the registry's are opened from the vault here
-only, turned into comparison columns (hub.linkage.features) and scored by the registry spec
-(hub.linkage.model). Each row then gets one decision in `linkage.decisions`: linked (above
-HUB_LINKAGE_AUTO_LINK, no close runner-up), review (a `linkage_reviews` item for the owning
-department's data steward, who sees masked values and the level that decided each field), or
-unlinked (it stays quarantined). Nothing opened here is written anywhere: decisions hold
+have no decision yet: their identifiers, and those of the registry residents that share a
+keyed blocking value with one of them (hub.pipeline.registry_index), are opened from the
+vault here only, turned into comparison columns (hub.linkage.features) and scored by the
+registry spec (hub.linkage.model) with the model kept for the registry as it is. Each row
+then gets one decision in `linkage.decisions`: linked (above HUB_LINKAGE_AUTO_LINK, no close
+runner-up), review (a `linkage_reviews` item for the owning department's data steward, who
+sees masked values and the level that decided each field), or unlinked (it stays
+quarantined). Nothing opened here is written anywhere: decisions hold
 resident keys, probabilities and level labels; review items hold masked values.
 """
 
