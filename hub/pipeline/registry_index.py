@@ -25,9 +25,9 @@ import pandas as pd
 
 from desensitize.vault import VaultCipher
 from hub.ledger.current import CURRENT_BATCHES_SQL, current_rows_sql
-from hub.linkage.blocking import key_check, keyed_blocks, rule_text, rules_digest, rules_of
+from hub.linkage.blocking import key_check, keyed_blocks, rules_digest, rules_of
 from hub.linkage.features import person_features
-from hub.linkage.spec import SPECS, LinkageSpec, load_spec
+from hub.linkage.spec import SPECS, load_spec
 from hub.linkage.tables import MODELS, REGISTRY_BLOCKS, REGISTRY_INDEX, REGISTRY_INPUTS
 from schemas.identity import birth_date_from_id
 
@@ -312,7 +312,3 @@ def cached_model(con: duckdb.DuckDBPyConnection, spec: str, sample_where: str,
 
 def registry_size(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(f"SELECT count(*) FROM {REGISTRY_INPUTS}").fetchall()[0][0])
-
-
-def rules_named(spec: LinkageSpec) -> list[str]:
-    return [rule_text(rule) for rule in spec.blocking]

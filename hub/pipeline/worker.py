@@ -167,7 +167,7 @@ class PipelineWorker:
                 and self.settings.linkage.registry_duplicates:
             # Before the quality step, whose cross-department findings include these pairs.
             from hub.linkage.blocking import block_key
-            from hub.pipeline.linkage import find_registry_duplicates
+            from hub.pipeline.registry_duplicates import find_registry_duplicates
 
             started = time.perf_counter()
             find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),

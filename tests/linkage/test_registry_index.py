@@ -29,6 +29,7 @@ from hub.linkage.model import (
 )
 from hub.linkage.spec import load_spec
 from hub.pipeline import linkage, registry_index
+from hub.pipeline import registry_duplicates as duplicates
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from tests.conftest import DemoDistrict
@@ -156,7 +157,7 @@ def test_the_duplicate_search_finds_the_whole_registrys_pairs(
         whole = _whole_registry(con, cipher)
         reference = _pairs(registry_duplicates(spec, whole, threshold=threshold))
         # Small chunks of blocking values: a pair is found in whichever chunk holds it.
-        assert linkage.find_registry_duplicates(con, cipher, threshold, key, per_chunk=300) \
+        assert duplicates.find_registry_duplicates(con, cipher, threshold, key, per_chunk=300) \
             == len(reference) >= 10
         found = con.execute("SELECT resident_key, other_key, probability "
                             "FROM linkage.registry_duplicates "
@@ -164,12 +165,12 @@ def test_the_duplicate_search_finds_the_whole_registrys_pairs(
         assert {(a, b): p for a, b, p in found} == pytest.approx(reference, rel=1e-12)
         # Above DUPLICATES_TRAINED_ON residents the model trains on a sample drawn by key;
         # the pairs are still those of the whole registry scored with that model.
-        monkeypatch.setattr(linkage, "DUPLICATES_TRAINED_ON", 1_000)
-        sampled = linkage.duplicates_model(con, cipher, spec)
+        monkeypatch.setattr(duplicates, "DUPLICATES_TRAINED_ON", 1_000)
+        sampled = duplicates.duplicates_model(con, cipher, spec)
         # The spec's prior m-probabilities, u from the drawn records: the planted pairs hold.
         assert set(reference) <= set(_pairs(score_duplicates(sampled, whole,
                                                              threshold=threshold)))
-        assert linkage.find_registry_duplicates(con, cipher, threshold, key, per_chunk=300) \
+        assert duplicates.find_registry_duplicates(con, cipher, threshold, key, per_chunk=300) \
             == len(score_duplicates(sampled, whole, threshold=threshold))
         found = con.execute("SELECT resident_key, other_key, probability "
                             "FROM linkage.registry_duplicates "
