@@ -31,8 +31,12 @@ TARGET_SECONDS = 60.0
 TARGET_BYTES = {1_000_000: 2 * 1024**3, 10_000_000: 4 * 1024**3}
 DATASETS = ("grid", "elderly_care", "medical", "employment")
 # What an ingested home depends on: the contracts, sources, keys' use and the pipeline.
+# The registry's keyed blocking index is made when the registry batch loads (with the
+# duplicate search), so a home of older code has none: its format is an input too.
 INGESTED_INPUTS = ("schemas/contracts/*.yaml", "connectors/sources/*.yaml",
-                   "desensitize/pseudonym.py", "hub/pipeline/ingest.py")
+                   "desensitize/pseudonym.py", "hub/pipeline/ingest.py",
+                   "hub/linkage/blocking.py", "hub/pipeline/registry_index.py")
+BUILD_TIMINGS = "build_timings.json"
 # A large demo's medical workbook declares more shared strings than the XLSX connector
 # accepts from a department (connectors.excel.MAX_SHARED_STRINGS): lifted for this build.
 _BUILD_SHARED_STRINGS = 20_000_000
@@ -70,13 +74,16 @@ def _build_ingested(ctx: Context, folder: Path) -> None:
     limit = connectors.excel.MAX_SHARED_STRINGS
     connectors.excel.MAX_SHARED_STRINGS = max(limit, _BUILD_SHARED_STRINGS)
     try:
+        timings = {}
         with PipelineWorker(settings) as worker:
             for name in DATASETS:
                 extract = ctx.manifest.datasets[name]
                 result = worker.ingest(Path(extract.source_yaml), Path(extract.path))
                 if result.outcome != "loaded":
                     raise RuntimeError(f"{name} batch {result.outcome}: {result.reason}")
+                timings[name] = result.timings
             worker.load_crosswalk(ctx.manifest.crosswalk)
+        (folder / BUILD_TIMINGS).write_text(json.dumps(timings, default=str), encoding="utf-8")
     finally:
         connectors.excel.MAX_SHARED_STRINGS = limit
 
@@ -135,6 +142,14 @@ def run(ctx: Context) -> Bench:
     notes = [f"{ctx.residents:,} residents; the state store is SQLite; quality checks off; "
              f"{os.cpu_count()} cores shared with other work (load average at the end "
              f"{os.getloadavg()[0]:.1f})."]
+    built = ingested_build(ctx) / BUILD_TIMINGS
+    if built.exists():
+        grid = json.loads(built.read_text(encoding="utf-8")).get("grid", {})
+        if "registry_duplicates" in grid:
+            notes.append("The home was built by ingesting the four extracts (not timed here); "
+                         "on loading the registry batch, the registry's keyed blocking index "
+                         "was built and the duplicate search run in "
+                         f"{float(grid['registry_duplicates']):.1f} s.")
     if ctx.residents not in TARGET_BYTES:
         notes.append("The targets are stated at 1M (60 s, 2 GB) and 10M residents (4 GB).")
     met = seconds <= TARGET_SECONDS and peak <= budget

@@ -7,6 +7,7 @@
     spec            a linkage declared in YAML (specs/): fields, kinds, blocking, training
     model           training without labels and scoring (link, link_with_priors, duplicates)
     decisions       linked / review / unlinked from the thresholds and the runner-up
+    blocking        blocking values as keyed hashes, kept for the registry in the warehouse
     tables          the warehouse tables the linkage fills
 
 Identifiers are read here only inside the pipeline worker; nothing this room computes is

@@ -10,6 +10,7 @@ not linked automatically, whatever its score.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ import numpy as np
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator
 from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.dialects import SplinkDialect
+from splink.internals.estimate_u import _rows_needed_for_n_pairs
+from splink.internals.input_column import InputColumn
 
 from hub.linkage.comparisons import comparisons, rules
 from hub.linkage.spec import LinkageSpec
@@ -89,17 +93,57 @@ def link_with_priors(spec: LinkageSpec, registry: pd.DataFrame, candidates: pd.D
     prior m-probabilities, u from random pairs of registry records, and one true match per
     record among its pairs. A row scores the same in whichever batch it arrives, alone or
     with others, so a decision made once stands when the row is sent again."""
+    model = prior_model(spec, registry, len(registry), unique_id=unique_id, seed=seed,
+                        max_u_pairs=max_u_pairs)
+    return score_with_model(spec, model, registry, candidates, unique_id=unique_id,
+                            threshold=threshold)
+
+
+def u_sample_condition(registry_size: int, *, seed: int = 1, max_u_pairs: float = 2e6,
+                       unique_id: str = "unique_id") -> str:
+    """The SQL condition (" AND ...", or "" for all) over `unique_id` that picks the records
+    Splink's random sampling picks for u from a registry of `registry_size` records: a pure
+    function of each record's id, so a sample drawn with it in the warehouse and trained on
+    whole gives the very u-probabilities of training on the whole registry."""
+    proportion = min(1.0, _rows_needed_for_n_pairs(max_u_pairs) / max(registry_size, 1))
+    dialect = SplinkDialect.from_string("duckdb")
+    return dialect.proportion_sample_sql(
+        proportion, [InputColumn(unique_id, sqlglot_dialect_str="duckdb")], seed=seed)
+
+
+def prior_model(spec: LinkageSpec, sample: pd.DataFrame, registry_size: int, *,
+                unique_id: str = "unique_id", seed: int = 1, max_u_pairs: float = 2e6,
+                drawn: bool = False) -> dict[str, Any]:
+    """The model of `link_with_priors` as Splink's JSON (probabilities only, no record):
+    u from random pairs of `sample`, the prior one true match per record of the registry.
+    `drawn`: `sample` holds exactly the records of `u_sample_condition`, all trained on."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        left = db.register(sample, table_name="registry")
+        dedupe = Linker(left, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
+        # A drawn sample is taken whole: pairs enough that Splink's proportion reaches one.
+        pairs = float(len(sample)) ** 2 + 1 if drawn else max_u_pairs
+        dedupe.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
+        model: dict[str, Any] = dedupe.misc.save_model_to_json()
+    finally:
+        con.close()
+    model["link_type"] = "link_only"
+    model["probability_two_random_records_match"] = 1 / max(registry_size, 2)
+    return model
+
+
+def score_with_model(spec: LinkageSpec, model: dict[str, Any], registry: pd.DataFrame,
+                     candidates: pd.DataFrame, *, unique_id: str = "unique_id",
+                     threshold: float = 0.001) -> LinkageRun:
+    """Score every pair of a registry record and a candidate that a blocking rule lets
+    through, with a model made before (prior_model); best per candidate."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
         db = DuckDBAPI(connection=con)
         left = db.register(registry, table_name="registry")
-        dedupe = Linker(left, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
-        dedupe.training.estimate_u_using_random_sampling(max_pairs=max_u_pairs, seed=seed)
-        model = dedupe.misc.save_model_to_json()
-        model["link_type"] = "link_only"
-        model["probability_two_random_records_match"] = 1 / max(len(registry), 2)
         right = db.register(candidates, table_name="candidates")
-        linker = Linker([left, right], model, log_level=SPLINK_LOG)
+        linker = Linker([left, right], copy.deepcopy(model), log_level=SPLINK_LOG)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
@@ -138,13 +182,48 @@ def registry_duplicates(spec: LinkageSpec, registry: pd.DataFrame, *,
     people (the registry lists a person once per household), so such pairs are left out:
     a twin or a grandchild named after a grandparent is not a duplicate.
     """
+    model = duplicates_model(spec, registry, len(registry), unique_id=unique_id, seed=seed,
+                             max_u_pairs=max_u_pairs)
+    return score_duplicates(model, registry, unique_id=unique_id, threshold=threshold)
+
+
+def duplicates_model(spec: LinkageSpec, sample: pd.DataFrame, registry_size: int, *,
+                     deterministic_pairs: int | None = None, unique_id: str = "unique_id",
+                     seed: int = 1, max_u_pairs: float = 2e6) -> dict[str, Any]:
+    """The duplicate search's model as Splink's JSON, trained without labels on `sample`:
+    the whole registry, or records drawn from a registry of `registry_size`. A drawn sample
+    holds almost no duplicate pair (both records of a pair must be drawn), so EM cannot
+    learn from it: the spec's prior m-probabilities stand, u comes from the sample and the
+    prior share of true pairs from `deterministic_pairs`, the registry's pairs that pass
+    the spec's deterministic rules (counted on keyed hashes, hub.linkage.blocking)."""
+    whole = registry_size <= len(sample)
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        db = DuckDBAPI(connection=con)
+        table = db.register(sample, table_name="registry")
+        linker = Linker(table, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
+        train(linker, spec, seed, max_u_pairs, em=whole and len(sample) >= EM_MIN_RECORDS,
+              fallback_prior=1 / max(registry_size, 2) ** 2)
+        model: dict[str, Any] = linker.misc.save_model_to_json()
+    finally:
+        con.close()
+    if not whole and deterministic_pairs is not None:
+        comparisons = registry_size * (registry_size - 1) / 2
+        model["probability_two_random_records_match"] = (
+            deterministic_pairs / spec.recall / comparisons if deterministic_pairs
+            else 1 / registry_size ** 2)
+    return model
+
+
+def score_duplicates(model: dict[str, Any], registry: pd.DataFrame, *,
+                     unique_id: str = "unique_id", threshold: float = 0.5) -> pd.DataFrame:
+    """The pairs of `registry` at or above `threshold` under a trained duplicates model
+    (left_id, right_id, probability), members of one household left out."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
         db = DuckDBAPI(connection=con)
         table = db.register(registry, table_name="registry")
-        linker = Linker(table, _settings(spec, unique_id, "dedupe_only"), log_level=SPLINK_LOG)
-        train(linker, spec, seed, max_u_pairs, em=len(registry) >= EM_MIN_RECORDS,
-              fallback_prior=1 / max(len(registry), 2) ** 2)
+        linker = Linker(table, copy.deepcopy(model), log_level=SPLINK_LOG)
         scored = linker.inference.predict(
             threshold_match_probability=threshold).as_pandas_dataframe()
     finally:
@@ -184,7 +263,9 @@ def best_per_candidate(scored: pd.DataFrame, fields: tuple[str, ...],
         "weight": scored["match_weight"].astype(float),  # log2 odds of the pair
         **{column: scored[column] for column in gammas + weights},
     })
-    frame = frame.sort_values(["candidate_id", "probability"], ascending=[True, False])
+    # Ties go to the lower registry id: the same pairs give the same best, in any order.
+    frame = frame.sort_values(["candidate_id", "probability", "registry_id"],
+                              ascending=[True, False, True], kind="stable")
     ranked = frame.groupby("candidate_id", sort=False)
     # log-sum-exp in base 2, shifted by each record's largest weight so that nothing
     # overflows: share = 2^w / (1 + sum of 2^w over the record's pairs).

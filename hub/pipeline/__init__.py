@@ -7,6 +7,8 @@
     staging   a batch's Parquet files before the commit, and leftovers of killed runs
     jobs      the upload queue in the state store, and the worker loop that drains it
     sealing   rows whose only fault is their ID number, kept sealed as linkage candidates
-    linkage   those rows linked to the registry before each publish; registry duplicates
+    linkage   those rows linked to the registry before each publish
+    registry_duplicates  residents registered twice, found after each registry batch
+    registry_index  the registry's keyed blocking values and models, kept in the warehouse
     reviews   the linkage review queue the API and the console decide
 """

@@ -1,12 +1,14 @@
 """Linking sealed rows (hub.pipeline.sealing) to the grid registry's residents.
 
 Runs in the pipeline worker before each publish, over the sealed rows of current batches that
-have no decision yet: their identifiers and the registry's are opened from the vault here
-only, turned into comparison columns (hub.linkage.features) and scored by the registry spec
-(hub.linkage.model). Each row then gets one decision in `linkage.decisions`: linked (above
-HUB_LINKAGE_AUTO_LINK, no close runner-up), review (a `linkage_reviews` item for the owning
-department's data steward, who sees masked values and the level that decided each field), or
-unlinked (it stays quarantined). Nothing opened here is written anywhere: decisions hold
+have no decision yet: their identifiers, and those of the registry residents that share a
+keyed blocking value with one of them (hub.pipeline.registry_index), are opened from the
+vault here only, turned into comparison columns (hub.linkage.features) and scored by the
+registry spec (hub.linkage.model) with the model kept for the registry as it is. Each row
+then gets one decision in `linkage.decisions`: linked (above HUB_LINKAGE_AUTO_LINK, no close
+runner-up), review (a `linkage_reviews` item for the owning department's data steward, who
+sees masked values and the level that decided each field), or unlinked (it stays
+quarantined). Nothing opened here is written anywhere: decisions hold
 resident keys, probabilities and level labels; review items hold masked values.
 """
 
@@ -24,12 +26,19 @@ from sqlalchemy import Engine, insert, select, update
 from desensitize.masking import mask_id, mask_name, mask_phone
 from desensitize.vault import VaultCipher
 from hub.ledger.current import CURRENT_BATCHES_SQL
+from hub.linkage.blocking import keyed_blocks
 from hub.linkage.comparisons import level_of
 from hub.linkage.decisions import Decision, Thresholds, decide
 from hub.linkage.features import person_features
-from hub.linkage.model import link_with_priors, registry_duplicates
+from hub.linkage.model import prior_model, score_with_model, u_sample_condition
 from hub.linkage.spec import LinkageSpec, load_spec
-from hub.linkage.tables import DECISIONS, REGISTRY_DUPLICATES, SEALED_VAULT, sealed_table
+from hub.linkage.tables import (
+    DECISIONS,
+    SEALED_VAULT,
+    sealed_table,
+)
+from hub.pipeline import registry_index as index
+from hub.pipeline.registry_index import opened_fields
 from hub.pipeline.reviews import ACCEPTED, OPEN, REJECTED
 from hub.state.tables import linkage_reviews
 from hub.warehouse.crosswalk import mapping_sql
@@ -85,70 +94,6 @@ def _reuse_decisions(con: duckdb.DuckDBPyConnection, pending: pd.DataFrame) -> p
     return left
 
 
-def _opened(vault: pd.DataFrame, key: str, cipher: VaultCipher) -> pd.DataFrame:
-    """One row per key with one column per field, the values opened (raw: keep local)."""
-    columns: dict[str, pd.Series] = {}
-    for field, part in vault.groupby("field"):
-        keys = part[key].astype("string")
-        opened = cipher.decrypt_column(part["ciphertext"], str(field), keys)
-        opened.index = pd.Index(keys.array)
-        columns[str(field)] = opened[~opened.index.duplicated(keep="first")]
-    return pd.DataFrame(columns)
-
-
-class RegistryRecords:
-    """The current registry's records opened for comparison, kept by the worker from a grid
-    batch to the next publish (which drops them), so the two steps open the vault once."""
-
-    def __init__(self) -> None:
-        self._batches: tuple[str, ...] | None = None
-        self._frame: pd.DataFrame | None = None
-
-    def get(self, con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pd.DataFrame:
-        batches = tuple(str(b) for (b,) in con.execute(
-            f"SELECT batch_id FROM ({CURRENT_BATCHES_SQL}) WHERE dataset = '{REGISTRY}' "
-            "ORDER BY batch_id").fetchall())
-        if self._frame is None or batches != self._batches:
-            self._frame, self._batches = _registry(con, cipher), batches
-        return self._frame
-
-    def drop(self) -> None:
-        self._frame = self._batches = None
-
-
-def _registry(con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pd.DataFrame:
-    from hub.ledger.current import current_rows_sql
-
-    rows = con.execute(f"""
-        SELECT resident_key, first(gender ORDER BY batch_as_of DESC) AS gender,
-               first(grid_code ORDER BY batch_as_of DESC) AS grid_code,
-               first(household_key ORDER BY batch_as_of DESC) AS household_key
-        FROM ({current_rows_sql(REGISTRY)}) GROUP BY resident_key""").fetch_df()
-    con.register("registry_keys", rows[["resident_key"]])
-    vault = con.execute("""
-        SELECT v.resident_key, v.field, v.ciphertext FROM vault.identity v
-        JOIN registry_keys r USING (resident_key)
-        JOIN meta.batches b ON b.batch_id = v.batch_id
-        WHERE v.field IN ('resident_id', 'name', 'phone', 'address')
-        QUALIFY row_number() OVER (PARTITION BY v.resident_key, v.field
-                                   ORDER BY (b.dataset = 'grid') DESC, b.finished_at DESC) = 1
-        """).fetch_df()
-    con.unregister("registry_keys")
-    opened = _opened(vault, "resident_key", cipher).reindex(rows["resident_key"])
-    ids = opened.get("resident_id", pd.Series(index=opened.index, dtype="string"))
-    return pd.DataFrame({
-        "unique_id": rows["resident_key"].to_numpy(),
-        "name": opened.get("name", pd.Series(index=opened.index, dtype=object)).to_numpy(),
-        "gender": rows["gender"].to_numpy(),
-        "birth_date": birth_date_from_id(ids.astype("string")).to_numpy(),
-        "address": opened.get("address", pd.Series(index=opened.index, dtype=object)).to_numpy(),
-        "phone": opened.get("phone", pd.Series(index=opened.index, dtype=object)).to_numpy(),
-        "community_code": rows["grid_code"].str.slice(0, 12).to_numpy(),
-        "grid_code": rows["grid_code"].to_numpy(),
-        "household_key": rows["household_key"].to_numpy(),
-    })
-
-
 def _candidates(con: duckdb.DuckDBPyConnection, pending: pd.DataFrame,
                 cipher: VaultCipher) -> pd.DataFrame:
     keys = pending["batch_id"] + ":" + pending["source_row"].astype(str)
@@ -156,7 +101,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, pending: pd.DataFrame,
     vault = con.execute(f"SELECT v.candidate_key, v.field, v.ciphertext FROM {SEALED_VAULT} v "
                         "SEMI JOIN pending_keys p USING (candidate_key)").fetch_df()
     con.unregister("pending_keys")
-    opened = _opened(vault, "candidate_key", cipher).reindex(keys)
+    opened = opened_fields(vault, "candidate_key", cipher).reindex(keys)
     ids = opened["resident_id"].astype("string") if "resident_id" in opened else \
         pd.Series(pd.NA, index=opened.index, dtype="string")
     # A failed ID number still says when and as whom the person was born, unless the row
@@ -216,12 +161,17 @@ def _levels(spec: LinkageSpec, row: pd.Series) -> dict[str, Any]:
 
 
 def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCipher,
-                 thresholds: Thresholds, now: datetime | None = None,
-                 records: RegistryRecords | None = None) -> dict[str, int]:
-    """Score every sealed row of a current batch that has no decision yet; returns counts."""
+                 thresholds: Thresholds, blocks_key: bytes, now: datetime | None = None
+                 ) -> dict[str, int]:
+    """Score every sealed row of a current batch that has no decision yet; returns counts.
+
+    Only the registry residents sharing a blocking value with a pending row are opened
+    (hub.pipeline.registry_index): the pairs scored are those of the whole registry, every
+    rule being an equality, and the model is the whole registry's (kept per version)."""
     now = now or datetime.now(UTC)
     counts = {"candidates": 0, Decision.LINKED: 0, Decision.REVIEW: 0, Decision.UNLINKED: 0,
-              "reused": 0}
+              "reused": 0, "registry_checked": 0, "registry_reopened": 0,
+              "registry_opened": 0}
     sql = _pending_sql()
     pending = con.execute(sql + " ORDER BY batch_id, source_row").fetch_df() if sql else None
     if pending is None or pending.empty:
@@ -232,11 +182,22 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
     if pending.empty:
         return counts
     spec = load_spec("registry")
-    registry = (records or RegistryRecords()).get(con, cipher)
+    refreshed = index.refresh(con, cipher, blocks_key)
+    counts["registry_checked"], counts["registry_reopened"] = \
+        refreshed["checked"], refreshed["reopened"]
     candidates = _candidates(con, pending, cipher)
-    best = pd.DataFrame()
+    features = person_features(candidates)
+    sharing = index.sharing_residents(
+        con, keyed_blocks(features, spec.blocking, blocks_key))
+    try:
+        registry = index.open_residents(con, cipher, sharing)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {sharing}")
+    counts["registry_opened"] = len(registry)
+    best = pd.DataFrame(columns=["registry_id", "probability", "runner_up"])
     if not registry.empty:
-        run = link_with_priors(spec, person_features(registry), person_features(candidates))
+        run = score_with_model(spec, registry_model(con, cipher, spec), person_features(registry),
+                               features)
         best = run.best.set_index("candidate_id")
     best = best.reindex(candidates["unique_id"])
     best["probability"] = best["probability"].fillna(0.0)
@@ -288,33 +249,19 @@ def _clean(value: object) -> str | None:
         or value is pd.NA else str(value)
 
 
-def find_registry_duplicates(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
-                             threshold: float, records: RegistryRecords | None = None) -> int:
-    """Replace linkage.registry_duplicates with the current registry's pairs of residents
-    that are probably one person (two ID numbers, a typo), at or above `threshold`; both
-    orders of a pair, so that each resident's finding names the other. Returns the pairs."""
-    registry = (records or RegistryRecords()).get(con, cipher)
-    pairs = pd.DataFrame(columns=["left_id", "right_id", "probability"])
-    if len(registry) > 1:
-        pairs = registry_duplicates(load_spec("registry_duplicates"),
-                                    person_features(registry), threshold=threshold)
-    both = pd.DataFrame({
-        "resident_key": pd.concat([pairs["left_id"], pairs["right_id"]]).astype(str),
-        "other_key": pd.concat([pairs["right_id"], pairs["left_id"]]).astype(str),
-        "probability": pd.concat([pairs["probability"], pairs["probability"]]).astype(float),
-    })
-    con.register("duplicate_pairs", both.assign(found_at=datetime.now(UTC)))
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {REGISTRY_DUPLICATES}")
-        con.execute(f"INSERT INTO {REGISTRY_DUPLICATES} BY NAME SELECT * FROM duplicate_pairs")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("duplicate_pairs")
-    return len(pairs)
+def registry_model(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
+                   spec: LinkageSpec) -> dict[str, Any]:
+    """The pipeline's model for the registry as it is (link_with_priors'): u from the very
+    records Splink would sample from the whole registry, drawn in the warehouse by their
+    keys, and opened alone; kept per registry version (hub.pipeline.registry_index)."""
+    size = index.registry_size(con)
+
+    def train(residents: str) -> dict[str, Any]:
+        sample = person_features(index.open_residents(con, cipher, residents))
+        return prior_model(spec, sample, size, drawn=True)
+
+    return index.cached_model(con, spec.name, u_sample_condition(size), f"residents {size}",
+                              train)
 
 
 def reviews_waiting(engine: Engine) -> bool:

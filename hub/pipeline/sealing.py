@@ -40,6 +40,14 @@ class SealedRows:
     vault: pd.DataFrame  # candidate_key, field, ciphertext
 
 
+def identity_keys(pseudonymiser: Pseudonymiser, identifiers: pd.DataFrame) -> pd.Series:
+    """The keyed identity of each row's identifiers (its columns: SEALED_FIELDS in that
+    order, those the contract has): one text of them all, pseudonymised in its own domain.
+    A key rotation makes it again from the sealed values (hub.rotation)."""
+    joined = identifiers.astype("string").fillna("").agg("\x1f".join, axis=1)
+    return pseudonymiser.pseudonymise(joined, domain=IDENTITY_DOMAIN)
+
+
 def id_only_rows(contract: ContractSpec, errors: pd.DataFrame) -> pd.Index:
     """Source rows whose every error is on the contract's resident ID column."""
     identity = contract.identity_column
@@ -76,10 +84,8 @@ class CandidateSealer:
         # A keyed pseudonym of the row's identifiers: the same person's row sent again (a
         # delta repeating it) keeps the decision made for it (hub.pipeline.linkage).
         fields = [f for f in SEALED_FIELDS if f in frame.columns]
-        joined = frame[fields].astype("string").fillna("").agg("\x1f".join, axis=1)
         table = table.append_column("identity_key", pa.array(
-            self._pseudonymiser.pseudonymise(joined, domain=IDENTITY_DOMAIN).array,
-            pa.string()))
+            identity_keys(self._pseudonymiser, frame[fields]).array, pa.string()))
         parts = []
         for field in SEALED_FIELDS:
             if field not in frame.columns or field not in contract.column_names:

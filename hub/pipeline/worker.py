@@ -59,9 +59,6 @@ class PipelineWorker:
         self._keyring: KeyRing | None = None
         self._sealer: CandidateSealer | None = None
         self._sealer_deidentifier: Deidentifier | None = None
-        # The registry opened for linkage (hub.pipeline.linkage.RegistryRecords), made at
-        # first use: importing the linkage loads Splink, which only a linking worker needs.
-        self._registry: Any = None
 
     def open(self) -> PipelineWorker:
         settings = self.settings
@@ -169,12 +166,13 @@ class PipelineWorker:
         if contract.name == REGISTRY and result.outcome == "loaded" \
                 and self.settings.linkage.registry_duplicates:
             # Before the quality step, whose cross-department findings include these pairs.
-            from hub.pipeline.linkage import RegistryRecords, find_registry_duplicates
+            from hub.linkage.blocking import block_key
+            from hub.pipeline.registry_duplicates import find_registry_duplicates
 
             started = time.perf_counter()
-            self._registry = self._registry or RegistryRecords()
             find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),
-                                     self.settings.linkage.auto_link, self._registry)
+                                     self.settings.linkage.auto_link,
+                                     block_key(self._keyring.vault_key))
             result.timings["registry_duplicates"] = round(time.perf_counter() - started, 3)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.
@@ -275,16 +273,14 @@ class PipelineWorker:
         """Carry out reviewers' decisions, then score the sealed rows not decided yet."""
         if self.warehouse is None or self.catalog is None or self._keyring is None:
             raise RuntimeError("open the worker before linking")
+        from hub.linkage.blocking import block_key
         from hub.linkage.decisions import Thresholds
-        from hub.pipeline.linkage import RegistryRecords, apply_reviews, link_pending
-
-        self._registry = self._registry or RegistryRecords()
+        from hub.pipeline.linkage import apply_reviews, link_pending
 
         con, engine = self.warehouse.con, self.catalog.engine
         applied = apply_reviews(con, engine)
-        try:
-            counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
-                                  Thresholds.of(self.settings.linkage), records=self._registry)
-        finally:
-            self._registry.drop()  # opened identifiers stay in memory no longer than this
+        # Importing the linkage loads Splink, which only a linking worker needs.
+        counts = link_pending(con, engine, VaultCipher(self._keyring.vault_key),
+                              Thresholds.of(self.settings.linkage),
+                              block_key(self._keyring.vault_key))
         return {**{str(k): v for k, v in counts.items()}, "reviews_applied": applied}

@@ -11,8 +11,10 @@ Work tables:
                             chunk, so the pseudonym pass finds the resident's ID with them
     rotation.vault_next     the vault under the new key (vault) or new resident keys (pseudonym)
     rotation.sealed_work    vault.sealed (identifiers of rows kept for linkage) numbered by
-                            candidate row (vault only: they are bound to no resident key)
+                            candidate row (they are bound to no resident key)
     rotation.sealed_next    vault.sealed under the new vault key
+    rotation.identity_next  their keyed identity under the old and the new pseudonym key
+                            (pseudonym only)
     rotation.resident_map   old -> new resident key, verified (pseudonym only)
     rotation.household_map  old -> new household key (pseudonym only; repeats are harmless)
     rotation.history_work   key-history rows to re-seal, and the rows this rotation appends
@@ -45,6 +47,9 @@ _SEALED_WORK = """CREATE OR REPLACE TABLE rotation.sealed_work AS
 _SEALED_NEXT = """CREATE OR REPLACE TABLE rotation.sealed_next (c INTEGER NOT NULL,
     candidate_key VARCHAR NOT NULL, field VARCHAR NOT NULL, ciphertext BLOB NOT NULL,
     batch_id VARCHAR NOT NULL)"""
+_IDENTITY_NEXT = """CREATE OR REPLACE TABLE rotation.identity_next (c INTEGER NOT NULL,
+    candidate_key VARCHAR NOT NULL, old_identity VARCHAR NOT NULL,
+    new_identity VARCHAR NOT NULL)"""
 _OUTPUTS = {
     "vault": [
         """CREATE OR REPLACE TABLE rotation.vault_next (c INTEGER NOT NULL,
@@ -120,7 +125,8 @@ def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
 
 def setup_sealed_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
                       chunk_rows: int) -> None:
-    """Snapshot vault.sealed into numbered chunks (vault rotation; once, like the vault)."""
+    """Snapshot vault.sealed into numbered chunks (once, like the vault): re-sealed under a
+    new vault key, or opened for the keyed identities under a new pseudonym key."""
     if rotation_state.pass_progress(con, record, "sealed") is not None:
         return
     started = time.perf_counter()
@@ -128,7 +134,7 @@ def setup_sealed_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
     def work() -> None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         con.execute(_SEALED_WORK, {"per": chunk_rows})
-        con.execute(_SEALED_NEXT)
+        con.execute(_SEALED_NEXT if record.kind == "vault" else _IDENTITY_NEXT)
         rotation_state.add_pass(con, record, "sealed", _chunks(con, "rotation.sealed_work"),
                        time.perf_counter() - started)
 

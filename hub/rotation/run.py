@@ -7,7 +7,8 @@ again after a crash, a kill or a power cut continues where the record says:
 
     preparing  new key file written (keys/<name>.next, 0600); vault copied chunk by chunk
                (vault: also the identifiers of rows kept for linkage, vault.sealed;
-               pseudonym: old -> new maps; checked before anything is switched)
+               pseudonym: old -> new maps, and the keyed identities of rows kept for
+               linkage; checked before anything is switched)
     history    key history re-sealed chunk by chunk
     ready      the switch transaction: curated keys, vault, key history, state
     switched   keys/<name>.next renamed over keys/<name>: the old key is gone
@@ -48,7 +49,14 @@ from hub.rotation.followups import (
     rekey_findings,
     rekey_reviews,
 )
-from hub.rotation.transforms import history_chunk, pseudonym_chunk, sealed_chunk, vault_chunk
+from hub.rotation.transforms import (
+    history_chunk,
+    identity_chunk,
+    pseudonym_chunk,
+    sealed_chunk,
+    sealed_fields,
+    vault_chunk,
+)
 from hub.settings import HubSettings
 
 DEFAULT_CHUNK_RESIDENTS = 50_000
@@ -140,6 +148,14 @@ class _Rotation:
                 seconds = passes.run_pass(con, record, "vault", "rotation.vault_work",
                                           pseudonym_chunk(cipher, p_old, p_new),
                                           self.progress, "re-keying residents")
+            # Rows kept for linkage carry a keyed identity of their identifiers (a row sent
+            # again keeps its decision): made again under the new key from the sealed values.
+            passes.setup_sealed_pass(con, record, self.chunk_residents)
+            with Pseudonymiser(old) as p_old, Pseudonymiser(new) as p_new:
+                seconds += passes.run_pass(
+                    con, record, "sealed", "rotation.sealed_work",
+                    identity_chunk(cipher, sealed_fields(con), p_old, p_new),
+                    self.progress, "re-keying rows kept for linkage")
             key_file = str(keyfiles.key_path(self.settings, self.kind))
             self._or_back_out(lambda: switch.validate_pseudonym(con, key_file))
         row = con.execute("SELECT count(DISTINCT resident_key) FROM rotation.vault_work"

@@ -17,6 +17,8 @@ from hub.keys import rotation_state
 from hub.keys.history import KEY_HISTORY_DDL
 from hub.keys.rotation_errors import RotationCopyMismatch, RotationKeyMismatch, RotationUnmappable
 from hub.keys.rotation_state import RotationRecord
+from hub.linkage.tables import INDEX_TABLES, sealed_table
+from schemas.registry import source_contracts
 
 _MAPS = {
     "resident_key": "(SELECT old_key, new_key FROM rotation.resident_map)",
@@ -136,6 +138,24 @@ def _rekey_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> in
     return _count(con, f'SELECT count("{column}") FROM {table}')
 
 
+def _rekey_identities(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows kept for linkage take their keyed identity under the new key, where the old
+    one made again from their sealed identifiers is the one they carry."""
+    moved = 0
+    for name, contract in source_contracts().items():
+        if contract.ledger is None:
+            continue
+        table = sealed_table(name)
+        moved += _count(con, f"""SELECT count(*) FROM {table} t JOIN rotation.identity_next m
+            ON m.candidate_key = t.batch_id || ':' || t.source_row
+           AND m.old_identity = t.identity_key""")
+        con.execute(f"""UPDATE {table} AS t SET identity_key = m.new_identity
+            FROM rotation.identity_next m
+            WHERE m.candidate_key = t.batch_id || ':' || t.source_row
+              AND m.old_identity = t.identity_key""")
+    return moved
+
+
 def _switch_sealed(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> int:
     """vault.sealed replaced by its copy under the new vault key (inside the switch)."""
     n = _count(con, "SELECT count(*) FROM vault.sealed")
@@ -158,6 +178,11 @@ def switch(con: duckdb.DuckDBPyConnection, record: RotationRecord) -> None:
                 record.counters[f"curated.{table}"] = _rewrite(con, table, columns)
             for table, column in LINKAGE_KEYS:
                 record.counters[f"{table}.{column}"] = _rekey_column(con, table, column)
+            record.counters["sealed identities"] = _rekey_identities(con)
+            # The registry's blocking index and models name residents by their old keys
+            # (and draw samples by them): rebuilt at the next linkage.
+            for table in INDEX_TABLES:
+                con.execute(f"DELETE FROM {table}")
         n_vault = _count(con, "SELECT count(*) FROM vault.identity")
         if n_vault != _count(con, "SELECT count(*) FROM rotation.vault_next"):
             raise RotationCopyMismatch(record.kind, "vault.identity",

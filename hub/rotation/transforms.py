@@ -7,6 +7,7 @@ two faster makes a rotation faster.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -18,13 +19,16 @@ from hub.keys.history import (
     open_previous_column,
     seal_previous_column,
 )
+from hub.pipeline.sealing import SEALED_FIELDS, identity_keys
 from hub.rotation.passes import ChunkWork
+from schemas.registry import get_contract
 
 VAULT_NEXT = "rotation.vault_next"
 SEALED_NEXT = "rotation.sealed_next"
 RESIDENT_MAP = "rotation.resident_map"
 HOUSEHOLD_MAP = "rotation.household_map"
 HISTORY_NEXT = "rotation.history_next"
+IDENTITY_NEXT = "rotation.identity_next"
 _VERIFY_EVERY = 97  # residents per sampled check of the retired pseudonym key
 
 
@@ -77,6 +81,47 @@ def sealed_chunk(old: VaultCipher, new: VaultCipher) -> ChunkWork:
         out = _seal_all(new, rows, plain, keys).rename(columns={"resident_key": "candidate_key"})
         del plain
         return {SEALED_NEXT: out}
+
+    return transform
+
+
+def sealed_fields(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """Each batch with rows kept for linkage: the identifier fields its contract has, in
+    the order the sealer joined them."""
+    rows = con.execute("SELECT DISTINCT s.batch_id, b.dataset FROM vault.sealed s "
+                       "JOIN meta.batches b USING (batch_id)").fetchall()
+    out = {}
+    for batch_id, dataset in rows:
+        columns = set(get_contract(str(dataset)).column_names)
+        out[str(batch_id)] = tuple(f for f in SEALED_FIELDS if f in columns)
+    return out
+
+
+def identity_chunk(cipher: VaultCipher, fields_of: dict[str, tuple[str, ...]],
+                   old: Pseudonymiser, new: Pseudonymiser) -> ChunkWork:
+    """The keyed identity of rows kept for linkage (hub.pipeline.sealing), made again from
+    their sealed identifiers under the old pseudonym key (to check it against the one kept)
+    and the new; `fields_of`: each batch's identifier fields, in the sealer's order."""
+    def transform(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        keys = rows["candidate_key"].astype("string")
+        plain = _open_all(cipher, rows, keys)
+        values = pd.DataFrame({"candidate_key": keys.array, "field": rows["field"].array,
+                               "value": plain.array})
+        wide = values.pivot(index="candidate_key", columns="field", values="value")
+        batch = rows.groupby("candidate_key", sort=False)["batch_id"].first()
+        parts = []
+        for batch_id, members in batch.groupby(batch).groups.items():
+            fields = list(fields_of.get(str(batch_id), ()))
+            identifiers = wide.reindex(index=members, columns=fields).astype("string")
+            parts.append(pd.DataFrame({
+                "candidate_key": pd.array(list(members), dtype="string"),
+                "old_identity": identity_keys(old, identifiers).array,
+                "new_identity": identity_keys(new, identifiers).array,
+            }))
+        del plain, values, wide
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["candidate_key", "old_identity", "new_identity"])
+        return {IDENTITY_NEXT: out}
 
     return transform
 

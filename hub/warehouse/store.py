@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from hub.errors import WarehouseBusy, WarehouseError
-from hub.linkage.tables import sealed_table
+from hub.linkage.tables import INDEX_DDL, sealed_table
 from schemas.compile_ddl import curated_ddl, missing_column_ddl
 from schemas.spec import ContractSpec
 
@@ -185,7 +185,7 @@ class Warehouse:
         self.con.close()
 
     def ensure_schema(self, contracts: list[ContractSpec]) -> None:
-        for statement in META_DDL:
+        for statement in (*META_DDL, *INDEX_DDL):
             self.con.execute(statement)
         for contract in contracts:
             for statement in curated_ddl(contract):

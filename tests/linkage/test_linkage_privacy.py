@@ -1,6 +1,7 @@
 """The linkage writes nothing in plaintext: its warehouse tables (sealed rows, sealed vault,
-decisions, registry duplicates), the review items in the state store and the ledger's
-provenance columns carry keys, probabilities, level labels and masked values only."""
+decisions, registry duplicates, the registry's keyed blocking index, the trained models),
+the review items in the state store and the ledger's provenance columns carry keys,
+probabilities, level labels, keyed hashes and masked values only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from tests.privacy_scan import Needles, privacy_hits
 WAREHOUSE_OUTPUTS = (
     'quarantine."sealed_elderly_care"', 'quarantine."sealed_medical"',
     'quarantine."sealed_employment"', "vault.sealed", "linkage.decisions",
-    "linkage.registry_duplicates",
+    "linkage.registry_duplicates", "linkage.registry_blocks", "linkage.registry_inputs",
+    "linkage.registry_index", "linkage.models",
     "(SELECT linked_by, match_probability, linked_on FROM curated.assistance_ledger)",
 )
 

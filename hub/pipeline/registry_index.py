@@ -1,0 +1,314 @@
+"""The registry opened only where it is needed: keyed blocking values and cached models.
+
+Linking a handful of sealed rows needs the registry residents that share a blocking value
+with one of them, not the whole registry. The warehouse keeps, per current registry
+resident and blocking rule of the linkage specs, that value as a keyed hash
+(hub.linkage.blocking; linkage.registry_blocks), so a join finds those residents and only
+they are opened from the vault. The hashes follow the registry: each refresh compares a
+digest of what every resident's values come from (the registry row and the chosen vault
+ciphertexts, which are deterministic) with the digest they were made from, and reopens the
+changed residents only, a bounded chunk at a time; a new vault key or new rules rebuild
+them. The models (u-probabilities and priors, no records) are kept per registry version in
+linkage.models, so a new worker process does not train them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from desensitize.vault import VaultCipher
+from hub.ledger.current import CURRENT_BATCHES_SQL, current_rows_sql
+from hub.linkage.blocking import key_check, keyed_blocks, rules_digest, rules_of
+from hub.linkage.features import person_features
+from hub.linkage.spec import SPECS, load_spec
+from hub.linkage.tables import MODELS, REGISTRY_BLOCKS, REGISTRY_INDEX, REGISTRY_INPUTS
+from schemas.identity import birth_date_from_id
+
+REGISTRY = "grid"
+SPEC_NAMES = ("registry", "registry_duplicates")
+OPENED_FIELDS = ("resident_id", "name", "phone", "address")
+# Residents opened, compared and hashed at a time when the index is (re)built: bounds the
+# memory of a first build at a million residents.
+CHUNK_RESIDENTS = 50_000
+
+
+def indexed_rules() -> tuple[tuple[str, ...], ...]:
+    """Every rule kept in the index: the specs' blocking rules and the duplicate search's
+    deterministic ones (its prior is counted on them)."""
+    specs = [load_spec(name) for name in SPEC_NAMES]
+    return rules_of(*specs) + tuple(
+        r for r in load_spec("registry_duplicates").deterministic if r not in rules_of(*specs))
+
+
+def residents_sql(keys: str | None = None) -> str:
+    """One row per current registry resident (of relation `keys` when given): the latest
+    registry row's sex, grid cell and household."""
+    return f"""
+        SELECT resident_key, first(gender ORDER BY batch_as_of DESC) AS gender,
+               first(grid_code ORDER BY batch_as_of DESC) AS grid_code,
+               first(household_key ORDER BY batch_as_of DESC) AS household_key
+        FROM ({current_rows_sql(REGISTRY, keys)}) GROUP BY resident_key"""
+
+
+def _entries_sql(residents: str) -> str:
+    """Per resident of relation `residents` and field opened, the vault entry compared: the
+    registry's own, else the latest batch's."""
+    fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
+    return f"""
+        SELECT v.resident_key, v.field, v.ciphertext FROM vault.identity v
+        SEMI JOIN {residents} r ON r.resident_key = v.resident_key
+        JOIN meta.batches b ON b.batch_id = v.batch_id
+        WHERE v.field IN ({fields})
+        QUALIFY row_number() OVER (PARTITION BY v.resident_key, v.field
+                                   ORDER BY (b.dataset = 'grid') DESC, b.finished_at DESC) = 1"""
+
+
+def opened_fields(vault: pd.DataFrame, key: str, cipher: VaultCipher) -> pd.DataFrame:
+    """One row per key with one column per field, the values opened (raw: keep local)."""
+    columns: dict[str, pd.Series] = {}
+    for field, part in vault.groupby("field"):
+        keys = part[key].astype("string")
+        opened = cipher.decrypt_column(part["ciphertext"], str(field), keys)
+        opened.index = pd.Index(keys.array)
+        columns[str(field)] = opened[~opened.index.duplicated(keep="first")]
+    return pd.DataFrame(columns)
+
+
+def open_residents(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
+                   residents: str) -> pd.DataFrame:
+    """The residents of relation `residents` (resident_key, gender, grid_code,
+    household_key) opened for comparison, ordered by key (raw values: keep local)."""
+    rows = con.execute(f"SELECT resident_key, gender, grid_code, household_key "
+                       f"FROM {residents} ORDER BY resident_key").fetch_df()
+    vault = con.execute(_entries_sql(residents)).fetch_df()
+    opened = opened_fields(vault, "resident_key", cipher).reindex(rows["resident_key"])
+
+    def column(name: str, dtype: str = "object") -> pd.Series:
+        return opened[name] if name in opened else pd.Series(index=opened.index, dtype=dtype)
+
+    return pd.DataFrame({
+        "unique_id": rows["resident_key"].to_numpy(),
+        "name": column("name").to_numpy(),
+        "gender": rows["gender"].to_numpy(),
+        "birth_date": birth_date_from_id(column("resident_id", "string").astype("string"))
+        .to_numpy(),
+        "address": column("address").to_numpy(),
+        "phone": column("phone").to_numpy(),
+        "community_code": rows["grid_code"].str.slice(0, 12).to_numpy(),
+        "grid_code": rows["grid_code"].to_numpy(),
+        "household_key": rows["household_key"].to_numpy(),
+    })
+
+
+def _version(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """What the registry's comparison values depend on, cheaply: the current registry
+    batches and the vault's entries per batch."""
+    grid = [str(b) for (b,) in con.execute(
+        f"SELECT batch_id FROM ({CURRENT_BATCHES_SQL}) WHERE dataset = '{REGISTRY}' "
+        "ORDER BY batch_id").fetchall()]
+    vault = {str(b): int(n) for b, n in con.execute(
+        "SELECT batch_id, count(*) FROM vault.identity GROUP BY ALL ORDER BY ALL").fetchall()}
+    return {"grid": grid, "vault": vault}
+
+
+def _new_batches(before: str, now: dict[str, Any]) -> list[str] | None:
+    """The batches whose vault entries were added since `before`, when nothing else changed
+    (the same registry batches, every earlier batch's entries as they were): only residents
+    with entries in them can compare differently. None: any resident can."""
+    try:
+        old = json.loads(before)
+    except ValueError:
+        return None
+    if not isinstance(old, dict) or old.get("grid") != now["grid"]:
+        return None
+    kept = old.get("vault", {})
+    if any(now["vault"].get(batch) != n for batch, n in kept.items()):
+        return None
+    return [batch for batch in now["vault"] if batch not in kept]
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        work()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
+            chunk_residents: int = CHUNK_RESIDENTS) -> dict[str, int]:
+    """Bring the index up to the current registry. Returns the residents whose digest was
+    compared (`checked`: all of them, or those a new batch's vault entries name), reopened
+    (their digest changed) and dropped (no longer in the registry)."""
+    rules = indexed_rules()
+    check, made_of = key_check(key), rules_digest(rules)
+    state = con.execute(f"SELECT key_check, rules, version FROM {REGISTRY_INDEX}").fetchall()
+    version = _version(con)
+    text = json.dumps(version, sort_keys=True)
+    same_index = bool(state) and state[0][:2] == (check, made_of)
+    if same_index and state[0][2] == text:
+        return {"checked": 0, "reopened": 0, "dropped": 0}
+    new = _new_batches(str(state[0][2]), version) if same_index else None
+    new = new or None
+    if not same_index:
+        _in_transaction(con, lambda: forget(con))
+    keys = None
+    if new is not None:
+        fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_touched AS
+            SELECT DISTINCT v.resident_key FROM vault.identity v
+            SEMI JOIN {REGISTRY_INPUTS} i ON i.resident_key = v.resident_key
+            WHERE v.field IN ({fields}) AND v.batch_id IN (SELECT unnest($new))""",
+                    {"new": new})
+        keys = "registry_touched"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_now AS
+        WITH r AS ({residents_sql(keys)}),
+        e AS ({_entries_sql("r")}),
+        d AS (SELECT resident_key, string_agg(field || ':' || md5(ciphertext), ','
+                                              ORDER BY field) AS entries
+              FROM e GROUP BY ALL)
+        SELECT r.*, md5(concat_ws('|', coalesce('+' || r.gender, '-'),
+                                  coalesce('+' || r.grid_code, '-'),
+                                  coalesce('+' || r.household_key, '-'),
+                                  coalesce(d.entries, ''))) AS digest
+        FROM r LEFT JOIN d USING (resident_key)""")
+    try:
+        # Only a look at every resident tells who left the registry.
+        dropped = _drop_gone(con) if keys is None else 0
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_changed AS
+            SELECT n.*, CAST((row_number() OVER (ORDER BY n.resident_key) - 1) // $per
+                             AS INTEGER) AS c
+            FROM registry_now n ANTI JOIN {REGISTRY_INPUTS} i
+              ON i.resident_key = n.resident_key AND i.digest = n.digest""",
+                    {"per": chunk_residents})
+        chunks = int(con.execute("SELECT coalesce(max(c) + 1, 0) FROM registry_changed"
+                                 ).fetchall()[0][0])
+        reopened = int(con.execute("SELECT count(*) FROM registry_changed").fetchall()[0][0])
+        checked = int(con.execute("SELECT count(*) FROM registry_now").fetchall()[0][0])
+        for chunk in range(chunks):
+            _rehash(con, cipher, key, rules, chunk)
+
+        def record() -> None:
+            con.execute(f"DELETE FROM {REGISTRY_INDEX}")
+            con.execute(f"INSERT INTO {REGISTRY_INDEX} SELECT ?, ?, ?, count(*), ? "
+                        f"FROM {REGISTRY_INPUTS}", [check, made_of, text, datetime.now(UTC)])
+
+        _in_transaction(con, record)
+    finally:
+        for table in ("registry_changed", "registry_now", "registry_touched"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return {"checked": checked, "reopened": reopened, "dropped": dropped}
+
+
+def forget(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the index (a new key or new rules): the next refresh rebuilds it whole."""
+    for table in (REGISTRY_BLOCKS, REGISTRY_INPUTS, REGISTRY_INDEX):
+        con.execute(f"DELETE FROM {table}")
+
+
+def _drop_gone(con: duckdb.DuckDBPyConnection) -> int:
+    """Forget residents no longer in the registry."""
+    gone = int(con.execute(f"SELECT count(*) FROM {REGISTRY_INPUTS} i "
+                           "ANTI JOIN registry_now n USING (resident_key)").fetchall()[0][0])
+    if gone:
+        def work() -> None:
+            for table in (REGISTRY_BLOCKS, REGISTRY_INPUTS):
+                con.execute(f"DELETE FROM {table} WHERE resident_key NOT IN "
+                            "(SELECT resident_key FROM registry_now)")
+
+        _in_transaction(con, work)
+    return gone
+
+
+def _rehash(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
+            rules: tuple[tuple[str, ...], ...], chunk: int) -> None:
+    """Open one chunk of changed residents, hash their blocking values, replace theirs."""
+    con.execute("CREATE OR REPLACE TEMP TABLE registry_chunk AS "
+                "SELECT * FROM registry_changed WHERE c = $c", {"c": chunk})
+    try:
+        blocks = keyed_blocks(person_features(open_residents(con, cipher, "registry_chunk")),
+                              rules, key)
+        con.register("chunk_blocks", blocks)
+
+        def work() -> None:
+            for table in (REGISTRY_BLOCKS, REGISTRY_INPUTS):
+                con.execute(f"DELETE FROM {table} WHERE resident_key IN "
+                            "(SELECT resident_key FROM registry_chunk)")
+            con.execute(f"INSERT INTO {REGISTRY_BLOCKS} SELECT unique_id, rule, block "
+                        "FROM chunk_blocks")
+            con.execute(f"INSERT INTO {REGISTRY_INPUTS} SELECT resident_key, household_key, "
+                        "digest FROM registry_chunk")
+
+        _in_transaction(con, work)
+    finally:
+        con.unregister("chunk_blocks")
+        con.execute("DROP TABLE IF EXISTS registry_chunk")
+
+
+def sharing_residents(con: duckdb.DuckDBPyConnection, blocks: pd.DataFrame) -> str:
+    """A temporary table `registry_sharing` of the current registry residents that share a
+    blocking value with `blocks` (unique_id, rule, block); returns its name."""
+    con.register("record_blocks", blocks)
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_sharing_keys AS
+            SELECT DISTINCT b.resident_key FROM {REGISTRY_BLOCKS} b
+            JOIN record_blocks r ON r.rule = b.rule AND r.block = b.block""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE registry_sharing AS "
+                    f"{residents_sql('registry_sharing_keys')}")
+    finally:
+        con.unregister("record_blocks")
+        con.execute("DROP TABLE IF EXISTS registry_sharing_keys")
+    return "registry_sharing"
+
+
+def spec_text(name: str) -> str:
+    return (SPECS / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def cached_model(con: duckdb.DuckDBPyConnection, spec: str, sample_where: str,
+                 extra: str, train: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """The model of `spec` for the registry as it is: kept in linkage.models under a digest
+    of the spec, `extra` and the digests of the residents it is trained on (those of
+    linkage.registry_inputs passing `sample_where`, over `unique_id`); else
+    `train(relation of those residents)`, kept."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE model_sample AS
+        SELECT resident_key, digest FROM (
+            SELECT resident_key, resident_key AS unique_id, digest FROM {REGISTRY_INPUTS})
+        WHERE 1=1 {sample_where}""")
+    try:
+        row = con.execute("SELECT coalesce(md5(string_agg(resident_key || digest, ',' "
+                          "ORDER BY resident_key)), '') FROM model_sample").fetchall()
+        version = hashlib.sha256(
+            f"{spec_text(spec)}\n{extra}\n{row[0][0]}".encode()).hexdigest()[:32]
+        kept = con.execute(f"SELECT model FROM {MODELS} WHERE spec = ? AND version = ?",
+                           [spec, version]).fetchall()
+        if kept:
+            model: dict[str, Any] = json.loads(kept[0][0])
+            return model
+        con.execute(f"CREATE OR REPLACE TEMP TABLE model_residents AS "
+                    f"{residents_sql('model_sample')}")
+        model = train("model_residents")
+
+        def keep() -> None:
+            con.execute(f"DELETE FROM {MODELS} WHERE spec = ?", [spec])
+            con.execute(f"INSERT INTO {MODELS} VALUES (?, ?, ?, ?)",
+                        [spec, version, json.dumps(model), datetime.now(UTC)])
+
+        _in_transaction(con, keep)
+        return model
+    finally:
+        con.execute("DROP TABLE IF EXISTS model_residents")
+        con.execute("DROP TABLE IF EXISTS model_sample")
+
+
+def registry_size(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {REGISTRY_INPUTS}").fetchall()[0][0])
