@@ -30,11 +30,13 @@ _BLOCK = 64  # SHA-256 block size in bytes
 _INPUT = "hmac_input"
 
 # sha256() returns hex text; unhex() turns the inner digest back into the 32 bytes HMAC needs.
-_MACRO = "CREATE MACRO hmac_sha256(ipad, opad, msg) AS sha256(opad || unhex(sha256(ipad || msg)))"
+HMAC_MACRO = ("CREATE MACRO hmac_sha256(ipad, opad, msg) AS "
+              "sha256(opad || unhex(sha256(ipad || msg)))")
 _QUERY = f"SELECT left(hmac_sha256($ipad, $opad, m), $chars) AS h FROM {_INPUT}"
 
 
-def _pads(key: bytes) -> tuple[bytes, bytes]:
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """K ^ ipad and K ^ opad, the parameters of the hmac_sha256 macro (HMAC_MACRO)."""
     if len(key) > _BLOCK:  # RFC 2104: long keys are hashed first
         key = hashlib.sha256(key).digest()
     key = key.ljust(_BLOCK, b"\0")
@@ -49,13 +51,13 @@ class _HmacEngine:
             ":memory:",
             config={"autoinstall_known_extensions": False, "preserve_insertion_order": True},
         )
-        self._con.execute(_MACRO)
+        self._con.execute(HMAC_MACRO)
 
     def hex_digests(self, key: bytes, messages: pa.Array | pa.ChunkedArray, chars: int) -> pa.Array:
         """Hex HMAC-SHA256 of each binary message (null stays null), in input order."""
         if self._con is None:
             raise RuntimeError("pseudonymiser is closed")
-        ipad, opad = _pads(key)
+        ipad, opad = hmac_pads(key)
         table = pa.table({"m": messages})
         self._con.register(_INPUT, table)
         try:

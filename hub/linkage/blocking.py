@@ -18,12 +18,11 @@ import hmac
 import duckdb
 import pandas as pd
 
+from desensitize.pseudonym import HMAC_MACRO, hmac_pads
 from hub.linkage.spec import LinkageSpec
 
 _DOMAIN = b"community-data-hub/linkage-blocks"
 _CHECK = b"key check"
-_BLOCK = 64  # SHA-256 block size in bytes
-_MACRO = "CREATE MACRO hmac_sha256(ipad, opad, msg) AS sha256(opad || unhex(sha256(ipad || msg)))"
 HEX_DIGITS = 15
 # Blocks are 17-digit numbers: about 56 bits, rarely colliding within a rule at a city's
 # scale, and never of the length of an ID number (18) or a phone (11), so that a scan of the
@@ -52,11 +51,6 @@ def rules_of(*specs: LinkageSpec) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(rule for spec in specs for rule in spec.blocking))
 
 
-def _pads(key: bytes) -> tuple[bytes, bytes]:
-    padded = key.ljust(_BLOCK, b"\0")
-    return bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)
-
-
 def keyed_blocks(features: pd.DataFrame, rules: tuple[tuple[str, ...], ...],
                  key: bytes) -> pd.DataFrame:
     """unique_id, rule (rule_text), block (BIGINT) for each record and rule whose
@@ -66,7 +60,7 @@ def keyed_blocks(features: pd.DataFrame, rules: tuple[tuple[str, ...], ...],
                              zip(BLOCK_COLUMNS, ("string", "string", "int64"), strict=True)})
     con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
-        con.execute(_MACRO)
+        con.execute(HMAC_MACRO)  # the pseudonyms' HMAC, composed in SQL
         con.register("records", features)
         parts = []
         for number, rule in enumerate(rules):
@@ -80,7 +74,7 @@ def keyed_blocks(features: pd.DataFrame, rules: tuple[tuple[str, ...], ...],
                 f"CAST('0x' || left(hmac_sha256($ipad, $opad, encode({message})), "
                 f"{HEX_DIGITS}) AS BIGINT) % {_SPAN} + {_LOWEST} AS block "
                 f"FROM records WHERE {present}")
-        ipad, opad = _pads(key)
+        ipad, opad = hmac_pads(key)
         frame = con.execute(" UNION ALL ".join(parts),
                             {"ipad": ipad, "opad": opad}).fetch_df()
     finally:

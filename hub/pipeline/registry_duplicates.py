@@ -22,6 +22,7 @@ from hub.linkage.model import score_duplicates, u_sample_condition
 from hub.linkage.spec import LinkageSpec, load_spec
 from hub.linkage.tables import REGISTRY_BLOCKS, REGISTRY_DUPLICATES, REGISTRY_INPUTS
 from hub.pipeline import registry_index as index
+from hub.warehouse.transaction import in_transaction
 
 # The duplicate search trains on the whole registry (EM) up to this many residents; above,
 # the whole registry would not fit a modest memory budget, and it trains on a sample drawn
@@ -118,14 +119,12 @@ def find_registry_duplicates(con: duckdb.DuckDBPyConnection, cipher: VaultCipher
         "probability": pd.concat([pairs["probability"], pairs["probability"]]).astype(float),
     })
     con.register("duplicate_pairs", both.assign(found_at=datetime.now(UTC)))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def replace_pairs() -> None:
         con.execute(f"DELETE FROM {REGISTRY_DUPLICATES}")
         con.execute(f"INSERT INTO {REGISTRY_DUPLICATES} BY NAME SELECT * FROM duplicate_pairs")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    try:
+        in_transaction(con, replace_pairs)
     finally:
         con.unregister("duplicate_pairs")
     return len(pairs)

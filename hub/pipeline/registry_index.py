@@ -29,6 +29,7 @@ from hub.linkage.blocking import key_check, keyed_blocks, rules_digest, rules_of
 from hub.linkage.features import person_features
 from hub.linkage.spec import SPECS, load_spec
 from hub.linkage.tables import MODELS, REGISTRY_BLOCKS, REGISTRY_INDEX, REGISTRY_INPUTS
+from hub.warehouse.transaction import in_transaction
 from schemas.identity import birth_date_from_id
 
 REGISTRY = "grid"
@@ -134,16 +135,6 @@ def _new_batches(before: str, now: dict[str, Any]) -> list[str] | None:
     return [batch for batch in now["vault"] if batch not in kept]
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        work()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
 def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             chunk_residents: int = CHUNK_RESIDENTS) -> dict[str, int]:
     """Bring the index up to the current registry. Returns the residents whose digest was
@@ -160,7 +151,7 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
     new = _new_batches(str(state[0][2]), version) if same_index else None
     new = new or None
     if not same_index:
-        _in_transaction(con, lambda: forget(con))
+        in_transaction(con, lambda: forget(con))
     keys = None
     if new is not None:
         fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
@@ -202,7 +193,7 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             con.execute(f"INSERT INTO {REGISTRY_INDEX} SELECT ?, ?, ?, count(*), ? "
                         f"FROM {REGISTRY_INPUTS}", [check, made_of, text, datetime.now(UTC)])
 
-        _in_transaction(con, record)
+        in_transaction(con, record)
     finally:
         for table in ("registry_changed", "registry_now", "registry_touched"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -225,7 +216,7 @@ def _drop_gone(con: duckdb.DuckDBPyConnection) -> int:
                 con.execute(f"DELETE FROM {table} WHERE resident_key NOT IN "
                             "(SELECT resident_key FROM registry_now)")
 
-        _in_transaction(con, work)
+        in_transaction(con, work)
     return gone
 
 
@@ -248,7 +239,7 @@ def _rehash(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             con.execute(f"INSERT INTO {REGISTRY_INPUTS} SELECT resident_key, household_key, "
                         "digest FROM registry_chunk")
 
-        _in_transaction(con, work)
+        in_transaction(con, work)
     finally:
         con.unregister("chunk_blocks")
         con.execute("DROP TABLE IF EXISTS registry_chunk")
@@ -303,7 +294,7 @@ def cached_model(con: duckdb.DuckDBPyConnection, spec: str, sample_where: str,
             con.execute(f"INSERT INTO {MODELS} VALUES (?, ?, ?, ?)",
                         [spec, version, json.dumps(model), datetime.now(UTC)])
 
-        _in_transaction(con, keep)
+        in_transaction(con, keep)
         return model
     finally:
         con.execute("DROP TABLE IF EXISTS model_residents")

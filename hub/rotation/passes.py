@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from hub.keys import rotation_state
 from hub.keys.rotation_state import RotationRecord
+from hub.warehouse.transaction import in_transaction
 
 SCHEMA = "rotation"
 Progress = Callable[[str, int, int | None], None]
@@ -95,16 +96,6 @@ def _chunks(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        work()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
 def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
                      chunk_residents: int) -> None:
     """Snapshot the vault into numbered chunks (once: a repeat finds the pass recorded)."""
@@ -120,7 +111,7 @@ def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
         rotation_state.add_pass(con, record, "vault", _chunks(con, "rotation.vault_work"),
                        time.perf_counter() - started)
 
-    _in_transaction(con, work)
+    in_transaction(con, work)
 
 
 def setup_sealed_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
@@ -138,7 +129,7 @@ def setup_sealed_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
         rotation_state.add_pass(con, record, "sealed", _chunks(con, "rotation.sealed_work"),
                        time.perf_counter() - started)
 
-    _in_transaction(con, work)
+    in_transaction(con, work)
 
 
 def setup_history_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
@@ -163,7 +154,7 @@ def setup_history_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
         rotation_state.add_pass(con, record, "history", _chunks(con, "rotation.history_work"),
                        time.perf_counter() - started)
 
-    _in_transaction(con, work)
+    in_transaction(con, work)
 
 
 ChunkWork = Callable[[pd.DataFrame], dict[str, pd.DataFrame]]
@@ -200,7 +191,7 @@ def run_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord, name: str, 
                         con.unregister("_rotation_chunk")
             rotation_state.chunk_done(con, record, name, chunk, time.perf_counter() - started)
 
-        _in_transaction(con, work)
+        in_transaction(con, work)
         progress(label, chunk + 1, total)
     final = rotation_state.pass_progress(con, record, name)
     return final[2] if final else 0.0
