@@ -96,65 +96,60 @@ def _chunks(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
-                     chunk_residents: int) -> None:
-    """Snapshot the vault into numbered chunks (once: a repeat finds the pass recorded)."""
-    if rotation_state.pass_progress(con, record, "vault") is not None:
+Statement = tuple[str, dict[str, object] | None]
+
+
+def _set_up(con: duckdb.DuckDBPyConnection, record: RotationRecord, name: str,
+            statements: list[Statement]) -> None:
+    """Run a pass's set-up statements, which number its work table (rotation.<name>_work)
+    in chunks, and record the pass, in one transaction; once: a repeat finds it recorded."""
+    if rotation_state.pass_progress(con, record, name) is not None:
         return
     started = time.perf_counter()
 
     def work() -> None:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        con.execute(_VAULT_WORK, {"per": chunk_residents})
-        for statement in _OUTPUTS[record.kind]:
-            con.execute(statement)
-        rotation_state.add_pass(con, record, "vault", _chunks(con, "rotation.vault_work"),
-                       time.perf_counter() - started)
+        for sql, params in statements:
+            con.execute(sql, params)
+        rotation_state.add_pass(con, record, name, _chunks(con, f"rotation.{name}_work"),
+                                time.perf_counter() - started)
 
     in_transaction(con, work)
+
+
+def setup_vault_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
+                     chunk_residents: int) -> None:
+    """Snapshot the vault into numbered chunks."""
+    _set_up(con, record, "vault", [
+        (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", None),
+        (_VAULT_WORK, {"per": chunk_residents}),
+        *((statement, None) for statement in _OUTPUTS[record.kind])])
 
 
 def setup_sealed_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
                       chunk_rows: int) -> None:
-    """Snapshot vault.sealed into numbered chunks (once, like the vault): re-sealed under a
-    new vault key, or opened for the keyed identities under a new pseudonym key."""
-    if rotation_state.pass_progress(con, record, "sealed") is not None:
-        return
-    started = time.perf_counter()
-
-    def work() -> None:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        con.execute(_SEALED_WORK, {"per": chunk_rows})
-        con.execute(_SEALED_NEXT if record.kind == "vault" else _IDENTITY_NEXT)
-        rotation_state.add_pass(con, record, "sealed", _chunks(con, "rotation.sealed_work"),
-                       time.perf_counter() - started)
-
-    in_transaction(con, work)
+    """Snapshot vault.sealed into numbered chunks, like the vault: re-sealed under a new
+    vault key, or opened for the keyed identities under a new pseudonym key."""
+    _set_up(con, record, "sealed", [
+        (f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", None),
+        (_SEALED_WORK, {"per": chunk_rows}),
+        (_SEALED_NEXT if record.kind == "vault" else _IDENTITY_NEXT, None)])
 
 
 def setup_history_pass(con: duckdb.DuckDBPyConnection, record: RotationRecord,
                        chunk_rows: int) -> None:
-    if rotation_state.pass_progress(con, record, "history") is not None:
-        return
+    from hub.keys.history import KEY_HISTORY_DDL
+
     if record.kind == "pseudonym":
         maps, new_current = _PSEUDONYM_MAPS, "m.new_key"
         join = "LEFT JOIN maps m ON m.domain = h.domain AND m.old_key = h.current_key"
     else:
         maps, new_current, join = _NO_MAPS, "h.current_key", ""
-    started = time.perf_counter()
-
-    def work() -> None:
-        con.execute("CREATE SCHEMA IF NOT EXISTS vault")
-        from hub.keys.history import KEY_HISTORY_DDL
-
-        con.execute(KEY_HISTORY_DDL)
-        con.execute(_HISTORY_WORK.format(maps=maps, new_current=new_current, join=join),
-                    {"per": chunk_rows, "epoch": record.epoch})
-        con.execute(_HISTORY_NEXT)
-        rotation_state.add_pass(con, record, "history", _chunks(con, "rotation.history_work"),
-                       time.perf_counter() - started)
-
-    in_transaction(con, work)
+    _set_up(con, record, "history", [
+        ("CREATE SCHEMA IF NOT EXISTS vault", None),
+        (KEY_HISTORY_DDL, None),
+        (_HISTORY_WORK.format(maps=maps, new_current=new_current, join=join),
+         {"per": chunk_rows, "epoch": record.epoch}),
+        (_HISTORY_NEXT, None)])
 
 
 ChunkWork = Callable[[pd.DataFrame], dict[str, pd.DataFrame]]
