@@ -14,6 +14,10 @@ peak RSS is its own:
 - search: `hub serve` on the published home and resident search under 16 clients
   (bench.loadgen), as B3 measures it.
 
+One setting differs from the defaults, as a city's operator would set it: the largest extract a
+batch accepts (HUB_MAX_EXTRACT_BYTES), whose default suits a street's monthly extract and refuses
+a city's. A step that does not load is a failed run, not a fast one.
+
 Target: all steps in at most 30 minutes and at most 4 GB peak RSS in any of them.
 """
 
@@ -36,7 +40,9 @@ TARGET_BYTES = 4 * 1024**3
 DATASETS = ("grid", "elderly_care", "medical", "employment")
 SEARCH_CLIENTS = 16
 
-# One step in its own process: {"step", "home", ...} on argv; prints seconds, peak, CPU.
+# One step in its own process: {"step", "home", ...} on argv; prints seconds, peak, CPU. The
+# peak is the process's own high-water mark (VmHWM): ru_maxrss would carry the runner's peak
+# (after generating the district) across fork and exec.
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
@@ -60,13 +66,15 @@ else:
         else:
             report = worker.publish()
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"seconds": time.perf_counter() - started, "peak": usage.ru_maxrss * 1024,
+status = Path("/proc/self/status").read_text().split("VmHWM:")[1].split()
+print(json.dumps({"seconds": time.perf_counter() - started, "peak": int(status[0]) * 1024,
                   "cpu": usage.ru_utime + usage.ru_stime, "report": report}, default=str))
 """
 
 
-def _step(order: dict[str, str]) -> dict[str, Any]:
+def _step(order: dict[str, str], max_extract_bytes: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_MAX_EXTRACT_BYTES"] = str(max_extract_bytes)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(order)], env=env,
                           capture_output=True, text=True, check=False)
@@ -74,6 +82,10 @@ def _step(order: dict[str, str]) -> dict[str, Any]:
         raise RuntimeError(f"step {order['step']} failed ({proc.returncode}): "
                            f"{proc.stderr[-2000:]}")
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    outcome = out["report"].get("outcome", "loaded")
+    if outcome != "loaded":
+        raise RuntimeError(f"step {order['step']} {order.get('dataset', '')} ended {outcome}: "
+                           f"{out['report']}")
     out["wall"] = time.perf_counter() - started  # with the process's start-up
     print(f"  {order['step']} {order.get('dataset', '')}: {out['wall']:.1f} s, "
           f"peak {out['peak'] / 1024**2:,.0f} MiB", flush=True)
@@ -105,23 +117,27 @@ def run(ctx: Context) -> Bench:
     home = folder / "home"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    largest = max(Path(ctx.manifest.datasets[name].path).stat().st_size for name in DATASETS)
+    limit = max(512 * 1024**2, 2 * largest)
     steps: list[tuple[str, dict[str, Any]]] = [
         ("generate", {"wall": ctx.generate_seconds, "peak": ctx.generate_peak, "cpu": None})]
-    steps.append(("keys", _step({"step": "keys", "home": str(home)})))
+    steps.append(("keys", _step({"step": "keys", "home": str(home)}, limit)))
     for name in DATASETS:
         extract = ctx.manifest.datasets[name]
         steps.append((f"ingest {name}", _step({
             "step": "ingest", "dataset": name, "home": str(home),
-            "source": str(extract.source_yaml), "extract": str(extract.path)})))
+            "source": str(extract.source_yaml), "extract": str(extract.path)}, limit)))
     steps.append(("crosswalk", _step({"step": "crosswalk", "home": str(home),
-                                       "crosswalk": str(ctx.manifest.crosswalk)})))
-    steps.append(("publish", _step({"step": "publish", "home": str(home)})))
+                                       "crosswalk": str(ctx.manifest.crosswalk)}, limit)))
+    steps.append(("publish", _step({"step": "publish", "home": str(home)}, limit)))
     searched = _search(ctx, home, folder)
     total = sum(s["wall"] for _, s in steps)
     peak = max(s["peak"] for _, s in steps)
+    hub_peak = max(s["peak"] for what, s in steps if what != "generate")
     rows = [Row("all steps", fmt_s(total), f"{total / TARGET_SECONDS:.2f}x the 30 min budget",
                 f"largest peak RSS {peak / 1024**2:,.0f} MiB, "
-                f"{peak / TARGET_BYTES:.2f}x the 4 GB budget")]
+                f"{peak / TARGET_BYTES:.2f}x the 4 GB budget; of the hub's own steps "
+                f"{hub_peak / 1024**2:,.0f} MiB")]
     for what, s in steps:
         report = s.get("report") or {}
         note = ""
@@ -136,10 +152,11 @@ def run(ctx: Context) -> Bench:
         rows.append(Row(what, fmt_s(s["wall"]), f"peak {s['peak'] / 1024**2:,.0f} MiB", note))
     rows.append(Row(f"then resident search, {SEARCH_CLIENTS} clients", figure(searched), "",
                     f"{os.cpu_count()} API workers; statuses {searched['statuses']}"))
-    notes = [f"{ctx.residents:,} residents on a new home with the default settings; each step "
-             "in a process of its own (wall time with its start-up; peak RSS from "
-             f"resource.getrusage); {os.cpu_count()} cores, load average at the end "
-             f"{os.getloadavg()[0]:.1f}."]
+    notes = [f"{ctx.residents:,} residents on a new home with the default settings but the "
+             f"largest extract accepted ({limit / 1024**2:,.0f} MiB); each step in a process of "
+             "its own (wall time with its start-up; peak RSS its VmHWM); generation in the "
+             f"runner's process (its ru_maxrss); {os.cpu_count()} cores, load average at the "
+             f"end {os.getloadavg()[0]:.1f}."]
     if ctx.residents < 10_000_000:
         notes.append("The target is stated for a city of 10M residents; this run is smaller.")
     met = total <= TARGET_SECONDS and peak <= TARGET_BYTES if ctx.residents >= 10_000_000 \
