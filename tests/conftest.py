@@ -181,6 +181,13 @@ def district_home(demo_district: DemoDistrict, tmp_path: Path) -> HubSettings:
                                    linkage=LinkageSettings(registry_duplicates=False))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a slow test run first: `--dist loadfile` hands files out in this order,
+    so a long file does not end the run on one worker while the others wait."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each file keeps its order
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--screenshots", action="store_true",
                      help="write the console's screenshots to docs/console (make screenshots)")

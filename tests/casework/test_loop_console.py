@@ -13,6 +13,8 @@ from playwright.sync_api import Browser, Page
 from tests.browser_kit import submit
 from tests.casework.conftest import PASSWORD, Loop
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def open_page(browser: Browser, loop: Loop) -> Iterator[object]:

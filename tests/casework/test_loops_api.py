@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 from sqlalchemy import update
 
 from catalog.db import create_state_engine
@@ -23,6 +24,8 @@ from hub.keys.config import load_keyring
 from hub.state.casework_tables import sharing_requests
 from schemas.identity import normalise_resident_id
 from tests.casework.conftest import HINT_RULE, Loop
+
+pytestmark = pytest.mark.slow
 
 
 def _until(api: httpx.Client, url: str, done: Any, seconds: float = 180) -> dict[str, Any]:

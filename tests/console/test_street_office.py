@@ -26,7 +26,7 @@ from tests.console.conftest import Accounts, Recorder, sign_in, submit
 from tests.privacy_scan import Needles, privacy_hits
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 
 def search(page: Page, id_number: str, purpose: str = "assistance_review") -> None:

@@ -35,6 +35,8 @@ from hub.settings import HubSettings
 from tests.conftest import DemoDistrict
 from tests.privacy_scan import Needles, privacy_hits, valid_id
 
+pytestmark = pytest.mark.slow
+
 WHOLE = f"({registry_index.residents_sql()})"
 
 

@@ -21,6 +21,8 @@ from hub.pipeline.chunks import prepared_in_order
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 
+pytestmark = pytest.mark.slow
+
 DATASETS = ["grid", "elderly_care"]
 # Per-run values: the batch id carries the time of the run.
 PER_RUN = {"batch_id"}

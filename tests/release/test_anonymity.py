@@ -23,6 +23,8 @@ from desensitize.release.prepare import ReleaseOptions, prepare
 from desensitize.release.release import build_release
 from schemas.registry import get_contract
 
+pytestmark = pytest.mark.slow
+
 MASTER = bytes(range(32))
 GRID = get_contract("grid")
 GRID_QIS = ["gender", "birth_year", "household_size", "relation_to_head", "grid_code",

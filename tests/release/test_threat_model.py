@@ -28,6 +28,8 @@ from schemas.spec import ContractSpec, ReleaseRole
 from tests.release import attack_kit as kit
 from tests.release.conftest import RELEASED, Home
 
+pytestmark = pytest.mark.slow
+
 RECIPIENTS = ("study-a", "study-b")
 THRESHOLD = 0.01
 

@@ -23,6 +23,8 @@ from hub.settings import HubSettings, LinkageSettings
 from tests.district_kit import DATASETS
 from tests.views.conftest import TODAY, Published, all_documents
 
+pytestmark = pytest.mark.slow
+
 SUPPLEMENT_ROWS = 300
 _BATCH_ID = re.compile(r"\b([a-z_]+)-\d{8}T\d{12}-[0-9a-f]{8}\b")
 
