@@ -2,9 +2,10 @@
 
 Append: `AuditLog.append` in a loop of APPENDS calls on a fresh SQLite state store (WAL,
 opened as `catalog.db` opens it, the log's default durability `normal`), one transaction per
-call as the API does per request; the figure is wall time / APPENDS. The same with four
-processes appending to one log at once (figure: wall time / all their appends, and the chain
-must verify), and a short run with HUB_AUDIT_SYNCHRONOUS=full for the price of an fsync.
+call as the API does per request, the calls' keyword arguments built beforehand as the
+floor's rows are; the figure is wall time / APPENDS. The same with four processes appending
+to one log at once (figure: wall time / all their appends, and the chain must verify), and a
+short run with HUB_AUDIT_SYNCHRONOUS=full for the price of an fsync.
 Verify: a chain of `--audit-records` valid records is bulk-written into the same table (so
 building it does not take 1M appends), then `AuditLog.verify` runs over it (median of runs),
 and `hub audit verify --json` once as a subprocess (interpreter start and imports included).
@@ -53,17 +54,24 @@ def _record(i: int, worker: int = 0) -> dict[str, Any]:
             "detail": '{"endpoint":"/v1/residents/search"}'}
 
 
-def _append_loop(log: Any, count: int, worker: int = 0) -> None:
+def _records(count: int, worker: int = 0) -> list[dict[str, Any]]:
+    return [_record(i, worker) for i in range(count)]
+
+
+def _append_loop(log: Any, records: list[dict[str, Any]]) -> None:
+    """One `append` per record; the records are built beforehand, as the floor's rows are:
+    building a caller's arguments is not the append's work."""
     append = log.append
-    for i in range(count):
-        append(**_record(i, worker))
+    for record in records:
+        append(**record)
 
 
 def _child(path: str, count: int, worker: int) -> float:
     log = _log(path)
-    _append_loop(log, 50, worker)  # warm-up, as the API process is warm
+    _append_loop(log, _records(50, worker))  # warm-up, as the API process is warm
+    records = _records(count, worker)
     started = time.process_time()
-    _append_loop(log, count, worker)
+    _append_loop(log, records)
     log.close()
     return time.process_time() - started
 
@@ -151,10 +159,11 @@ def postgres_rows(url: str) -> list[Row]:
     from hub.audit.writer import chain
 
     log = _log(url)
-    _append_loop(log, 50)  # warm-up: connection pool, statement cache
+    _append_loop(log, _records(50))  # warm-up: connection pool, statement cache
     count = PG_APPENDS
+    records = _records(count)
     started, cpu = time.perf_counter(), time.process_time()
-    _append_loop(log, count)
+    _append_loop(log, records)
     per_us = (time.perf_counter() - started) / count * 1e6
     cpu_us = (time.process_time() - cpu) / count * 1e6
     wall, many_cpu = _concurrent(url, count // PROCESSES)
@@ -214,8 +223,10 @@ def run(ctx: Context) -> Bench:
     floors: list[tuple[float, float]] = []
     for run_no in range(max(1, ctx.runs)):
         log = _log(folder / f"append-{run_no}.sqlite")
-        _append_loop(log, 50, worker=1)  # warm-up: the writer connection, statement cache
-        seconds, spent = _timed_wall_cpu(lambda log=log: _append_loop(log, APPENDS))
+        _append_loop(log, _records(50, worker=1))  # warm-up: writer connection, statements
+        calls = _records(APPENDS)
+        seconds, spent = _timed_wall_cpu(
+            lambda log=log, calls=calls: _append_loop(log, calls))
         append_samples.append(seconds)
         cpu.append(spent)
         log.close()
@@ -234,9 +245,10 @@ def run(ctx: Context) -> Bench:
     many_us = wall / APPENDS * 1e6
     many_ok = _log(many).verify()
     full = _log(folder / "full.sqlite", synchronous="full")
-    _append_loop(full, 20)
+    _append_loop(full, _records(20))
+    calls = _records(FULL_SYNC_APPENDS)
     t = time.perf_counter()
-    _append_loop(full, FULL_SYNC_APPENDS)
+    _append_loop(full, calls)
     full_us = (time.perf_counter() - t) / FULL_SYNC_APPENDS * 1e6
 
     records = ctx.audit_records
