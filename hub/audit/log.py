@@ -144,9 +144,8 @@ class AuditLog:
         Pass `principal` (fills actor, role and scope) or `actor`/`role`/`scope` directly
         (e.g. "anonymous" for a request without a valid token). `detail` must name ids and
         rules only, never a raw identifier; a mapping is stored as JSON."""
-        fields = self._fields(action=action, outcome=outcome, principal=principal, actor=actor,
-                              role=role, scope=scope, request_id=request_id, purpose=purpose,
-                              resident_key=resident_key, detail=detail)
+        fields = self._fields(action, outcome, principal, actor, role, scope, request_id,
+                              purpose, resident_key, detail)  # by position: keywords cost more
         return self._write([fields])[0]
 
     async def append_async(self, **fields: Any) -> int:
@@ -161,7 +160,7 @@ class AuditLog:
         batch = [self._fields(**dict(r)) for r in records]
         return self._write(batch) if batch else []
 
-    def _fields(self, *, action: str, outcome: str, principal: Principal | None = None,
+    def _fields(self, action: str, outcome: str, principal: Principal | None = None,
                 actor: str | None = None, role: str | None = None,
                 scope: Sequence[str] | str | None = None, request_id: str | None = None,
                 purpose: str | None = None, resident_key: str | None = None,
@@ -191,11 +190,14 @@ class AuditLog:
     def _write(self, batch: list[list[Any]]) -> list[int]:
         """Write, waiting (in this thread) up to the log's patience for another process's
         write lock."""
-        deadline, pause = time.monotonic() + self._patience, _FIRST_PAUSE
+        deadline: float | None = None  # read the clock only once the lock was busy
+        pause = _FIRST_PAUSE
         while True:
             try:
                 return self._try_write(batch)
             except AuditWriterBusy:
+                if deadline is None:
+                    deadline = time.monotonic() + self._patience
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(pause)

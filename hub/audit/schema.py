@@ -22,7 +22,7 @@ from hub.state.audit_table import HASHED_FIELDS, audit_events
 
 GENESIS_HASH = "0" * 64
 __all__ = ["COLUMNS", "GENESIS_HASH", "HASHED_FIELDS", "audit_events", "canonical_json",
-           "decode_record", "encode_list", "encode_record", "record_hash"]
+           "decode_record", "encode_body", "encode_list", "encode_record", "record_hash"]
 COLUMNS = (*HASHED_FIELDS, "hash")
 # The C encoder; tuples encode as JSON arrays. Control characters are always escaped, so a
 # body never holds a raw newline.
@@ -48,6 +48,24 @@ def canonical_json(value: Any) -> str:
 def encode_record(values: Sequence[Any]) -> str:
     """The stored and hashed text of a record: canonical JSON array in HASHED_FIELDS order."""
     return canonical_json(tuple(values))
+
+
+# The quoting the C encoder itself applies to a string (the same function object it is built
+# with above), so a record quoted field by field is the encoder's text (a test pins it).
+_quote = json.encoder.encode_basestring
+
+
+def encode_body(seq: int, at: str, fields: Sequence[Any], prev: str) -> str:
+    """`encode_record((seq, at, *fields, prev))`, the same text. A record's fields are text
+    or None: quoted one by one and joined, which skips the general encoder's work per call;
+    anything else (a number, a list) goes through the encoder."""
+    try:
+        if type(seq) is int and fields:
+            middle = ",".join([_quote(v) if v is not None else "null" for v in fields])
+            return f"[{seq},{_quote(at)},{middle},{_quote(prev)}]"
+    except TypeError:
+        pass
+    return encode_record((seq, at, *fields, prev))
 
 
 def encode_list(items: Sequence[str]) -> str:

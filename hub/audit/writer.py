@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hub.audit.errors import WriteLockBusy
-from hub.audit.schema import GENESIS_HASH, INSERT_SQL, _sha256, encode_record
+from hub.audit.schema import GENESIS_HASH, INSERT_SQL, _sha256, encode_body
 
 MAX_CLOCK_STEP = timedelta(minutes=5)
 _MAX_STEP_US = MAX_CLOCK_STEP // timedelta(microseconds=1)
@@ -109,7 +109,7 @@ def chain(head: Head, batch: list[list[Any]], now: str | None = None
     rows = []
     for fields in batch:
         seq += 1
-        body = encode_record((seq, at, *fields, prev))
+        body = encode_body(seq, at, fields, prev)
         prev = _sha256(body.encode("utf-8")).hexdigest()
         rows.append((seq, body, prev))
     return rows, (seq, prev, at)
@@ -167,7 +167,7 @@ class SqliteWriter:
         process holds the write lock; the caller decides whether and when to try again), or
         whatever else the store raised."""
         try:
-            con = self._connection()
+            con = self._con if self._con is not None else self._connection()
             if self._head is not None and self._alone:
                 appended = self._append_after_own_head(con, batch)
                 if appended is not None:
@@ -193,7 +193,7 @@ class SqliteWriter:
         if len(batch) == 1:
             seq, prev, at = self._head
             seq, at = seq + 1, record_time(at)
-            body = encode_record((seq, at, *batch[0], prev))
+            body = encode_body(seq, at, batch[0], prev)
             digest = _sha256(body.encode("utf-8")).hexdigest()
             try:
                 self._cursor.execute(INSERT_SQL, (seq, body, digest))  # own transaction

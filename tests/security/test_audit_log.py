@@ -221,7 +221,7 @@ def test_record_text_is_the_canonical_json() -> None:
     """The field-by-field encoder writes exactly what the JSON encoder would."""
     from enum import StrEnum
 
-    from hub.audit.schema import _dumps, encode_list
+    from hub.audit.schema import _dumps, encode_body, encode_list
 
     class Kind(StrEnum):
         A = "a\u00e9"
@@ -233,6 +233,15 @@ def test_record_text_is_the_canonical_json() -> None:
         assert encode_record(values) == _dumps(tuple(values))
     strings = [v for v in tricky if isinstance(v, str)]
     assert encode_list(strings) == _dumps(strings)
+    # The appends' encoder quotes field by field: the same text, whatever the fields hold.
+    for i in range(len(tricky)):
+        fields = (tricky[i:] + tricky[:i])[:9]
+        expected = _dumps((7, "2026-01-01T00:00:00.000001Z", *fields, "0" * 64))
+        assert encode_body(7, "2026-01-01T00:00:00.000001Z", fields, "0" * 64) == expected
+    for i in range(len(strings)):
+        fields = [None, *(strings[i:] + strings[:i])][:9]
+        assert encode_body(2**40, strings[i], fields, strings[-i]) == _dumps(
+            (2**40, strings[i], *fields, strings[-i]))
 
 
 def test_time_never_goes_backwards_along_the_chain(audit: AuditLog,
