@@ -38,6 +38,10 @@ OPENED_FIELDS = ("resident_id", "name", "phone", "address")
 # Residents opened, compared and hashed at a time when the index is (re)built: bounds the
 # memory of a first build at a million residents.
 CHUNK_RESIDENTS = 50_000
+# Registry rows digested per statement when the index is compared with the registry: the
+# digest's ordered aggregates hold their group's rows in memory, so a city's registry is
+# digested a hash partition of residents at a time, within the warehouse's memory limit.
+PARTITION_ROWS = 250_000
 
 
 def indexed_rules() -> tuple[tuple[str, ...], ...]:
@@ -48,14 +52,17 @@ def indexed_rules() -> tuple[tuple[str, ...], ...]:
         r for r in load_spec("registry_duplicates").deterministic if r not in rules_of(*specs))
 
 
-def residents_sql(keys: str | None = None) -> str:
-    """One row per current registry resident (of relation `keys` when given): the latest
-    registry row's sex, grid cell and household."""
+def residents_sql(keys: str | None = None, part: tuple[int, int] = (0, 1)) -> str:
+    """One row per current registry resident (of relation `keys` when given, of hash
+    partition `part` = (number, partitions)): the latest registry row's sex, grid cell and
+    household."""
+    number, partitions = part
+    where = f"WHERE hash(resident_key) % {partitions} = {number}" if partitions > 1 else ""
     return f"""
         SELECT resident_key, first(gender ORDER BY batch_as_of DESC) AS gender,
                first(grid_code ORDER BY batch_as_of DESC) AS grid_code,
                first(household_key ORDER BY batch_as_of DESC) AS household_key
-        FROM ({current_rows_sql(REGISTRY, keys)}) GROUP BY resident_key"""
+        FROM ({current_rows_sql(REGISTRY, keys)}) {where} GROUP BY resident_key"""
 
 
 def _entries_sql(residents: str) -> str:
@@ -136,7 +143,8 @@ def _new_batches(before: str, now: dict[str, Any]) -> list[str] | None:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
-            chunk_residents: int = CHUNK_RESIDENTS) -> dict[str, int]:
+            chunk_residents: int = CHUNK_RESIDENTS,
+            partition_rows: int = PARTITION_ROWS) -> dict[str, int]:
     """Bring the index up to the current registry. Returns the residents whose digest was
     compared (`checked`: all of them, or those a new batch's vault entries name), reopened
     (their digest changed) and dropped (no longer in the registry)."""
@@ -161,17 +169,13 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             WHERE v.field IN ({fields}) AND v.batch_id IN (SELECT unnest($new))""",
                     {"new": new})
         keys = "registry_touched"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_now AS
-        WITH r AS ({residents_sql(keys)}),
-        e AS ({_entries_sql("r")}),
-        d AS (SELECT resident_key, string_agg(field || ':' || md5(ciphertext), ','
-                                              ORDER BY field) AS entries
-              FROM e GROUP BY ALL)
-        SELECT r.*, md5(concat_ws('|', coalesce('+' || r.gender, '-'),
-                                  coalesce('+' || r.grid_code, '-'),
-                                  coalesce('+' || r.household_key, '-'),
-                                  coalesce(d.entries, ''))) AS digest
-        FROM r LEFT JOIN d USING (resident_key)""")
+    rows = int(con.execute(f"SELECT count(*) FROM ({current_rows_sql(REGISTRY, keys)})"
+                           ).fetchall()[0][0])
+    partitions = max(1, -(-rows // partition_rows))
+    for number in range(partitions):
+        into = "CREATE OR REPLACE TEMP TABLE registry_now AS" if number == 0 \
+            else "INSERT INTO registry_now"
+        con.execute(f"{into} {_digests_sql(keys, (number, partitions))}")
     try:
         # Only a look at every resident tells who left the registry.
         dropped = _drop_gone(con) if keys is None else 0
@@ -198,6 +202,21 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
         for table in ("registry_changed", "registry_now", "registry_touched"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return {"checked": checked, "reopened": reopened, "dropped": dropped}
+
+
+def _digests_sql(keys: str | None, part: tuple[int, int]) -> str:
+    """Each resident of the partition with a digest of what the index is built from."""
+    return f"""
+        WITH r AS ({residents_sql(keys, part)}),
+        e AS ({_entries_sql("r")}),
+        d AS (SELECT resident_key, string_agg(field || ':' || md5(ciphertext), ','
+                                              ORDER BY field) AS entries
+              FROM e GROUP BY ALL)
+        SELECT r.*, md5(concat_ws('|', coalesce('+' || r.gender, '-'),
+                                  coalesce('+' || r.grid_code, '-'),
+                                  coalesce('+' || r.household_key, '-'),
+                                  coalesce(d.entries, ''))) AS digest
+        FROM r LEFT JOIN d USING (resident_key)"""
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:

@@ -248,3 +248,24 @@ def test_the_index_follows_the_registry_and_the_vault_key(
             text = "\n".join(map(str, con.execute(f"SELECT * FROM {table}").fetchall()))
             assert text, table
             assert privacy_hits(text.encode(), needles) == [], table
+
+
+def test_a_registry_digested_in_partitions_is_indexed_as_in_one(
+        district_home: HubSettings) -> None:
+    """A city's registry is compared with the index a hash partition of residents at a time
+    (bounded memory): the index it leaves is the one a single pass leaves."""
+    cipher, key = _keys(district_home)
+    tables = ("linkage.registry_inputs", "linkage.registry_blocks")
+    with PipelineWorker(district_home) as worker:
+        assert worker.warehouse is not None
+        con = worker.warehouse.con
+        registry_index.forget(con)
+        whole = registry_index.refresh(con, cipher, key, partition_rows=10**9)
+        once = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+        registry_index.forget(con)
+        parts = registry_index.refresh(con, cipher, key, partition_rows=300)
+        again = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+    assert whole == parts
+    assert whole["checked"] > 300 * 3
+    assert once == again
+    assert len(once["linkage.registry_blocks"]) > whole["checked"]
