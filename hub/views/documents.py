@@ -35,10 +35,19 @@ _BY_ID_FIELDS = "amount_by_id := CAST(a_id AS VARCHAR), facts_by_id := n_id"
 
 
 def json_array(item: str, order: str) -> str:
-    """Aggregate: the JSON array of `item` (a JSON value per row) in `order`, NULL for no rows.
-    Lists of rendered JSON text sort faster than lists of nested structs."""
-    return (f"CAST('[' || string_agg(CAST({item} AS VARCHAR), ',' ORDER BY {order}) || ']' "
-            f"AS JSON)")
+    """Aggregate: the JSON array text of `item` (JSON text per row) in `order`, NULL for no
+    rows. Documents are assembled as text: a JSON-typed part inside to_json is parsed again."""
+    return f"'[' || string_agg(CAST({item} AS VARCHAR), ',' ORDER BY {order}) || ']'"
+
+
+def _object(scalars: str, members: list[tuple[str, str]]) -> str:
+    """JSON object text: the to_json object `scalars` (its last member neither an object nor
+    a JSON text) followed by `members`, (name, JSON text never NULL) pairs, as to_json would
+    render them (compact). One concat: the text is copied once."""
+    pieces = [f"rtrim(CAST({scalars} AS VARCHAR), '}}')"]
+    for name, value in members:
+        pieces += [f"',\"{name}\":'", value]
+    return f"concat({', '.join(pieces)}, '}}')"
 
 
 def _totals_sql(key: str) -> str:
@@ -77,9 +86,26 @@ def _totals_sql(key: str) -> str:
         FROM by_month m JOIN by_year y USING ({key}) JOIN by_kind k USING ({key})"""
 
 
-def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
+def _totals(alias: str, lists: tuple[str, ...]) -> str:
+    """The totals object text: the JSON arrays `lists` of `alias`, `[]` where it has none."""
+    pieces = []
+    for i, name in enumerate(lists):
+        pieces += [f"'{'{' if i == 0 else ','}\"{name}\":'", f"coalesce({alias}.{name}, '[]')"]
+    return f"concat({', '.join(pieces)}, '}}')"
+
+
+def build_ledger_parts(con: duckdb.DuckDBPyConnection, today: date) -> None:
+    """TEMP tables dept_blocks, resident_totals and household_totals: the document parts made
+    of the ledger and `presence` alone (no profile: they can run while it is opened)."""
     day = f"DATE '{today.isoformat()}'"
-    empty = "CAST('[]' AS JSON)"
+    empty = "'[]'"
+    block = _object(f"""to_json(struct_pack(
+        department := i.department, dataset := p.dataset, batch_id := p.batch_id,
+        as_of := p.as_of,
+        stale := coalesce({day} - p.as_of > i.update_frequency_days, FALSE),
+        update_frequency_days := i.update_frequency_days))""",
+        [("attributes", "coalesce(CAST(p.attributes AS VARCHAR), 'null')"),
+         ("facts", f"coalesce(f.facts, {empty})")])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE dept_blocks AS
         WITH facts AS (
             SELECT l.resident_key, l.batch_id,
@@ -89,13 +115,7 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
         ),
         blocks AS (
             SELECT p.resident_key, p.dataset, p.batch_id, p.restricted,
-                   to_json(struct_pack(department := i.department, dataset := p.dataset,
-                                batch_id := p.batch_id, as_of := p.as_of,
-                                stale := coalesce({day} - p.as_of > i.update_frequency_days,
-                                                  FALSE),
-                                update_frequency_days := i.update_frequency_days,
-                                attributes := p.attributes,
-                                facts := coalesce(f.facts, {empty}))) AS block
+                   {block} AS block
             FROM presence p
             JOIN dataset_info i ON i.dataset = p.dataset
             LEFT JOIN facts f ON f.resident_key = p.resident_key AND f.batch_id = p.batch_id
@@ -107,6 +127,40 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                    AS restricted
         FROM blocks GROUP BY resident_key""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE resident_totals AS {_totals_sql('resident_key')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE household_totals AS "
+                f"{_totals_sql('household_key')}")
+
+
+def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
+    """TEMP tables resident_views and household_views, from `residents`, the rules' results
+    and the parts of `build_ledger_parts`."""
+    day = f"DATE '{today.isoformat()}'"
+    empty = "'[]'"
+    # Each document: to_json of its scalar and list members, then the members already
+    # rendered as JSON text (departments, totals) appended as text.
+    resident = _object(f"""to_json(struct_pack(
+        resident_key := r.resident_key, today := {day},
+        profile := struct_pack(id_number := r.masked_id, name := r.masked_name,
+                               phone := r.masked_phone, gender := r.gender,
+                               birth_year := r.birth_year, age_band := r.age_band,
+                               alive := r.date_of_death IS NULL),
+        location := struct_pack(grid_code := r.grid_code, community_code := r.community_code,
+                                street_code := r.street_code, source := r.location_source,
+                                unmapped := r.unmapped),
+        household := struct_pack(household_key := r.household_key,
+                                 relation_to_head := r.relation_to_head,
+                                 size := r.household_size),
+        special_groups := r.special_groups))""",
+        [("departments", f"coalesce(d.departments, {empty})"),
+         ("totals", _totals("t", ("by_month", "by_year", "by_kind"))),
+         ("overlaps", "CAST(to_json(coalesce(o.overlaps, [])) AS VARCHAR)"),
+         ("missed_benefits", "CAST(to_json(coalesce(h.hints, [])) AS VARCHAR)"),
+         ("restricted", "coalesce(CAST(d.restricted AS VARCHAR), 'null')")])
+    household = _object(f"""to_json(struct_pack(
+        household_key := m.household_key, today := {day}, street_code := m.street_code,
+        community_code := m.community_code, grid_code := m.grid_code,
+        members := m.members))""",
+        [("totals", _totals("t", ("by_year", "by_month", "by_kind")))])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE resident_overlaps AS
         SELECT resident_key, list(struct_pack(rule_id := rule_id, description := description,
                                               pairs := pairs) ORDER BY rule_id) AS overlaps
@@ -130,46 +184,15 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                r.special_groups, r.masked_name, r.age_band,
                o.overlaps IS NOT NULL AS has_overlap,
                h.hints IS NOT NULL AS has_missed_benefit,
-               to_json(struct_pack(
-                   resident_key := r.resident_key, today := {day},
-                   profile := struct_pack(id_number := r.masked_id, name := r.masked_name,
-                                          phone := r.masked_phone, gender := r.gender,
-                                          birth_year := r.birth_year, age_band := r.age_band,
-                                          alive := r.date_of_death IS NULL),
-                   location := struct_pack(grid_code := r.grid_code,
-                                           community_code := r.community_code,
-                                           street_code := r.street_code,
-                                           source := r.location_source,
-                                           unmapped := r.unmapped),
-                   household := struct_pack(household_key := r.household_key,
-                                            relation_to_head := r.relation_to_head,
-                                            size := r.household_size),
-                   special_groups := r.special_groups,
-                   departments := coalesce(d.departments, {empty}),
-                   totals := struct_pack(by_month := coalesce(t.by_month, {empty}),
-                                         by_year := coalesce(t.by_year, {empty}),
-                                         by_kind := coalesce(t.by_kind, {empty})),
-                   overlaps := coalesce(o.overlaps, []),
-                   missed_benefits := coalesce(h.hints, []),
-                   restricted := d.restricted
-               )) AS document
+               {resident} AS document
         FROM residents r
         LEFT JOIN dept_blocks d USING (resident_key)
         LEFT JOIN resident_totals t USING (resident_key)
         LEFT JOIN resident_overlaps o USING (resident_key)
         LEFT JOIN resident_hints h USING (resident_key)""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE household_totals AS "
-                f"{_totals_sql('household_key')}")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE household_views AS
         SELECT m.household_key, m.street_code,
-               to_json(struct_pack(
-                   household_key := m.household_key, today := {day},
-                   street_code := m.street_code, community_code := m.community_code,
-                   grid_code := m.grid_code, members := m.members,
-                   totals := struct_pack(by_year := coalesce(t.by_year, {empty}),
-                                         by_month := coalesce(t.by_month, {empty}),
-                                         by_kind := coalesce(t.by_kind, {empty}))
-               )) AS document
+               {household} AS document
         FROM (
             SELECT household_key,
                    first(street_code ORDER BY {_HEAD_FIRST}) AS street_code,

@@ -37,10 +37,16 @@ _VAULT_SQL = """
 """
 
 
-def masked_identity(con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pa.Table:
-    """(resident_key, masked_id, masked_name, masked_phone, birth_date) per resident of the
-    `universe` relation that has vault entries; needs TEMP tables universe, current_batches."""
-    vault = con.execute(_VAULT_SQL).fetch_df()
+def vault_entries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The ciphertexts `masked_identity` opens, of the residents of the `universe` relation;
+    needs TEMP tables universe, current_batches."""
+    return con.execute(_VAULT_SQL).fetch_df()
+
+
+def masked_identity(vault: pd.DataFrame, cipher: VaultCipher) -> pa.Table:
+    """(resident_key, masked_id, masked_name, masked_phone, birth_date) per resident of
+    `vault` (from `vault_entries`). Python and the cipher only: it may run on another thread
+    while the DuckDB session goes on."""
     columns: dict[str, pd.Series] = {}
     keys = pd.Index(vault["resident_key"].astype("string").unique(), name="resident_key")
     birth = pd.Series(pd.NaT, index=keys, dtype="datetime64[s]")
