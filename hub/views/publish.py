@@ -30,15 +30,19 @@ from hub.views.store import (
 BATCH_ROWS = 20_000
 CURRENT = "current"
 
-RESIDENTS_SQL = """
+# The rows of a partition in any order (the GenerationWriter sorts them on its own thread),
+# and the same in key order for hub.views.patch.
+RESIDENT_ROWS_SQL = """
     SELECT resident_key, household_key, street_code, community_code, grid_code,
            CASE WHEN len(special_groups) = 0 THEN ''
                 ELSE ';' || array_to_string(special_groups, ';') || ';' END AS special_groups,
            has_overlap, has_missed_benefit, masked_name, age_band,
            CAST(document AS VARCHAR) AS document
-    FROM resident_views ORDER BY resident_key"""
-HOUSEHOLDS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) AS document "
-                   "FROM household_views ORDER BY household_key")
+    FROM resident_views"""
+HOUSEHOLD_ROWS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) AS document "
+                      "FROM household_views")
+RESIDENTS_SQL = f"{RESIDENT_ROWS_SQL} ORDER BY resident_key"
+HOUSEHOLDS_SQL = f"{HOUSEHOLD_ROWS_SQL} ORDER BY household_key"
 UNMAPPED_SQL = "SELECT dataset, scheme, code, rows, residents FROM unmapped_codes"
 
 
@@ -96,9 +100,10 @@ def current_generation(conn: Connection) -> int | None:
 class GenerationWriter:
     """A full publish: a new generation written partition by partition, then the flip.
 
-    A partition's rows are taken from DuckDB as Arrow tables and written by one writer
-    thread while the caller computes the next partition (DuckDB and the database driver both
-    release the GIL); at most one partition waits, so memory stays one partition's worth."""
+    A partition's rows are taken from DuckDB as Arrow tables and sorted and written by one
+    writer thread while the caller computes the next partition (DuckDB, Arrow and the
+    database driver all release the GIL); at most one partition waits, so memory stays one
+    partition's worth."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -114,12 +119,15 @@ class GenerationWriter:
 
     def add_partition(self, con: duckdb.DuckDBPyConnection) -> None:
         """Take the TEMP tables resident_views and household_views of `con` for writing."""
-        residents = con.sql(RESIDENTS_SQL).fetch_arrow_table()
-        households = con.sql(HOUSEHOLDS_SQL).fetch_arrow_table()
+        residents = con.sql(RESIDENT_ROWS_SQL).to_arrow_table()
+        households = con.sql(HOUSEHOLD_ROWS_SQL).to_arrow_table()
         self._wait()
         self._pending = self._pool.submit(self._write, residents, households)
 
     def _write(self, residents: pa.Table, households: pa.Table) -> None:
+        # In key order, as the state store's primary key: its index pages fill one by one.
+        residents = residents.sort_by("resident_key")
+        households = households.sort_by("household_key")
         extra = {"generation": self.generation, "updated_at": self.now}
         self.counts["residents"] += _copy(self.engine, residents.to_batches(BATCH_ROWS),
                                           view_residents, extra)
