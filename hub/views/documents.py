@@ -34,10 +34,20 @@ _HEAD_FIRST = "relation_to_head <> 'head', resident_key"
 _BY_ID_FIELDS = "amount_by_id := CAST(a_id AS VARCHAR), facts_by_id := n_id"
 
 
-def json_array(item: str, order: str) -> str:
-    """Aggregate: the JSON array text of `item` (JSON text per row) in `order`, NULL for no
-    rows. Documents are assembled as text: a JSON-typed part inside to_json is parsed again."""
-    return f"'[' || string_agg(CAST({item} AS VARCHAR), ',' ORDER BY {order}) || ']'"
+def sorted_json_array(item: str, key: str) -> str:
+    """Aggregate: the JSON array text of `item` (JSON text per row) ordered by the text
+    `key`, NULL for no rows. For keys made of generated names, ids, dates and category codes
+    (no control characters): sorting one list of text per group is cheaper than an ordered
+    aggregate. Documents are assembled as text: a JSON-typed part inside to_json would be
+    parsed again."""
+    return (f"'[' || array_to_string(list_transform(list_sort(list({key} || chr(1) || "
+            f"CAST({item} AS VARCHAR))), lambda x: split_part(x, chr(1), 2)), ',') || ']'")
+
+
+def text_key(*columns: str) -> str:
+    """A text ordering like `ORDER BY columns` (NULLS LAST) for `sorted_json_array`: each
+    column as chr(2) and its text, or chr(3) for NULL."""
+    return " || ".join(f"coalesce(chr(2) || {c}, chr(3))" for c in columns)
 
 
 def _object(scalars: str, members: list[tuple[str, str]]) -> str:
@@ -58,9 +68,10 @@ def _totals_sql(key: str) -> str:
                 f"sum(n_id) AS n_id FROM monthly GROUP BY {key}, {group}")
 
     def items(label: str) -> str:
-        return json_array(f"to_json(struct_pack({label} := p, kind := kind, "
-                          f"department := department, amount := CAST(a AS VARCHAR), "
-                          f"facts := n, {_BY_ID_FIELDS}))", "p, kind, department")
+        return sorted_json_array(f"to_json(struct_pack({label} := p, kind := kind, "
+                                 f"department := department, amount := CAST(a AS VARCHAR), "
+                                 f"facts := n, {_BY_ID_FIELDS}))",
+                                 text_key("p", "kind", "department"))
     return f"""
         WITH monthly AS (
             SELECT {key}, strftime(period_start, '%Y-%m') AS month,
@@ -78,9 +89,10 @@ def _totals_sql(key: str) -> str:
                     FROM (SELECT {key}, year AS p, kind, department,
                                  {sums("year, kind, department")})
                     GROUP BY {key}),
-        by_kind AS (SELECT {key}, {json_array("to_json(struct_pack(kind := kind, "
-                                              "amount := CAST(a AS VARCHAR), facts := n, "
-                                              + _BY_ID_FIELDS + "))", "kind")} AS items
+        by_kind AS (SELECT {key}, {sorted_json_array("to_json(struct_pack(kind := kind, "
+                                                     "amount := CAST(a AS VARCHAR), "
+                                                     "facts := n, " + _BY_ID_FIELDS + "))",
+                                                     text_key("kind"))} AS items
                     FROM (SELECT {key}, kind, {sums("kind")}) GROUP BY {key})
         SELECT {key}, m.items AS by_month, y.items AS by_year, k.items AS by_kind
         FROM by_month m JOIN by_year y USING ({key}) JOIN by_kind k USING ({key})"""
@@ -106,11 +118,13 @@ def build_ledger_parts(con: duckdb.DuckDBPyConnection, today: date) -> None:
         update_frequency_days := i.update_frequency_days))""",
         [("attributes", "coalesce(CAST(p.attributes AS VARCHAR), 'null')"),
          ("facts", f"coalesce(f.facts, {empty})")])
+    # A block's facts: by period, program code, then fact (an ordinal, zero-padded).
+    fact_order = (text_key("CAST(l.period_start AS VARCHAR)", "l.program")
+                  + " || lpad(CAST(l.fact_id AS VARCHAR), 20, '0')")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE dept_blocks AS
         WITH facts AS (
             SELECT l.resident_key, l.batch_id,
-                   {json_array(f"to_json({fact_struct('l')})",
-                               "l.period_start, l.program, l.fact_id")} AS facts
+                   {sorted_json_array(f"to_json({fact_struct('l')})", fact_order)} AS facts
             FROM ledger l GROUP BY l.resident_key, l.batch_id
         ),
         blocks AS (
@@ -120,7 +134,8 @@ def build_ledger_parts(con: duckdb.DuckDBPyConnection, today: date) -> None:
             JOIN dataset_info i ON i.dataset = p.dataset
             LEFT JOIN facts f ON f.resident_key = p.resident_key AND f.batch_id = p.batch_id
         )
-        SELECT resident_key, {json_array("block", "dataset, batch_id")} AS departments,
+        SELECT resident_key,
+               {sorted_json_array("block", text_key("dataset", "batch_id"))} AS departments,
                to_json(map_from_entries(list(struct_pack(k := dataset, v := restricted)
                                              ORDER BY dataset, batch_id)
                                         FILTER (WHERE restricted IS NOT NULL)))
@@ -158,9 +173,14 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
          ("restricted", "coalesce(CAST(d.restricted AS VARCHAR), 'null')")])
     household = _object(f"""to_json(struct_pack(
         household_key := m.household_key, today := {day}, street_code := m.street_code,
-        community_code := m.community_code, grid_code := m.grid_code,
-        members := m.members))""",
-        [("totals", _totals("t", ("by_year", "by_month", "by_kind")))])
+        community_code := m.community_code, grid_code := m.grid_code))""",
+        [("members", "m.members"),
+         ("totals", _totals("t", ("by_year", "by_month", "by_kind")))])
+    # Members: the head first, then by resident key (fixed-length hex).
+    member = ("to_json(struct_pack(resident_key := resident_key, name := masked_name, "
+              "relation_to_head := relation_to_head, age_band := age_band))")
+    member_order = ("CASE WHEN relation_to_head = 'head' THEN '0' "
+                    "WHEN relation_to_head IS NULL THEN '2' ELSE '1' END || resident_key")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE resident_overlaps AS
         SELECT resident_key, list(struct_pack(rule_id := rule_id, description := description,
                                               pairs := pairs) ORDER BY rule_id) AS overlaps
@@ -198,9 +218,6 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                    first(street_code ORDER BY {_HEAD_FIRST}) AS street_code,
                    first(community_code ORDER BY {_HEAD_FIRST}) AS community_code,
                    first(grid_code ORDER BY {_HEAD_FIRST}) AS grid_code,
-                   list(struct_pack(resident_key := resident_key, name := masked_name,
-                                    relation_to_head := relation_to_head,
-                                    age_band := age_band)
-                        ORDER BY {_HEAD_FIRST}) AS members
+                   {sorted_json_array(member, member_order)} AS members
             FROM residents WHERE household_key IS NOT NULL GROUP BY household_key
         ) m LEFT JOIN household_totals t USING (household_key)""")
