@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from hub.views.store import (
@@ -87,6 +88,15 @@ def _copy(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
     return rows
 
 
+def _in_order(table: pa.Table, key: str) -> Iterator[pa.RecordBatch]:
+    """`table`'s rows in `key` order, one batch of BATCH_ROWS at a time: in the order of the
+    state store's primary key (its index pages fill one by one), without a sorted copy of
+    the whole partition."""
+    order = pc.sort_indices(table, [(key, "ascending")])
+    for start in range(0, len(order), BATCH_ROWS):
+        yield from table.take(order[start:start + BATCH_ROWS]).combine_chunks().to_batches()
+
+
 def _bind(table: Table, column: str, value: Any, engine: Engine) -> Any:
     processor = table.c[column].type.bind_processor(engine.dialect)
     return processor(value) if processor else value
@@ -102,8 +112,8 @@ class GenerationWriter:
 
     A partition's rows are taken from DuckDB as Arrow tables and sorted and written by one
     writer thread while the caller computes the next partition (DuckDB, Arrow and the
-    database driver all release the GIL); at most one partition waits, so memory stays one
-    partition's worth."""
+    database driver all release the GIL); the next partition's rows are taken once the
+    previous one is written, so memory holds one partition's rows."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -119,19 +129,16 @@ class GenerationWriter:
 
     def add_partition(self, con: duckdb.DuckDBPyConnection) -> None:
         """Take the TEMP tables resident_views and household_views of `con` for writing."""
+        self._wait()  # the previous partition written first: one partition's rows in memory
         residents = con.sql(RESIDENT_ROWS_SQL).to_arrow_table()
         households = con.sql(HOUSEHOLD_ROWS_SQL).to_arrow_table()
-        self._wait()
         self._pending = self._pool.submit(self._write, residents, households)
 
     def _write(self, residents: pa.Table, households: pa.Table) -> None:
-        # In key order, as the state store's primary key: its index pages fill one by one.
-        residents = residents.sort_by("resident_key")
-        households = households.sort_by("household_key")
         extra = {"generation": self.generation, "updated_at": self.now}
-        self.counts["residents"] += _copy(self.engine, residents.to_batches(BATCH_ROWS),
+        self.counts["residents"] += _copy(self.engine, _in_order(residents, "resident_key"),
                                           view_residents, extra)
-        self.counts["households"] += _copy(self.engine, households.to_batches(BATCH_ROWS),
+        self.counts["households"] += _copy(self.engine, _in_order(households, "household_key"),
                                            view_households, extra)
 
     def _wait(self) -> None:
