@@ -37,16 +37,17 @@ _VAULT_SQL = """
 """
 
 
-def vault_entries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def vault_entries(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """The ciphertexts `masked_identity` opens, of the residents of the `universe` relation;
-    needs TEMP tables universe, current_batches."""
-    return con.execute(_VAULT_SQL).fetch_df()
+    needs TEMP tables universe, current_batches. Arrow: no Python object per value here."""
+    return con.sql(_VAULT_SQL).to_arrow_table()
 
 
-def masked_identity(vault: pd.DataFrame, cipher: VaultCipher) -> pa.Table:
+def masked_identity(entries: pa.Table, cipher: VaultCipher) -> pa.Table:
     """(resident_key, masked_id, masked_name, masked_phone, birth_date) per resident of
-    `vault` (from `vault_entries`). Python and the cipher only: it may run on another thread
-    while the DuckDB session goes on."""
+    `entries` (from `vault_entries`). Python and the cipher only: it may run on another
+    thread while the DuckDB session goes on."""
+    vault = entries.to_pandas()
     columns: dict[str, pd.Series] = {}
     keys = pd.Index(vault["resident_key"].astype("string").unique(), name="resident_key")
     birth = pd.Series(pd.NaT, index=keys, dtype="datetime64[s]")
