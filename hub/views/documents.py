@@ -136,10 +136,10 @@ def build_ledger_parts(con: duckdb.DuckDBPyConnection, today: date) -> None:
         )
         SELECT resident_key,
                {sorted_json_array("block", text_key("dataset", "batch_id"))} AS departments,
-               to_json(map_from_entries(list(struct_pack(k := dataset, v := restricted)
-                                             ORDER BY dataset, batch_id)
-                                        FILTER (WHERE restricted IS NOT NULL)))
-                   AS restricted
+               to_json(map_from_entries(list_transform(
+                   list_sort(list(struct_pack(d := dataset, b := batch_id, v := restricted))
+                             FILTER (WHERE restricted IS NOT NULL)),
+                   lambda x: struct_pack(k := x.d, v := x.v)))) AS restricted
         FROM blocks GROUP BY resident_key""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE resident_totals AS {_totals_sql('resident_key')}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE household_totals AS "
