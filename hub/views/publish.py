@@ -17,7 +17,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from hub.views.store import (
@@ -31,19 +30,15 @@ from hub.views.store import (
 BATCH_ROWS = 20_000
 CURRENT = "current"
 
-# The rows of a partition in any order (the GenerationWriter sorts them on its own thread),
-# and the same in key order for hub.views.patch.
-RESIDENT_ROWS_SQL = """
+RESIDENTS_SQL = """
     SELECT resident_key, household_key, street_code, community_code, grid_code,
            CASE WHEN len(special_groups) = 0 THEN ''
                 ELSE ';' || array_to_string(special_groups, ';') || ';' END AS special_groups,
            has_overlap, has_missed_benefit, masked_name, age_band,
            CAST(document AS VARCHAR) AS document
-    FROM resident_views"""
-HOUSEHOLD_ROWS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) AS document "
-                      "FROM household_views")
-RESIDENTS_SQL = f"{RESIDENT_ROWS_SQL} ORDER BY resident_key"
-HOUSEHOLDS_SQL = f"{HOUSEHOLD_ROWS_SQL} ORDER BY household_key"
+    FROM resident_views ORDER BY resident_key"""
+HOUSEHOLDS_SQL = ("SELECT household_key, street_code, CAST(document AS VARCHAR) AS document "
+                   "FROM household_views ORDER BY household_key")
 UNMAPPED_SQL = "SELECT dataset, scheme, code, rows, residents FROM unmapped_codes"
 
 
@@ -88,15 +83,6 @@ def _copy(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
     return rows
 
 
-def _in_order(table: pa.Table, key: str) -> Iterator[pa.RecordBatch]:
-    """`table`'s rows in `key` order, one batch of BATCH_ROWS at a time: in the order of the
-    state store's primary key (its index pages fill one by one), without a sorted copy of
-    the whole partition."""
-    order = pc.sort_indices(table, [(key, "ascending")])
-    for start in range(0, len(order), BATCH_ROWS):
-        yield from table.take(order[start:start + BATCH_ROWS]).combine_chunks().to_batches()
-
-
 def _bind(table: Table, column: str, value: Any, engine: Engine) -> Any:
     processor = table.c[column].type.bind_processor(engine.dialect)
     return processor(value) if processor else value
@@ -110,10 +96,10 @@ def current_generation(conn: Connection) -> int | None:
 class GenerationWriter:
     """A full publish: a new generation written partition by partition, then the flip.
 
-    A partition's rows are taken from DuckDB as Arrow tables and sorted and written by one
-    writer thread while the caller computes the next partition (DuckDB, Arrow and the
-    database driver all release the GIL); the next partition's rows are taken once the
-    previous one is written, so memory holds one partition's rows."""
+    A partition's rows are taken from DuckDB as Arrow tables and written by one writer
+    thread while the caller computes the next partition (DuckDB and the database driver both
+    release the GIL); the next partition's rows are taken once the previous one is written,
+    so memory holds one partition's rows."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -130,15 +116,15 @@ class GenerationWriter:
     def add_partition(self, con: duckdb.DuckDBPyConnection) -> None:
         """Take the TEMP tables resident_views and household_views of `con` for writing."""
         self._wait()  # the previous partition written first: one partition's rows in memory
-        residents = con.sql(RESIDENT_ROWS_SQL).to_arrow_table()
-        households = con.sql(HOUSEHOLD_ROWS_SQL).to_arrow_table()
+        residents = con.sql(RESIDENTS_SQL).to_arrow_table()
+        households = con.sql(HOUSEHOLDS_SQL).to_arrow_table()
         self._pending = self._pool.submit(self._write, residents, households)
 
     def _write(self, residents: pa.Table, households: pa.Table) -> None:
         extra = {"generation": self.generation, "updated_at": self.now}
-        self.counts["residents"] += _copy(self.engine, _in_order(residents, "resident_key"),
+        self.counts["residents"] += _copy(self.engine, residents.to_batches(BATCH_ROWS),
                                           view_residents, extra)
-        self.counts["households"] += _copy(self.engine, _in_order(households, "household_key"),
+        self.counts["households"] += _copy(self.engine, households.to_batches(BATCH_ROWS),
                                            view_households, extra)
 
     def _wait(self) -> None:
