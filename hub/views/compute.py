@@ -14,6 +14,7 @@ departments pay monthly periods; a yearly service contract is one fact in its fi
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,8 +24,8 @@ import pandas as pd
 from desensitize.generalise import AGE_BAND_STARTS, AGE_BANDS
 from desensitize.vault import VaultCipher
 from hub.ledger.current import CURRENT_BATCHES_SQL, current_rows_sql
-from hub.views.documents import build_documents
-from hub.views.profile import masked_identity
+from hub.views.documents import build_documents, build_ledger_parts
+from hub.views.profile import masked_identity, vault_entries
 from hub.views.rules import (
     MissedBenefitRule,
     OverlapRule,
@@ -156,7 +157,10 @@ def _locations(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec
         FROM dept_locations WHERE NOT mapped GROUP BY ALL ORDER BY dataset, scheme, code""")
 
 
-def _residents(con: duckdb.DuckDBPyConnection, today: date, rows: RowsSql) -> None:
+def _registry(con: duckdb.DuckDBPyConnection, rows: RowsSql) -> None:
+    """TEMP tables registry (the latest registry facts per resident) and fallback_location
+    (a department's location through the crosswalk, for residents the registry places
+    nowhere)."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE registry AS
         SELECT resident_key,
                first(gender ORDER BY {_LATEST}) AS gender,
@@ -177,6 +181,9 @@ def _residents(con: duckdb.DuckDBPyConnection, today: date, rows: RowsSql) -> No
                    FILTER (WHERE NOT mapped))) AS unmapped
         FROM dept_locations SEMI JOIN scope USING (resident_key)
         GROUP BY resident_key""")
+
+
+def _residents(con: duckdb.DuckDBPyConnection, today: date) -> None:
     on = f"DATE '{today.isoformat()}'"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE residents AS
         WITH base AS (
@@ -257,10 +264,16 @@ def compute_partition(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today
                 f"(ORDER BY resident_key, source_dataset, program, period_start, batch_id, "
                 f"period_end, kind, amount, quantity, unit) AS fact_id, * FROM ({ledger_sql})")
     _dataset_tables(con, source_contracts(), rows)
-    con.register("masked_arrow", masked_identity(con, cipher))
+    # The profiles are opened and masked in Python on a thread of their own while DuckDB
+    # (which releases the GIL) builds what does not need them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="views-profile") as pool:
+        masked = pool.submit(masked_identity, vault_entries(con), cipher)
+        _registry(con, rows)
+        build_ledger_parts(con, today)
+        con.register("masked_arrow", masked.result())
     con.execute("CREATE OR REPLACE TEMP TABLE masked AS SELECT * FROM masked_arrow")
     con.unregister("masked_arrow")
-    _residents(con, today, rows)
+    _residents(con, today)
     con.execute(f"CREATE OR REPLACE TEMP TABLE hints AS {missed_benefit_sql(missed, dates)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE overlap_pairs AS {overlap_sql(overlaps)}")
     build_documents(con, today)

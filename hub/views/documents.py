@@ -34,11 +34,30 @@ _HEAD_FIRST = "relation_to_head <> 'head', resident_key"
 _BY_ID_FIELDS = "amount_by_id := CAST(a_id AS VARCHAR), facts_by_id := n_id"
 
 
-def json_array(item: str, order: str) -> str:
-    """Aggregate: the JSON array of `item` (a JSON value per row) in `order`, NULL for no rows.
-    Lists of rendered JSON text sort faster than lists of nested structs."""
-    return (f"CAST('[' || string_agg(CAST({item} AS VARCHAR), ',' ORDER BY {order}) || ']' "
-            f"AS JSON)")
+def sorted_json_array(item: str, key: str) -> str:
+    """Aggregate: the JSON array text of `item` (JSON text per row) ordered by the text
+    `key`, NULL for no rows. For keys made of generated names, ids, dates and category codes
+    (no control characters): sorting one list of text per group is cheaper than an ordered
+    aggregate. Documents are assembled as text: a JSON-typed part inside to_json would be
+    parsed again."""
+    return (f"'[' || array_to_string(list_transform(list_sort(list({key} || chr(1) || "
+            f"CAST({item} AS VARCHAR))), lambda x: split_part(x, chr(1), 2)), ',') || ']'")
+
+
+def text_key(*columns: str) -> str:
+    """A text ordering like `ORDER BY columns` (NULLS LAST) for `sorted_json_array`: each
+    column as chr(2) and its text, or chr(3) for NULL."""
+    return " || ".join(f"coalesce(chr(2) || {c}, chr(3))" for c in columns)
+
+
+def _object(scalars: str, members: list[tuple[str, str]]) -> str:
+    """JSON object text: the to_json object `scalars` (its last member neither an object nor
+    a JSON text) followed by `members`, (name, JSON text never NULL) pairs, as to_json would
+    render them (compact). One concat: the text is copied once."""
+    pieces = [f"rtrim(CAST({scalars} AS VARCHAR), '}}')"]
+    for name, value in members:
+        pieces += [f"',\"{name}\":'", value]
+    return f"concat({', '.join(pieces)}, '}}')"
 
 
 def _totals_sql(key: str) -> str:
@@ -49,9 +68,10 @@ def _totals_sql(key: str) -> str:
                 f"sum(n_id) AS n_id FROM monthly GROUP BY {key}, {group}")
 
     def items(label: str) -> str:
-        return json_array(f"to_json(struct_pack({label} := p, kind := kind, "
-                          f"department := department, amount := CAST(a AS VARCHAR), "
-                          f"facts := n, {_BY_ID_FIELDS}))", "p, kind, department")
+        return sorted_json_array(f"to_json(struct_pack({label} := p, kind := kind, "
+                                 f"department := department, amount := CAST(a AS VARCHAR), "
+                                 f"facts := n, {_BY_ID_FIELDS}))",
+                                 text_key("p", "kind", "department"))
     return f"""
         WITH monthly AS (
             SELECT {key}, strftime(period_start, '%Y-%m') AS month,
@@ -69,44 +89,98 @@ def _totals_sql(key: str) -> str:
                     FROM (SELECT {key}, year AS p, kind, department,
                                  {sums("year, kind, department")})
                     GROUP BY {key}),
-        by_kind AS (SELECT {key}, {json_array("to_json(struct_pack(kind := kind, "
-                                              "amount := CAST(a AS VARCHAR), facts := n, "
-                                              + _BY_ID_FIELDS + "))", "kind")} AS items
+        by_kind AS (SELECT {key}, {sorted_json_array("to_json(struct_pack(kind := kind, "
+                                                     "amount := CAST(a AS VARCHAR), "
+                                                     "facts := n, " + _BY_ID_FIELDS + "))",
+                                                     text_key("kind"))} AS items
                     FROM (SELECT {key}, kind, {sums("kind")}) GROUP BY {key})
         SELECT {key}, m.items AS by_month, y.items AS by_year, k.items AS by_kind
         FROM by_month m JOIN by_year y USING ({key}) JOIN by_kind k USING ({key})"""
 
 
-def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
+def _totals(alias: str, lists: tuple[str, ...]) -> str:
+    """The totals object text: the JSON arrays `lists` of `alias`, `[]` where it has none."""
+    pieces = []
+    for i, name in enumerate(lists):
+        pieces += [f"'{'{' if i == 0 else ','}\"{name}\":'", f"coalesce({alias}.{name}, '[]')"]
+    return f"concat({', '.join(pieces)}, '}}')"
+
+
+def build_ledger_parts(con: duckdb.DuckDBPyConnection, today: date) -> None:
+    """TEMP tables dept_blocks, resident_totals and household_totals: the document parts made
+    of the ledger and `presence` alone (no profile: they can run while it is opened)."""
     day = f"DATE '{today.isoformat()}'"
-    empty = "CAST('[]' AS JSON)"
+    empty = "'[]'"
+    block = _object(f"""to_json(struct_pack(
+        department := i.department, dataset := p.dataset, batch_id := p.batch_id,
+        as_of := p.as_of,
+        stale := coalesce({day} - p.as_of > i.update_frequency_days, FALSE),
+        update_frequency_days := i.update_frequency_days))""",
+        [("attributes", "coalesce(CAST(p.attributes AS VARCHAR), 'null')"),
+         ("facts", f"coalesce(f.facts, {empty})")])
+    # A block's facts: by period, program code, then fact (an ordinal, zero-padded).
+    fact_order = (text_key("CAST(l.period_start AS VARCHAR)", "l.program")
+                  + " || lpad(CAST(l.fact_id AS VARCHAR), 20, '0')")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE dept_blocks AS
         WITH facts AS (
             SELECT l.resident_key, l.batch_id,
-                   {json_array(f"to_json({fact_struct('l')})",
-                               "l.period_start, l.program, l.fact_id")} AS facts
+                   {sorted_json_array(f"to_json({fact_struct('l')})", fact_order)} AS facts
             FROM ledger l GROUP BY l.resident_key, l.batch_id
         ),
         blocks AS (
             SELECT p.resident_key, p.dataset, p.batch_id, p.restricted,
-                   to_json(struct_pack(department := i.department, dataset := p.dataset,
-                                batch_id := p.batch_id, as_of := p.as_of,
-                                stale := coalesce({day} - p.as_of > i.update_frequency_days,
-                                                  FALSE),
-                                update_frequency_days := i.update_frequency_days,
-                                attributes := p.attributes,
-                                facts := coalesce(f.facts, {empty}))) AS block
+                   {block} AS block
             FROM presence p
             JOIN dataset_info i ON i.dataset = p.dataset
             LEFT JOIN facts f ON f.resident_key = p.resident_key AND f.batch_id = p.batch_id
         )
-        SELECT resident_key, {json_array("block", "dataset, batch_id")} AS departments,
-               to_json(map_from_entries(list(struct_pack(k := dataset, v := restricted)
-                                             ORDER BY dataset, batch_id)
-                                        FILTER (WHERE restricted IS NOT NULL)))
-                   AS restricted
+        SELECT resident_key,
+               {sorted_json_array("block", text_key("dataset", "batch_id"))} AS departments,
+               to_json(map_from_entries(list_transform(
+                   list_sort(list(struct_pack(d := dataset, b := batch_id, v := restricted))
+                             FILTER (WHERE restricted IS NOT NULL)),
+                   lambda x: struct_pack(k := x.d, v := x.v)))) AS restricted
         FROM blocks GROUP BY resident_key""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE resident_totals AS {_totals_sql('resident_key')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE household_totals AS "
+                f"{_totals_sql('household_key')}")
+
+
+def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
+    """TEMP tables resident_views and household_views, from `residents`, the rules' results
+    and the parts of `build_ledger_parts`."""
+    day = f"DATE '{today.isoformat()}'"
+    empty = "'[]'"
+    # Each document: to_json of its scalar and list members, then the members already
+    # rendered as JSON text (departments, totals) appended as text.
+    resident = _object(f"""to_json(struct_pack(
+        resident_key := r.resident_key, today := {day},
+        profile := struct_pack(id_number := r.masked_id, name := r.masked_name,
+                               phone := r.masked_phone, gender := r.gender,
+                               birth_year := r.birth_year, age_band := r.age_band,
+                               alive := r.date_of_death IS NULL),
+        location := struct_pack(grid_code := r.grid_code, community_code := r.community_code,
+                                street_code := r.street_code, source := r.location_source,
+                                unmapped := r.unmapped),
+        household := struct_pack(household_key := r.household_key,
+                                 relation_to_head := r.relation_to_head,
+                                 size := r.household_size),
+        special_groups := r.special_groups))""",
+        [("departments", f"coalesce(d.departments, {empty})"),
+         ("totals", _totals("t", ("by_month", "by_year", "by_kind"))),
+         ("overlaps", "CAST(to_json(coalesce(o.overlaps, [])) AS VARCHAR)"),
+         ("missed_benefits", "CAST(to_json(coalesce(h.hints, [])) AS VARCHAR)"),
+         ("restricted", "coalesce(CAST(d.restricted AS VARCHAR), 'null')")])
+    household = _object(f"""to_json(struct_pack(
+        household_key := m.household_key, today := {day}, street_code := m.street_code,
+        community_code := m.community_code, grid_code := m.grid_code))""",
+        [("members", "m.members"),
+         ("totals", _totals("t", ("by_year", "by_month", "by_kind")))])
+    # Members: the head first, then by resident key (fixed-length hex).
+    member = ("to_json(struct_pack(resident_key := resident_key, name := masked_name, "
+              "relation_to_head := relation_to_head, age_band := age_band))")
+    member_order = ("CASE WHEN relation_to_head = 'head' THEN '0' "
+                    "WHEN relation_to_head IS NULL THEN '2' ELSE '1' END || resident_key")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE resident_overlaps AS
         SELECT resident_key, list(struct_pack(rule_id := rule_id, description := description,
                                               pairs := pairs) ORDER BY rule_id) AS overlaps
@@ -130,54 +204,20 @@ def build_documents(con: duckdb.DuckDBPyConnection, today: date) -> None:
                r.special_groups, r.masked_name, r.age_band,
                o.overlaps IS NOT NULL AS has_overlap,
                h.hints IS NOT NULL AS has_missed_benefit,
-               to_json(struct_pack(
-                   resident_key := r.resident_key, today := {day},
-                   profile := struct_pack(id_number := r.masked_id, name := r.masked_name,
-                                          phone := r.masked_phone, gender := r.gender,
-                                          birth_year := r.birth_year, age_band := r.age_band,
-                                          alive := r.date_of_death IS NULL),
-                   location := struct_pack(grid_code := r.grid_code,
-                                           community_code := r.community_code,
-                                           street_code := r.street_code,
-                                           source := r.location_source,
-                                           unmapped := r.unmapped),
-                   household := struct_pack(household_key := r.household_key,
-                                            relation_to_head := r.relation_to_head,
-                                            size := r.household_size),
-                   special_groups := r.special_groups,
-                   departments := coalesce(d.departments, {empty}),
-                   totals := struct_pack(by_month := coalesce(t.by_month, {empty}),
-                                         by_year := coalesce(t.by_year, {empty}),
-                                         by_kind := coalesce(t.by_kind, {empty})),
-                   overlaps := coalesce(o.overlaps, []),
-                   missed_benefits := coalesce(h.hints, []),
-                   restricted := d.restricted
-               )) AS document
+               {resident} AS document
         FROM residents r
         LEFT JOIN dept_blocks d USING (resident_key)
         LEFT JOIN resident_totals t USING (resident_key)
         LEFT JOIN resident_overlaps o USING (resident_key)
         LEFT JOIN resident_hints h USING (resident_key)""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE household_totals AS "
-                f"{_totals_sql('household_key')}")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE household_views AS
         SELECT m.household_key, m.street_code,
-               to_json(struct_pack(
-                   household_key := m.household_key, today := {day},
-                   street_code := m.street_code, community_code := m.community_code,
-                   grid_code := m.grid_code, members := m.members,
-                   totals := struct_pack(by_year := coalesce(t.by_year, {empty}),
-                                         by_month := coalesce(t.by_month, {empty}),
-                                         by_kind := coalesce(t.by_kind, {empty}))
-               )) AS document
+               {household} AS document
         FROM (
             SELECT household_key,
                    first(street_code ORDER BY {_HEAD_FIRST}) AS street_code,
                    first(community_code ORDER BY {_HEAD_FIRST}) AS community_code,
                    first(grid_code ORDER BY {_HEAD_FIRST}) AS grid_code,
-                   list(struct_pack(resident_key := resident_key, name := masked_name,
-                                    relation_to_head := relation_to_head,
-                                    age_band := age_band)
-                        ORDER BY {_HEAD_FIRST}) AS members
+                   {sorted_json_array(member, member_order)} AS members
             FROM residents WHERE household_key IS NOT NULL GROUP BY household_key
         ) m LEFT JOIN household_totals t USING (household_key)""")

@@ -37,10 +37,17 @@ _VAULT_SQL = """
 """
 
 
-def masked_identity(con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pa.Table:
-    """(resident_key, masked_id, masked_name, masked_phone, birth_date) per resident of the
-    `universe` relation that has vault entries; needs TEMP tables universe, current_batches."""
-    vault = con.execute(_VAULT_SQL).fetch_df()
+def vault_entries(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The ciphertexts `masked_identity` opens, of the residents of the `universe` relation;
+    needs TEMP tables universe, current_batches. Arrow: no Python object per value here."""
+    return con.sql(_VAULT_SQL).to_arrow_table()
+
+
+def masked_identity(entries: pa.Table, cipher: VaultCipher) -> pa.Table:
+    """(resident_key, masked_id, masked_name, masked_phone, birth_date) per resident of
+    `entries` (from `vault_entries`). Python and the cipher only: it may run on another
+    thread while the DuckDB session goes on."""
+    vault = entries.to_pandas()
     columns: dict[str, pd.Series] = {}
     keys = pd.Index(vault["resident_key"].astype("string").unique(), name="resident_key")
     birth = pd.Series(pd.NaT, index=keys, dtype="datetime64[s]")

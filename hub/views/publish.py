@@ -98,7 +98,8 @@ class GenerationWriter:
 
     A partition's rows are taken from DuckDB as Arrow tables and written by one writer
     thread while the caller computes the next partition (DuckDB and the database driver both
-    release the GIL); at most one partition waits, so memory stays one partition's worth."""
+    release the GIL); the next partition's rows are taken once the previous one is written,
+    so memory holds one partition's rows."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -114,9 +115,9 @@ class GenerationWriter:
 
     def add_partition(self, con: duckdb.DuckDBPyConnection) -> None:
         """Take the TEMP tables resident_views and household_views of `con` for writing."""
-        residents = con.sql(RESIDENTS_SQL).fetch_arrow_table()
-        households = con.sql(HOUSEHOLDS_SQL).fetch_arrow_table()
-        self._wait()
+        self._wait()  # the previous partition written first: one partition's rows in memory
+        residents = con.sql(RESIDENTS_SQL).to_arrow_table()
+        households = con.sql(HOUSEHOLDS_SQL).to_arrow_table()
         self._pending = self._pool.submit(self._write, residents, households)
 
     def _write(self, residents: pa.Table, households: pa.Table) -> None:
