@@ -128,8 +128,10 @@ def render(store: Path, page: Path) -> str:
                   f"{run['versions'].get('duckdb', '?')}, pandas "
                   f"{run['versions'].get('pandas', '?')}, python "
                   f"{run['versions'].get('python', '?')}.", ""]
-        if "failed" in entry:
+        if "failed" in entry:  # notes written by hand say what the run found before failing
             lines.append(f"Failed: {entry['failed']}")
+            if entry.get("notes"):
+                lines += ["", *[f"- {n}" for n in entry["notes"]]]
             continue
         bench = entry["bench"]
         lines += [f"**{bench['title']}.** Target: {bench['target']}. Verdict: "
