@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.common import Bench, Context, Row, fmt_s
+from bench.common import Bench, Context, Row, fmt_s, own_peak_rss_bytes
 from hub.linkage.decisions import Decision, Thresholds, decide
 from hub.settings import LinkageSettings
 
@@ -224,6 +224,7 @@ def febrl_linkage(variant: str) -> dict[str, Any]:
 
 def _child(target: str, args: tuple[Any, ...], out: str) -> None:
     result = globals()[target](*args)
+    result["peak_rss_mb"] = own_peak_rss_bytes() / 1024**2
     Path(out).write_text(json.dumps(result), encoding="utf-8")
 
 
@@ -234,11 +235,10 @@ def measured(workdir: Path, target: str, *args: Any) -> dict[str, Any]:
                                                            args=(target, args, str(out)))
     process.start()
     assert process.pid is not None
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
     if status != 0:
         raise RuntimeError(f"B11 {target}{args} failed in its process (status {status})")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
     return result
 
 

@@ -40,11 +40,11 @@ TARGET_BYTES = 4 * 1024**3
 DATASETS = ("grid", "elderly_care", "medical", "employment")
 SEARCH_CLIENTS = 16
 
-# One step in its own process: {"step", "home", ...} on argv; prints seconds, peak, CPU. The
-# peak is the process's own high-water mark (VmHWM): ru_maxrss would carry the runner's peak
-# (after generating the district) across fork and exec.
+# One step in its own process: {"step", "home", ...} on argv; prints seconds, its own peak
+# RSS, CPU.
 CHILD = """
 import json, resource, sys, time
+from bench.common import own_peak_rss_bytes
 from pathlib import Path
 from hub.settings import HubSettings
 from hub.pipeline.worker import PipelineWorker
@@ -66,8 +66,7 @@ else:
         else:
             report = worker.publish()
 usage = resource.getrusage(resource.RUSAGE_SELF)
-status = Path("/proc/self/status").read_text().split("VmHWM:")[1].split()
-print(json.dumps({"seconds": time.perf_counter() - started, "peak": int(status[0]) * 1024,
+print(json.dumps({"seconds": time.perf_counter() - started, "peak": own_peak_rss_bytes(),
                   "cpu": usage.ru_utime + usage.ru_stime, "report": report}, default=str))
 """
 

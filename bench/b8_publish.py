@@ -5,7 +5,7 @@ published (built once per size and seed and cached, bench.common.cached_build; q
 off). Each run publishes a private copy in a child process: `PipelineWorker.publish`, the
 ledger rebuilt and every view written partition by partition into the state store (SQLite).
 The child reports its own wall time for the publish (the worker already open, as in
-`hub serve`) and its peak RSS (`resource.getrusage`, the maximum over the whole process
+`hub serve`) and its own peak RSS (VmHWM, the maximum over the whole process
 life: imports, DuckDB, the vault, every partition). A second child only opens the worker: the
 fixed part.
 
@@ -45,6 +45,7 @@ DELTA_SOURCE = "elderly_care.csv"
 CHILD = """
 import json, resource, sys, time
 from datetime import date
+from bench.common import own_peak_rss_bytes
 from pathlib import Path
 from hub.settings import HubSettings
 from hub.pipeline.worker import PipelineWorker
@@ -56,7 +57,7 @@ with PipelineWorker(settings) as worker:
     result = worker.publish() if sys.argv[2] == "publish" else {}
     seconds = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"seconds": seconds, "peak": usage.ru_maxrss * 1024, "result": result,
+print(json.dumps({"seconds": seconds, "peak": own_peak_rss_bytes(), "result": result,
                   "cpu": usage.ru_utime + usage.ru_stime - cpu_before}, default=str))
 """
 
@@ -135,7 +136,7 @@ def run(ctx: Context) -> Bench:
             + ", ".join(f"{r['seconds']:.1f}" for r in runs) + " s"),
         Row("peak RSS of the publishing process", f"{peak / 1024**2:,.0f} MiB",
             f"{peak / budget:.2f}x the {budget / 1024**3:.0f} GB budget",
-            "resource.getrusage ru_maxrss of the child"),
+            "the child's own VmHWM"),
         Row("peak RSS, worker opened, nothing published", f"{base['peak'] / 1024**2:,.0f} MiB",
             "", "imports, DuckDB, keys: the fixed part"),
     ]

@@ -33,6 +33,7 @@ DELTA_ROWS = 1_000
 CHILD = """
 import json, resource, sys, time
 from datetime import date
+from bench.common import own_peak_rss_bytes
 from pathlib import Path
 from catalog.db import create_state_engine
 from desensitize.pseudonym import Pseudonymiser
@@ -61,7 +62,7 @@ with Pseudonymiser(load_keyring(settings).pseudonym_key) as p:
 print(json.dumps({"seconds": seconds, "ingest": ingested - started, "outcome": batch.outcome,
                   "rows_loaded": batch.rows_loaded, "result": result, "amounts": amounts,
                   "cpu": cpu,
-                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024},
+                  "peak": own_peak_rss_bytes()},
                  default=str))
 """
 

@@ -78,6 +78,13 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def own_peak_rss_bytes() -> int:
+    """This process's own peak RSS (VmHWM), for a benchmark's child process: its ru_maxrss
+    would carry the runner's peak across fork and exec."""
+    status = Path("/proc/self/status").read_text(encoding="ascii").split("VmHWM:")[1]
+    return int(status.split()[0]) * 1024
+
+
 def fmt_s(seconds: float) -> str:
     return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
 

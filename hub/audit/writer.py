@@ -167,7 +167,7 @@ class SqliteWriter:
         process holds the write lock; the caller decides whether and when to try again), or
         whatever else the store raised."""
         try:
-            con = self._con if self._con is not None else self._connection()
+            con = self._connection()
             if self._head is not None and self._alone:
                 appended = self._append_after_own_head(con, batch)
                 if appended is not None:

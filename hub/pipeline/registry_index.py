@@ -156,8 +156,7 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
     same_index = bool(state) and state[0][:2] == (check, made_of)
     if same_index and state[0][2] == text:
         return {"checked": 0, "reopened": 0, "dropped": 0}
-    new = _new_batches(str(state[0][2]), version) if same_index else None
-    new = new or None
+    new = (_new_batches(str(state[0][2]), version) if same_index else None) or None
     if not same_index:
         in_transaction(con, lambda: forget(con))
     keys = None
