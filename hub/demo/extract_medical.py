@@ -1,5 +1,9 @@
 """Health / medical security extract: an XLSX whose ID column Excel turned into numbers.
 
+A city's extract outgrows one worksheet (1,048,576 rows): the department then saves the same
+sheet as UTF-8 CSV, whose ID cells carry the same damage, read through the CSV form of its
+source (connectors/sources/variants/medical_csv.yaml).
+
 About 8% of residents (more of the old) with several rows each: outpatient visits,
 reimbursements, medical assistance for the poor and disabled, family-doctor contracts.
 Amounts are in fen. IDs are numeric cells: exact integers (the reader must turn them back into
@@ -17,12 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.demo import defects as d
-from hub.demo.manifest import DatasetManifest, source_path, to_date
+from hub.demo.manifest import SOURCES_DIR, DatasetManifest, source_path, to_date
 from hub.demo.population import Population, age_on
 from hub.demo.textops import as_text, constant, iso_dates, join, replace_at, take, where
+from hub.demo.writers import write_csv
 from hub.demo.xlsx import write_xlsx
 
 FILE_NAME = "medical.xlsx"
+CSV_NAME = "medical.csv"
+CSV_SOURCE = SOURCES_DIR / "variants" / "medical_csv.yaml"
+SHEET_ROWS = 1_048_576  # an Excel worksheet's rows, the header row included
 HEADERS = ["身份证号", "姓名", "业务类型", "救助形式", "金额（分）", "诊断编码", "慢性病",
            "家庭医生签约", "开始日期", "结束日期", "数据日期"]
 PROGRAMS = ("医疗救助", "报销", "家庭医生签约", "门诊")
@@ -74,7 +82,8 @@ def _rows(pop: Population, as_of: np.datetime64,
 
 
 def write_medical(pop: Population, out_dir: Path, as_of: np.datetime64,
-                  rng: np.random.Generator) -> DatasetManifest:
+                  rng: np.random.Generator, sheet_rows: int = SHEET_ROWS) -> DatasetManifest:
+    """The workbook, or the same cells as CSV when they do not fit `sheet_rows` rows."""
     r = _rows(pop, as_of, rng)
     n, person, program = len(r["person"]), r["person"], r["program"]
     ids = take(pop.resident_id, person)
@@ -115,8 +124,13 @@ def write_medical(pop: Population, out_dir: Path, as_of: np.datetime64,
         (iso_dates(r["end"]), False),
         (constant(str(as_of), n), False),
     ]
-    path = out_dir / FILE_NAME
-    write_xlsx(HEADERS, cells, path, sheet="医保数据")
+    if n + 1 <= sheet_rows:
+        path, source, form = out_dir / FILE_NAME, source_path("medical"), "xlsx"
+        write_xlsx(HEADERS, cells, path, sheet="医保数据")
+    else:
+        path, source, form = out_dir / CSV_NAME, CSV_SOURCE, "csv"
+        write_csv(pa.table([values for values, _ in cells], names=HEADERS), path,
+                  quoting="needed")
     return DatasetManifest(
-        dataset="medical", extract=path, source=source_path("medical"), rows=n,
-        as_of=to_date(as_of), format="xlsx", encoding="utf-8", defects=plan.counts())
+        dataset="medical", extract=path, source=source, rows=n,
+        as_of=to_date(as_of), format=form, encoding="utf-8", defects=plan.counts())

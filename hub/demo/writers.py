@@ -12,9 +12,11 @@ import pyarrow.csv as pacsv
 from hub.demo.textops import join, joined_bytes
 
 
-def write_csv(table: pa.Table, path: Path, encoding: str = "utf-8", eol: str = "\n") -> None:
-    """Unquoted CSV (values never hold commas, quotes or newlines here) in `encoding`."""
-    options = pacsv.WriteOptions(quoting_style="none", quoting_header="none", eol=eol)
+def write_csv(table: pa.Table, path: Path, encoding: str = "utf-8", eol: str = "\n",
+              quoting: str = "none") -> None:
+    """CSV in `encoding`, unquoted by default (most extracts' values never hold commas, quotes
+    or newlines); quoting="needed" quotes the values that do, as a spreadsheet saves them."""
+    options = pacsv.WriteOptions(quoting_style=quoting, quoting_header="none", eol=eol)
     if encoding == "utf-8":
         pacsv.write_csv(table, str(path), options)
         return
