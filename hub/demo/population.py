@@ -8,6 +8,7 @@ birth date, a 3-digit sequence whose parity is the gender, and the MOD 11-2 chec
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,25 +199,28 @@ def _names(male: np.ndarray, hh_head: np.ndarray, role: np.ndarray,
 
 
 def _unique_seq(area: np.ndarray, birth: np.ndarray, male: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+                rng: np.random.Generator, part: int = 0, parts: int = 1) -> np.ndarray:
     """Sequence numbers (parity = gender) making area + birth date + sequence unique.
 
     People sharing area, birth date and gender are ranked; each group walks the 500 numbers
-    of its parity from a random start with a step coprime to 500, so no two collide."""
+    of its parity from a random start with a step coprime to 500, so no two collide. A city
+    generated in `parts` keeps part `part` to the numbers congruent to it, so that no two
+    parts collide either."""
     n = len(area)
+    slots = len(range(part, 500, parts))
     key = (area * 100_000 + birth + 50_000) * 2 + male  # birth: day numbers, > -50000
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
     new_group = np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])
     group = np.cumsum(new_group) - 1
     rank = np.arange(n) - np.flatnonzero(new_group)[group]
-    if n and rank.max() >= 500:
-        raise ValueError("more than 500 residents share an area, birth date and gender")
-    steps = np.array([1, 3, 7, 9, 11, 13, 17, 19, 21, 23])
+    if n and rank.max() >= slots:
+        raise ValueError(f"more than {slots} residents share an area, birth date and gender")
+    steps = np.array([s for s in (1, 3, 7, 9, 11, 13, 17, 19, 21, 23) if math.gcd(s, slots) == 1])
     g = int(group[-1]) + 1 if n else 0
-    start, step = rng.integers(0, 500, g), steps[rng.integers(0, len(steps), g)]
+    start, step = rng.integers(0, slots, g), steps[rng.integers(0, len(steps), g)]
     k = np.empty(n, dtype=np.int64)
-    k[order] = (start[group] + rank * step[group]) % 500
+    k[order] = part + parts * ((start[group] + rank * step[group]) % slots)
     return 2 * k + male
 
 
@@ -232,9 +236,16 @@ def _phones(age: np.ndarray, rng: np.random.Generator) -> pa.Array:
     return where(mobile, zfill(number, 11), where(landline, join("010-", zfill(local, 8)), None))
 
 
-def build_population(residents: int, seed: int, today: np.datetime64) -> Population:
-    rng = np.random.default_rng([seed, 1])
-    district = build_district(residents, rng)
+def build_population(residents: int, seed: int, today: np.datetime64, *,
+                     district: District | None = None, part: int = 0, parts: int = 1,
+                     first_household: int = 0) -> Population:
+    """A district's residents; or, for a city generated in `parts`, the residents of part
+    `part` in the city's `district`, their households numbered from `first_household`."""
+    if district is None:
+        rng = np.random.default_rng([seed, 1])
+        district = build_district(residents, rng)
+    else:
+        rng = np.random.default_rng([seed, 1, part])
     sizes, template = _households(residents, rng)
     h = len(sizes)
     hh = np.repeat(np.arange(h), sizes)
@@ -258,7 +269,7 @@ def build_population(residents: int, seed: int, today: np.datetime64) -> Populat
     area = np.where(local, int(district.area_code),
                     OTHER_AREA_CODES[rng.integers(0, len(OTHER_AREA_CODES), residents)])
     birth_ymd = ymd(birth)
-    seq = _unique_seq(area, birth.view(np.int64), male.astype(np.int64), rng)
+    seq = _unique_seq(area, birth.view(np.int64), male.astype(np.int64), rng, part, parts)
     id17 = (area * 100_000_000 + birth_ymd) * 1000 + seq
 
     community = rng.integers(0, district.communities, h)
@@ -266,7 +277,7 @@ def build_population(residents: int, seed: int, today: np.datetime64) -> Populat
     grids_in = np.bincount(district.grid_community, minlength=district.communities)
     household_grid = first_grid[community] + np.floor(
         rng.random(h) * grids_in[community]).astype(np.int64)
-    serial = np.arange(h) + 1
+    serial = first_household + np.arange(h) + 1
     household_ids = join("H", take(district.community_codes, community), zfill(serial, 6))
 
     groups = _groups(age, male, hh, role, sizes, template, rng)
