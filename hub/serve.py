@@ -94,13 +94,21 @@ def prepare_state(settings: HubSettings) -> None:
 def log_config(level: str = "INFO") -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
+    from hub.api.access_log import ACCESS_LOGGER, LINE_FORMAT
+
     config = copy.deepcopy(LOGGING_CONFIG)
-    # The hub's own lines (one access line per request among them) through a plain
-    # formatter: uvicorn's default one copies every record to colour its level name.
-    config["formatters"]["hub"] = {"format": "%(levelname)s:     %(message)s"}
+    # The hub's own lines through a plain formatter: uvicorn's default one copies every
+    # record to colour its level name.
+    config["formatters"]["hub"] = {"format": LINE_FORMAT}
     config["handlers"]["hub"] = {"formatter": "hub", "class": "logging.StreamHandler",
                                  "stream": "ext://sys.stderr"}
     config["loggers"]["hub"] = {"handlers": ["hub"], "level": level, "propagate": False}
+    # One access line per request, the lines of one turn of the event loop in one write
+    # (hub.api.access_log).
+    config["handlers"]["access"] = {"formatter": "hub", "stream": "ext://sys.stderr",
+                                    "class": "hub.api.access_log.AccessLineHandler"}
+    config["loggers"][ACCESS_LOGGER] = {"handlers": ["access"], "level": level,
+                                        "propagate": False}
     return config
 
 

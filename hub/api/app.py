@@ -3,9 +3,9 @@ the settings (or reads `HUB_*` at startup when none are given) and the lifespan 
 state store, the keys it needs (pseudonym key and token pepper; never the vault key) and the
 services every request shares.
 
-The access log is written here, not by uvicorn: it names the route template
-(`/v1/residents/{resident_key}`), never the raw path or query string, so that whatever a
-client puts in a URL (an ID number, say) never reaches a log line.
+The access log is written here (hub.api.access_log), not by uvicorn: it names the route
+template (`/v1/residents/{resident_key}`), never the raw path or query string, so that
+whatever a client puts in a URL (an ID number, say) never reaches a log line.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog.store import CatalogStore
 from connectors.source import source_catalogue
 from hub.api import search_lane
+from hub.api.access_log import access_line
 from hub.api.deps import Services, http_bearer_accepts, principal_of
 from hub.api.guard import ResidentGate
 from hub.api.lookup import ResidentDocuments, ResidentKeys
@@ -57,7 +58,8 @@ from hub.state.migrate import open_state_store
 from hub.views.read import ViewReader
 
 log = logging.getLogger("hub.api")
-access_log = logging.getLogger("hub.access")
+_LANE = SearchLane()
+EXCHANGE = "hub.exchange"  # the scope's key of a request's Exchange opened at the app's entry
 
 RESIDENT_ROUTES = {
     "/v1/residents/search": "resident.search",
@@ -103,54 +105,91 @@ def build_services(settings: HubSettings) -> Services:
                     documents=ResidentDocuments(engine))
 
 
+class Exchange:
+    """One HTTP request's id (header `X-Request-ID`), status and time, its last-resort 500
+    and its access line."""
+
+    __slots__ = ("_send", "request_id", "response_started", "started", "status")
+
+    def __init__(self, scope: Scope, send: Send) -> None:
+        self.request_id = os.urandom(8).hex()  # as random as uuid4's first 16 hex digits
+        scope.setdefault("state", {})["request_id"] = self.request_id
+        self.started = time.perf_counter()
+        self.status = 500
+        self.response_started = False
+        self._send = send
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.response_started = True
+            message["headers"] = [*message.get("headers", ()),
+                                  (b"x-request-id", self.request_id.encode())]
+        await self._send(message)
+
+    async def guarded(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """`app`, and a 500 problem if it fails before its answer started."""
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            # The message of an unknown exception may quote data: log the class only.
+            log.error("request %s failed: unexpected %s", self.request_id,
+                      exc.__class__.__name__)
+            if not self.response_started:
+                response = problem_response(
+                    500, "internal-error", "Server error",
+                    f"unexpected error; quote request id {self.request_id} to the "
+                    "administrator")
+                await response(scope, receive, send)
+
+    def log(self, scope: Scope) -> None:
+        template = getattr(scope.get("route"), "path", None) or "<unmatched>"
+        access_line(scope["method"], template, self.status,
+                    (time.perf_counter() - self.started) * 1000, self.request_id)
+
+
 class RequestContext:
-    """Request id (header `X-Request-ID`), route-template access log, last-resort 500; the
-    usual resident search is answered here, before FastAPI's routing (hub.api.search_lane)."""
+    """Every HTTP request's Exchange, opened here or, for a resident search, at the app's
+    entry (HubAPI)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.search = SearchLane()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = os.urandom(8).hex()  # as random as uuid4's first 16 hex digits, cheaper
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode())]
-            await send(message)
-
+        opened: Exchange | None = scope.get(EXCHANGE)
+        if opened is not None:  # a search the lane handed to its route: `send` is its own
+            await opened.guarded(self.app, scope, receive, send)
+            return
+        exchange = Exchange(scope, send)
         try:
-            if search_lane.wants(scope):
-                replay = await self.search(scope, receive, send_with_id)
-                if replay is not None:
-                    await self.app(scope, replay, send_with_id)
-            else:
-                await self.app(scope, receive, send_with_id)
-        except Exception as exc:
-            # The message of an unknown exception may quote data: log the class only.
-            log.error("request %s failed: unexpected %s", request_id, exc.__class__.__name__)
-            if not response_started:
-                response = problem_response(
-                    500, "internal-error", "Server error",
-                    f"unexpected error; quote request id {request_id} to the administrator")
-                await response(scope, receive, send_with_id)
+            await exchange.guarded(self.app, scope, receive, exchange.send)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            access_log.info("%s %s %s %.1fms id=%s", scope.get("method"), template, status,
-                            (time.perf_counter() - started) * 1000, request_id)
+            exchange.log(scope)
+
+
+class HubAPI(FastAPI):
+    """The API's FastAPI app. The usual resident search is answered at its entry, before
+    Starlette's middleware stack (hub.api.search_lane) and with the same Exchange as every
+    other request; what the lane does not take goes on through the stack to its route."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and search_lane.wants(scope):
+            scope["app"] = self
+            exchange = scope[EXCHANGE] = Exchange(scope, send)
+            try:
+                await exchange.guarded(self._search, scope, receive, exchange.send)
+            finally:
+                exchange.log(scope)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _search(self, scope: Scope, receive: Receive, send: Send) -> None:
+        replay = await _LANE(scope, receive, send)
+        if replay is not None:
+            await super().__call__(scope, replay, send)
 
 
 async def _audit_invalid_request(request: Request, errors: list[dict[str, str]]
@@ -191,7 +230,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             services.documents.close()
             services.engine.dispose()
 
-    app = FastAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
+    app = HubAPI(title="Community data hub", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=NO_TELEMETRY,
                   openapi_tags=[
                       {"name": "residents", "description": "resident views (purpose, audit)"},

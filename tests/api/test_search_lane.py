@@ -1,9 +1,11 @@
 """The usual resident search is answered before FastAPI's routing (hub.api.search_lane): for
 every kind of caller and input it gives the route's answer byte for byte and the route's
-audit record. A query string the route ignores sends the same search through the route."""
+audit record, and the same access line. A query string the route ignores sends the same
+search through the route."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -72,6 +74,19 @@ def test_the_lane_answers_and_records_exactly_as_the_route(server: Server,
     for case, (lane_id, route_id) in pairs.items():
         lane, route = by_request[lane_id], by_request[route_id]
         assert [lane[f] for f in fields] == [route[f] for f in fields], case
+    # One access line per request, lane or route, with the route template and the status.
+    log = server.log_text()
+    for case, (lane_id, route_id) in pairs.items():
+        for request_id, record in ((lane_id, by_request[lane_id]),
+                                   (route_id, by_request[route_id])):
+            lines = re.findall(rf"^INFO: +(.*) id={request_id}$", log, re.MULTILINE)
+            status = {"granted": "200", "not_found": "404", "refused:forbidden": "404",
+                      "refused:unauthenticated": "401", "refused:role": "403",
+                      "refused:no_grant": "403", "refused:purpose_required": "400",
+                      "refused:purpose_invalid": "400"}[record["outcome"]]
+            assert len(lines) == 1, case
+            assert re.fullmatch(rf"POST /v1/residents/search {status} [0-9.]+ms", lines[0]), \
+                case
 
 
 def test_a_malformed_search_is_recorded_under_its_caller(server: Server,
