@@ -29,6 +29,7 @@ from hub.views.store import (
 
 BATCH_ROWS = 20_000
 CURRENT = "current"
+DOCUMENT = "document"  # the JSON text column of view_residents and view_households
 
 RESIDENTS_SQL = """
     SELECT resident_key, household_key, street_code, community_code, grid_code,
@@ -57,14 +58,30 @@ def arrow_inserts(engine: Engine, batches: Iterable[pa.RecordBatch], table: Tabl
     extra = {k: _bind(table, k, v, engine) for k, v in extra.items()}
     positional = list(compiled.positiontup or []) if compiled.positional else []
     names = positional or [c.name for c in table.columns]
+    statement, as_utf8 = str(compiled), set()
+    if engine.dialect.name == "sqlite" and DOCUMENT in names:
+        statement, as_utf8 = _sqlite_insert(engine, table, names), {DOCUMENT}
     for batch in batches:
         n = batch.num_rows
-        columns = [batch.column(name).to_pylist() if name in batch.schema.names
+        columns = [_values(batch.column(name), name in as_utf8) if name in batch.schema.names
                    else [extra[name]] * n for name in names]
         rows = list(zip(*columns, strict=True))
         params: list[Any] = rows if positional else [dict(zip(names, r, strict=True))
                                                      for r in rows]
-        yield str(compiled), params
+        yield statement, params
+
+
+def _values(column: pa.Array, as_utf8: bool) -> list[Any]:
+    return column.cast(pa.binary()).to_pylist() if as_utf8 else column.to_pylist()
+
+
+def _sqlite_insert(engine: Engine, table: Table, names: list[str]) -> str:
+    """The INSERT with the document bound as its UTF-8 bytes and stored as TEXT (the same
+    text): no Python str is decoded from Arrow's UTF-8 and encoded back per document."""
+    quote = engine.dialect.identifier_preparer.quote
+    values = ", ".join("CAST(? AS TEXT)" if name == DOCUMENT else "?" for name in names)
+    return (f"INSERT INTO {engine.dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(name) for name in names)}) VALUES ({values})")
 
 
 def insert_batches(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
