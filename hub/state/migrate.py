@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 # pg_advisory_xact_lock key of schema upgrades: "hubstate" in ASCII, as a signed bigint.
 _ADVISORY_KEY = int.from_bytes(b"hubstate", "big", signed=True)
 

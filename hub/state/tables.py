@@ -51,7 +51,6 @@ view_residents = Table(
     Column("document", Text, nullable=False),  # JSON
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_view_residents_grid", "generation", "grid_code", "resident_key"),
-    Index("ix_view_residents_household", "generation", "household_key"),
 )
 
 view_households = Table(

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 
 from hub.views.publish import CURRENT, current_generation
 from hub.views.rules import Condition, MissedBenefitRule
-from hub.views.store import view_residents, view_state
+from hub.views.store import view_households, view_residents, view_state
 from hub.warehouse.crosswalk import current_version
 from schemas.registry import source_contracts
 
@@ -104,16 +104,30 @@ def plan_changes(con: duckdb.DuckDBPyConnection, engine: Engine, today: date,
                       sorted(before - after), published.get("linked") != now["linked"])
 
 
-def _published_households(engine: Engine, generation: int, column: str,
-                          keys: list[str]) -> list[tuple[str, str | None]]:
-    """(resident_key, household_key) of published residents whose `column` is in keys."""
-    out: list[tuple[str, str | None]] = []
+def _published_households(engine: Engine, generation: int, residents: list[str]) -> set[str]:
+    """The household keys the published `residents` had."""
+    out: set[str] = set()
     t = view_residents
     with engine.connect() as conn:
-        for i in range(0, len(keys), _CHUNK):
-            rows = conn.execute(select(t.c.resident_key, t.c.household_key).where(
-                t.c.generation == generation, t.c[column].in_(keys[i:i + _CHUNK])))
-            out.extend((r.resident_key, r.household_key) for r in rows)
+        for i in range(0, len(residents), _CHUNK):
+            rows = conn.execute(select(t.c.household_key).where(
+                t.c.generation == generation, t.c.resident_key.in_(residents[i:i + _CHUNK])))
+            out.update(r.household_key for r in rows if r.household_key)
+    return out
+
+
+def _published_members(engine: Engine, generation: int, households: list[str]) -> list[str]:
+    """The resident keys of the published members of `households`, from their documents:
+    a generation's household document lists every resident it publishes with that
+    household key (both are written in one partition, and patched in one transaction)."""
+    out: list[str] = []
+    t = view_households
+    with engine.connect() as conn:
+        for i in range(0, len(households), _CHUNK):
+            rows = conn.execute(select(t.c.document).where(
+                t.c.generation == generation, t.c.household_key.in_(households[i:i + _CHUNK])))
+            out.extend(m["resident_key"] for r in rows
+                       for m in json.loads(r.document)["members"])
     return out
 
 
@@ -143,15 +157,13 @@ def stage_affected(con: duckdb.DuckDBPyConnection, engine: Engine, plan: ChangeP
                 f"FROM ({union}) WHERE resident_key IS NOT NULL")
     changed = [r[0] for r in con.execute("SELECT resident_key FROM changed").fetchall()]
     assert plan.generation is not None
-    households = {h for _, h in _published_households(engine, plan.generation,
-                                                      "resident_key", changed) if h}
+    households = _published_households(engine, plan.generation, changed)
     households |= {r[0] for r in con.execute(
         "SELECT household_key FROM households_now SEMI JOIN changed USING (resident_key) "
         "WHERE household_key IS NOT NULL").fetchall()}
-    members = _published_households(engine, plan.generation, "household_key",
-                                    sorted(households))
+    members = _published_members(engine, plan.generation, sorted(households))
     _key_table(con, "affected_households", "household_key", sorted(households))
-    _key_table(con, "published_members", "resident_key", [m for m, _ in members])
+    _key_table(con, "published_members", "resident_key", members)
     con.execute("""CREATE OR REPLACE TEMP TABLE affected AS
         SELECT resident_key FROM changed
         UNION SELECT resident_key FROM published_members

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, update
 
 from hub.views.store import (
     GENERATION_TABLES,
@@ -29,6 +29,7 @@ from hub.views.store import (
 
 BATCH_ROWS = 20_000
 CURRENT = "current"
+DOCUMENT = "document"  # the JSON text column of view_residents and view_households
 
 RESIDENTS_SQL = """
     SELECT resident_key, household_key, street_code, community_code, grid_code,
@@ -57,14 +58,30 @@ def arrow_inserts(engine: Engine, batches: Iterable[pa.RecordBatch], table: Tabl
     extra = {k: _bind(table, k, v, engine) for k, v in extra.items()}
     positional = list(compiled.positiontup or []) if compiled.positional else []
     names = positional or [c.name for c in table.columns]
+    statement, as_utf8 = str(compiled), set()
+    if engine.dialect.name == "sqlite" and DOCUMENT in names:
+        statement, as_utf8 = _sqlite_insert(engine, table, names), {DOCUMENT}
     for batch in batches:
         n = batch.num_rows
-        columns = [batch.column(name).to_pylist() if name in batch.schema.names
+        columns = [_values(batch.column(name), name in as_utf8) if name in batch.schema.names
                    else [extra[name]] * n for name in names]
         rows = list(zip(*columns, strict=True))
         params: list[Any] = rows if positional else [dict(zip(names, r, strict=True))
                                                      for r in rows]
-        yield str(compiled), params
+        yield statement, params
+
+
+def _values(column: pa.Array, as_utf8: bool) -> list[Any]:
+    return column.cast(pa.binary()).to_pylist() if as_utf8 else column.to_pylist()
+
+
+def _sqlite_insert(engine: Engine, table: Table, names: list[str]) -> str:
+    """The INSERT with the document bound as its UTF-8 bytes and stored as TEXT (the same
+    text): no Python str is decoded from Arrow's UTF-8 and encoded back per document."""
+    quote = engine.dialect.identifier_preparer.quote
+    values = ", ".join("CAST(? AS TEXT)" if name == DOCUMENT else "?" for name in names)
+    return (f"INSERT INTO {engine.dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(name) for name in names)}) VALUES ({values})")
 
 
 def insert_batches(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, table: Table,
@@ -73,14 +90,36 @@ def insert_batches(engine: Engine, con: duckdb.DuckDBPyConnection, sql: str, tab
     yield from arrow_inserts(engine, con.sql(sql).to_arrow_reader(BATCH_ROWS), table, extra)
 
 
-def _copy(engine: Engine, batches: Iterable[pa.RecordBatch], table: Table,
+def _copy(conn: Connection, batches: Iterable[pa.RecordBatch], table: Table,
           extra: dict[str, Any]) -> int:
+    """Insert the rows of `batches`, one transaction per batch."""
     rows = 0
-    for statement, params in arrow_inserts(engine, batches, table, extra):
-        with engine.begin() as conn:
+    for statement, params in arrow_inserts(conn.engine, batches, table, extra):
+        with conn.begin():
             conn.exec_driver_sql(statement, params)
         rows += len(params)
     return rows
+
+
+def delete_generations(conn: Connection, table: Table, older_than: int | None = None,
+                       from_generation: int | None = None) -> int:
+    """Delete the rows of the generations below `older_than` (or from `from_generation` on)
+    in transactions of about BATCH_ROWS rows, each a range of the primary key: the write lock
+    is held briefly and SQLite's log stays small, where one statement would log every page
+    of a generation before its commit."""
+    gen, key = table.c.generation, table.primary_key.columns.values()[1]
+    deleted = 0
+    while True:
+        where = gen < older_than if older_than is not None else gen >= (from_generation or 0)
+        with conn.begin():
+            generation = conn.execute(select(func.min(gen)).where(where)).scalar()
+            if generation is None:
+                return deleted
+            # The key that ends the next range; None: the rest of the generation.
+            last = conn.execute(select(key).where(gen == generation).order_by(key)
+                                .offset(BATCH_ROWS - 1).limit(1)).scalar()
+            this = gen == generation if last is None else and_(gen == generation, key <= last)
+            deleted += conn.execute(delete(table).where(this)).rowcount or 0
 
 
 def _bind(table: Table, column: str, value: Any, engine: Engine) -> Any:
@@ -99,16 +138,23 @@ class GenerationWriter:
     A partition's rows are taken from DuckDB as Arrow tables and written by one writer
     thread while the caller computes the next partition (DuckDB and the database driver both
     release the GIL); the next partition's rows are taken once the previous one is written,
-    so memory holds one partition's rows."""
+    so memory holds one partition's rows. The writer keeps one connection for the publish
+    (on SQLite with a page cache of `BULK_CACHE_KIB`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.now = datetime.now(UTC)
-        with engine.begin() as conn:
-            self.generation = _next_generation(conn)
+        self._conn = engine.connect()
+        try:
+            self._cache = _bulk_cache(self._conn)
+            with self._conn.begin():
+                self.generation = _next_generation(self._conn)
             # Leftovers of a publish that died before its flip carry this number: clear them.
             for table in GENERATION_TABLES:
-                conn.execute(delete(table).where(table.c.generation >= self.generation))
+                delete_generations(self._conn, table, from_generation=self.generation)
+        except BaseException:
+            self._conn.close()
+            raise
         self.counts = {"residents": 0, "households": 0}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="views-writer")
         self._pending: Future[None] | None = None
@@ -122,9 +168,9 @@ class GenerationWriter:
 
     def _write(self, residents: pa.Table, households: pa.Table) -> None:
         extra = {"generation": self.generation, "updated_at": self.now}
-        self.counts["residents"] += _copy(self.engine, residents.to_batches(BATCH_ROWS),
+        self.counts["residents"] += _copy(self._conn, residents.to_batches(BATCH_ROWS),
                                           view_residents, extra)
-        self.counts["households"] += _copy(self.engine, households.to_batches(BATCH_ROWS),
+        self.counts["households"] += _copy(self._conn, households.to_batches(BATCH_ROWS),
                                            view_households, extra)
 
     def _wait(self) -> None:
@@ -133,30 +179,49 @@ class GenerationWriter:
             pending.result()  # a failed write fails the publish here
 
     def close(self) -> None:
-        """Stop the writer thread (after its current partition); the generation stays
-        unflipped unless `finish` ran."""
+        """Stop the writer thread (after its current partition) and give back the
+        connection; the generation stays unflipped unless `finish` ran."""
         self._pool.shutdown(wait=True)
+        if not self._conn.closed:
+            if self._cache is not None:  # the pooled connection keeps its usual cache
+                self._conn.exec_driver_sql(f"PRAGMA cache_size={self._cache}")
+            self._conn.close()
 
     def finish(self, con: duckdb.DuckDBPyConnection, summary: dict[str, Any]) -> dict[str, Any]:
         """Copy TEMP table unmapped_codes, flip to the new generation, drop old ones."""
         self._wait()
         unmapped = con.sql(UNMAPPED_SQL).to_arrow_reader(BATCH_ROWS)
         counts = {**self.counts, "unmapped_codes": _copy(
-            self.engine, unmapped, view_unmapped_codes, {"generation": self.generation})}
+            self._conn, unmapped, view_unmapped_codes, {"generation": self.generation})}
         state = {"generation": self.generation, "published_at": self.now,
                  "summary": json.dumps({**summary, **counts}, default=str, sort_keys=True)}
-        with self.engine.begin() as conn:
-            previous = current_generation(conn)
+        with self._conn.begin():
+            previous = current_generation(self._conn)
             if previous is None:
-                conn.execute(insert(view_state).values(name=CURRENT, **state))
+                self._conn.execute(insert(view_state).values(name=CURRENT, **state))
             else:
-                conn.execute(update(view_state).where(view_state.c.name == CURRENT)
-                             .values(**state))
+                self._conn.execute(update(view_state).where(view_state.c.name == CURRENT)
+                                   .values(**state))
         if previous is not None:
             for table in GENERATION_TABLES:
-                with self.engine.begin() as conn:
-                    conn.execute(delete(table).where(table.c.generation < previous))
+                delete_generations(self._conn, table, older_than=previous)
         return {"generation": self.generation, **counts}
+
+
+# The writer's SQLite page cache: the new generation's index pages, touched in key order by
+# each batch, stay in memory instead of being read back from the file (SQLite's default is
+# 2 MiB). Bounded: it adds to the publishing process's memory.
+BULK_CACHE_KIB = 32 * 1024
+
+
+def _bulk_cache(conn: Connection) -> int | None:
+    """Give an SQLite connection the bulk writer's page cache; its previous setting."""
+    if conn.dialect.name != "sqlite":
+        return None
+    previous = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    conn.commit()
+    return previous
 
 
 def publish_views(engine: Engine, con: duckdb.DuckDBPyConnection,

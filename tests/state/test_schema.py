@@ -32,7 +32,7 @@ def test_migrations_build_the_schema_the_tables_define(engine: Engine) -> None:
     assert catalog.store.batches.metadata is metadata is catalog.quality_store.metadata
     assert set(inspect(engine).get_table_names()) == STATE_TABLES
     # HEAD_REVISION, which spares every process Alembic's import, is Alembic's own head.
-    assert current_revision(engine) == head_revision() == HEAD_REVISION == "0008"
+    assert current_revision(engine) == head_revision() == HEAD_REVISION == "0009"
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert upgrade_state(engine) == head_revision()  # at head: nothing to do

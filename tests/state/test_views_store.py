@@ -1,17 +1,21 @@
 """Published views on both databases: a generation is written, flipped and read back as
-published; the generation before the previous one is removed."""
+published; the generations before the previous one are removed, with the rows of a publish
+that died before its flip."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import duckdb
-from sqlalchemy import Engine, func, select
+import pytest
+from sqlalchemy import Engine, func, insert, select
 
 from hub.api.lookup import ResidentDocuments
+from hub.views import publish
 from hub.views.publish import publish_views
 from hub.views.read import ViewReader
-from hub.views.store import view_residents
+from hub.views.store import view_households, view_residents
 
 
 def _computed(version: int) -> duckdb.DuckDBPyConnection:
@@ -61,3 +65,32 @@ def test_generations_publish_and_read_back(engine: Engine) -> None:
                             .group_by(view_residents.c.generation)
                             .order_by(view_residents.c.generation)).all()
     assert [tuple(r) for r in kept] == [(2, 2), (3, 2)]
+
+
+def _generations(engine: Engine) -> dict[str, list[tuple[int, int]]]:
+    """(generation, rows) per generation table."""
+    with engine.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(
+            select(t.c.generation, func.count()).group_by(t.c.generation)
+            .order_by(t.c.generation))] for t in (view_residents, view_households)}
+
+
+def test_old_and_leftover_generations_are_removed_range_by_range(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(publish, "BATCH_ROWS", 1)  # every row its own range
+    for version in (1, 2):
+        publish_views(engine, _computed(version), {"today": "2026-06-01"})
+    with engine.begin() as conn:  # a publish of generation 3 that died before its flip
+        conn.execute(insert(view_residents), [{
+            "generation": 3, "resident_key": f"dead{i}", "household_key": "hh9",
+            "special_groups": "", "has_overlap": False, "has_missed_benefit": False,
+            "document": "{}", "updated_at": datetime.now(UTC)}
+            for i in range(3)])
+    # The next publish takes the number after them; they go with the generations before it.
+    assert publish_views(engine, _computed(3), {})["generation"] == 4
+    assert _generations(engine) == {"view_residents": [(2, 2), (3, 3), (4, 2)],
+                                    "view_households": [(2, 1), (4, 1)]}
+    publish_views(engine, _computed(5), {})
+    assert _generations(engine) == {"view_residents": [(4, 2), (5, 2)],
+                                    "view_households": [(4, 1), (5, 1)]}
+    assert ViewReader(engine).resident("rk1") == {"v": 5, "name": "张*"}
