@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,19 @@ print(json.dumps({"seconds": time.perf_counter() - started, "peak": own_peak_rss
 """
 
 
+def failure_summary(stderr: str) -> str:
+    """The error a step's process died of, and the last frame of the project's own code that
+    raised it (a path inside the project, line and function)."""
+    lines = stderr.strip().splitlines()
+    error = next((line for line in reversed(lines)
+                  if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", line)), lines[-1] if lines
+                 else "no output")
+    frames = re.findall(r'File "[^"]*?/((?:hub|connectors|schemas|desensitize|catalog)/[^"]+)", '
+                        r"line (\d+), in (\w+)", stderr)
+    where = f" (raised in {frames[-1][0]} line {frames[-1][1]}, {frames[-1][2]})" if frames else ""
+    return error[:300] + where
+
+
 def _step(order: dict[str, str], max_extract_bytes: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_MAX_EXTRACT_BYTES"] = str(max_extract_bytes)
@@ -80,7 +94,7 @@ def _step(order: dict[str, str], max_extract_bytes: int) -> dict[str, Any]:
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"step {order['step']} failed ({proc.returncode}): "
-                           f"{proc.stderr[-2000:]}")
+                           f"{failure_summary(proc.stderr)}")
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     outcome = out["report"].get("outcome", "loaded")
     if outcome != "loaded":
@@ -135,7 +149,7 @@ def run(ctx: Context) -> Bench:
         try:
             steps.append((what, _step(order, limit)))
         except RuntimeError as exc:  # the steps before it are still worth recording
-            failed = f"{what}: {str(exc).strip().splitlines()[-1][:300]}"
+            failed = f"{what}: {exc}"
             break
     searched = _search(ctx, home, folder) if failed is None else None
     total = sum(s["wall"] for _, s in steps)
