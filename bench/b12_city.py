@@ -155,8 +155,10 @@ def run(ctx: Context) -> Bench:
     total = sum(s["wall"] for _, s in steps)
     peak = max(s["peak"] for _, s in steps)
     hub_peak = max(s["peak"] for what, s in steps if what != "generate")
-    rows = [Row("all steps", fmt_s(total), f"{total / TARGET_SECONDS:.2f}x the 30 min budget",
-                f"largest peak RSS {peak / 1024**2:,.0f} MiB, "
+    budget = f"{total / TARGET_SECONDS:.2f}x the 30 min budget" if failed is None \
+        else "did not finish"
+    rows = [Row("all steps" if failed is None else "the steps that finished", fmt_s(total),
+                budget, f"largest peak RSS {peak / 1024**2:,.0f} MiB, "
                 f"{peak / TARGET_BYTES:.2f}x the 4 GB budget; of the hub's own steps "
                 f"{hub_peak / 1024**2:,.0f} MiB")]
     for what, s in steps:
