@@ -8,12 +8,20 @@ import asyncio
 import io
 import logging
 import logging.config
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from hub.api.access_log import ACCESS_LOGGER, AccessLineHandler, access_line
 from hub.serve import log_config
+
+
+def in_own_thread(call: Callable[[], object]) -> None:
+    """`call` on a thread of its own: the test's thread may hold a running loop already
+    (Playwright's sync API keeps one while the browser tests' browser is open)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(call).result()
 
 
 @pytest.fixture
@@ -51,14 +59,14 @@ def test_a_turns_lines_are_written_before_the_loop_turns_again(stream: io.String
         await asyncio.sleep(0)
         seen.append(stream.getvalue())
 
-    asyncio.run(requests())
+    in_own_thread(lambda: asyncio.run(requests()))
     assert seen == ["", "INFO:     POST /v1/residents/search 200 1.2ms id=" + "a" * 16 + "\n"
                     "INFO:     GET /v1/residents/{resident_key} 404 0.5ms id=" + "b" * 16
                     + "\n"]
 
 
 def test_outside_a_loop_a_line_is_written_at_once(stream: io.StringIO) -> None:
-    access_line("GET", "/healthz", 200, 0.04, "c" * 16)
+    in_own_thread(lambda: access_line("GET", "/healthz", 200, 0.04, "c" * 16))
     assert stream.getvalue() == "INFO:     GET /healthz 200 0.0ms id=" + "c" * 16 + "\n"
 
 
@@ -68,7 +76,7 @@ def test_records_of_the_logger_itself_read_the_same(stream: io.StringIO) -> None
         logging.getLogger(ACCESS_LOGGER).info("%s %s %s %.1fms id=%s", "GET", "/healthz", 503,
                                               2.0, "d" * 16)
 
-    asyncio.run(both())
+    in_own_thread(lambda: asyncio.run(both()))
     first, second = stream.getvalue().splitlines()
     assert first == second == "INFO:     GET /healthz 503 2.0ms id=" + "d" * 16
 
