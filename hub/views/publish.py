@@ -101,18 +101,16 @@ def _copy(conn: Connection, batches: Iterable[pa.RecordBatch], table: Table,
     return rows
 
 
-def delete_generations(conn: Connection, table: Table, older_than: int | None = None,
-                       from_generation: int | None = None) -> int:
-    """Delete the rows of the generations below `older_than` (or from `from_generation` on)
-    in transactions of about BATCH_ROWS rows, each a range of the primary key: the write lock
-    is held briefly and SQLite's log stays small, where one statement would log every page
-    of a generation before its commit."""
+def delete_generations(conn: Connection, table: Table, older_than: int) -> int:
+    """Delete the rows of the generations below `older_than` in transactions of about
+    BATCH_ROWS rows, each a range of the primary key: the write lock is held briefly and
+    SQLite's log stays small, where one statement would log every page of a generation
+    before its commit."""
     gen, key = table.c.generation, table.primary_key.columns.values()[1]
     deleted = 0
     while True:
-        where = gen < older_than if older_than is not None else gen >= (from_generation or 0)
         with conn.begin():
-            generation = conn.execute(select(func.min(gen)).where(where)).scalar()
+            generation = conn.execute(select(func.min(gen)).where(gen < older_than)).scalar()
             if generation is None:
                 return deleted
             # The key that ends the next range; None: the rest of the generation.
@@ -147,11 +145,10 @@ class GenerationWriter:
         self._conn = engine.connect()
         try:
             self._cache = _bulk_cache(self._conn)
+            # Above every generation written, a dead publish's leftovers included: those go
+            # with the generations before the previous one, once this one is flipped.
             with self._conn.begin():
                 self.generation = _next_generation(self._conn)
-            # Leftovers of a publish that died before its flip carry this number: clear them.
-            for table in GENERATION_TABLES:
-                delete_generations(self._conn, table, from_generation=self.generation)
         except BaseException:
             self._conn.close()
             raise
