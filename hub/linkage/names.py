@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -62,6 +64,36 @@ def to_simplified(text: str) -> str:
 
 
 @cache
+def _pinyin() -> object:
+    """pypinyin with its per-word conversion kept: a city's names are nearly all distinct,
+    but they are made of a few thousand characters and phrases, and converting those (not
+    segmenting the name) is most of pypinyin's time. The conversion of a word is a pure
+    function of its arguments, so a kept result is the very one pypinyin would make."""
+    from pypinyin import Style
+    from pypinyin.converter import DefaultConverter
+    from pypinyin.core import Pinyin
+
+    class KeptConverter(DefaultConverter):
+        def __init__(self) -> None:
+            super().__init__()
+            self._kept: dict[tuple[object, ...], list[list[str]]] = {}
+
+        def convert(self, words: str, style: Style, heteronym: bool,
+                    errors: Callable[[str], str] | str, strict: bool = True,
+                    **kwargs: Any) -> list[list[str]]:
+            if kwargs:
+                return super().convert(words, style, heteronym, errors, strict, **kwargs)
+            key = (words, style, heteronym, errors, strict)
+            kept = self._kept.get(key)
+            if kept is None:
+                kept = self._kept[key] = super().convert(words, style, heteronym, errors,
+                                                         strict)
+            return [list(item) for item in kept]
+
+    return Pinyin(KeptConverter())
+
+
+@cache
 def shape_map() -> dict[str, str]:
     """Character -> the representative of its similar-shape group."""
     groups = yaml.safe_load(_SHAPES_FILE.read_text(encoding="utf-8"))["groups"]
@@ -98,9 +130,8 @@ def name_forms(raw: object) -> NameForms:
     undotted = simplified.replace("·", "")
     if not undotted:
         return EMPTY
-    from pypinyin import lazy_pinyin
-
-    syllables = [s for s in lazy_pinyin(undotted) if s.isascii() and s.isalpha()]
+    syllables = [s for s in _pinyin().lazy_pinyin(undotted)  # type: ignore[attr-defined]
+                 if s.isascii() and s.isalpha()]
     shapes = shape_map()
     surname, given = split_surname(simplified)
     return NameForms(

@@ -5,7 +5,8 @@
     linkage.decisions                one scored decision per sealed row
     linkage.registry_duplicates      registry residents probably one person under two IDs
     linkage.registry_blocks          each registry resident's keyed blocking values
-    linkage.registry_inputs          what each resident's blocking values were made from
+    linkage.registry_inputs          what each resident's blocking values were made from,
+                                     and its comparison forms, sealed
     linkage.registry_index           the key, rules and registry version they were made with
     linkage.models                   trained models (probabilities only) per registry version
 """
@@ -33,8 +34,12 @@ INDEX_DDL = (
     f"""CREATE TABLE IF NOT EXISTS {REGISTRY_INPUTS} (
         resident_key VARCHAR NOT NULL,
         household_key VARCHAR,
-        digest VARCHAR NOT NULL
+        digest VARCHAR NOT NULL,
+        forms BLOB
     )""",
+    # Indexes made before the sealed comparison forms (hub.pipeline.registry_forms): the
+    # index's digest of its layout differs, so the next refresh rebuilds them with forms.
+    f"ALTER TABLE {REGISTRY_INPUTS} ADD COLUMN IF NOT EXISTS forms BLOB",
     f"""CREATE TABLE IF NOT EXISTS {REGISTRY_INDEX} (
         key_check VARCHAR NOT NULL,
         rules VARCHAR NOT NULL,

@@ -8,7 +8,9 @@ they are opened from the vault. The hashes follow the registry: each refresh com
 digest of what every resident's values come from (the registry row and the chosen vault
 ciphertexts, which are deterministic) with the digest they were made from, and reopens the
 changed residents only, a bounded chunk at a time; a new vault key or new rules rebuild
-them. The models (u-probabilities and priors, no records) are kept per registry version in
+them. Beside the hashes it keeps each resident's comparison forms, sealed
+(hub.pipeline.registry_forms), so that comparing residents does not make them again. The
+models (u-probabilities and priors, no records) are kept per registry version in
 linkage.models, so a new worker process does not train them again.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from desensitize.vault import VaultCipher
 from hub.ledger.current import CURRENT_BATCHES_SQL, current_rows_sql
@@ -29,6 +32,7 @@ from hub.linkage.blocking import key_check, keyed_blocks, rules_digest, rules_of
 from hub.linkage.features import person_features
 from hub.linkage.spec import SPECS, load_spec
 from hub.linkage.tables import MODELS, REGISTRY_BLOCKS, REGISTRY_INDEX, REGISTRY_INPUTS
+from hub.pipeline.registry_forms import FORM_COLUMNS, seal_forms
 from hub.warehouse.transaction import in_transaction
 from schemas.identity import birth_date_from_id
 
@@ -144,12 +148,14 @@ def _new_batches(before: str, now: dict[str, Any]) -> list[str] | None:
 
 def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             chunk_residents: int = CHUNK_RESIDENTS,
-            partition_rows: int = PARTITION_ROWS) -> dict[str, int]:
+            partition_rows: int = PARTITION_ROWS,
+            progress: Callable[[str, int, int | None], None] | None = None) -> dict[str, int]:
     """Bring the index up to the current registry. Returns the residents whose digest was
     compared (`checked`: all of them, or those a new batch's vault entries name), reopened
-    (their digest changed) and dropped (no longer in the registry)."""
+    (their digest changed) and dropped (no longer in the registry). `progress(stage, done,
+    total)` hears of each chunk of residents reopened."""
     rules = indexed_rules()
-    check, made_of = key_check(key), rules_digest(rules)
+    check, made_of = key_check(key), _made_of(rules)
     state = con.execute(f"SELECT key_check, rules, version FROM {REGISTRY_INDEX}").fetchall()
     version = _version(con)
     text = json.dumps(version, sort_keys=True)
@@ -190,6 +196,9 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
         checked = int(con.execute("SELECT count(*) FROM registry_now").fetchall()[0][0])
         for chunk in range(chunks):
             _rehash(con, cipher, key, rules, chunk)
+            if progress is not None:
+                progress("registry index", min((chunk + 1) * chunk_residents, reopened),
+                         reopened)
 
         def record() -> None:
             con.execute(f"DELETE FROM {REGISTRY_INDEX}")
@@ -201,6 +210,11 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
         for table in ("registry_changed", "registry_now", "registry_touched"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return {"checked": checked, "reopened": reopened, "dropped": dropped}
+
+
+def _made_of(rules: tuple[tuple[str, ...], ...]) -> str:
+    """What the index is made of: its rules and the layout of the sealed forms."""
+    return rules_digest((*rules, ("forms", *FORM_COLUMNS)))
 
 
 def _digests_sql(keys: str | None, part: tuple[int, int]) -> str:
@@ -244,9 +258,12 @@ def _rehash(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
     con.execute("CREATE OR REPLACE TEMP TABLE registry_chunk AS "
                 "SELECT * FROM registry_changed WHERE c = $c", {"c": chunk})
     try:
-        blocks = keyed_blocks(person_features(open_residents(con, cipher, "registry_chunk")),
-                              rules, key)
+        features = person_features(open_residents(con, cipher, "registry_chunk"))
+        blocks = keyed_blocks(features, rules, key)
         con.register("chunk_blocks", blocks)
+        con.register("chunk_forms", pa.table({
+            "resident_key": pa.array(features["unique_id"].to_numpy(dtype=object), pa.string()),
+            "forms": seal_forms(features, cipher)}))
 
         def work() -> None:
             for table in (REGISTRY_BLOCKS, REGISTRY_INPUTS):
@@ -254,12 +271,14 @@ def _rehash(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
                             "(SELECT resident_key FROM registry_chunk)")
             con.execute(f"INSERT INTO {REGISTRY_BLOCKS} SELECT unique_id, rule, block "
                         "FROM chunk_blocks")
-            con.execute(f"INSERT INTO {REGISTRY_INPUTS} SELECT resident_key, household_key, "
-                        "digest FROM registry_chunk")
+            con.execute(f"INSERT INTO {REGISTRY_INPUTS} BY NAME SELECT c.resident_key, "
+                        "c.household_key, c.digest, f.forms FROM registry_chunk c "
+                        "LEFT JOIN chunk_forms f USING (resident_key)")
 
         in_transaction(con, work)
     finally:
         con.unregister("chunk_blocks")
+        con.unregister("chunk_forms")
         con.execute("DROP TABLE IF EXISTS registry_chunk")
 
 

@@ -172,7 +172,7 @@ class PipelineWorker:
             started = time.perf_counter()
             find_registry_duplicates(self.warehouse.con, VaultCipher(self._keyring.vault_key),
                                      self.settings.linkage.auto_link,
-                                     block_key(self._keyring.vault_key))
+                                     block_key(self._keyring.vault_key), progress=progress)
             result.timings["registry_duplicates"] = round(time.perf_counter() - started, 3)
         if self.settings.quality_checks and result.outcome in ("loaded", "rejected", HELD):
             # Imported here: the quality step loads Great Expectations, a slow import.

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from desensitize.errors import VaultDecryptFailed
 from desensitize.vault import VaultCipher
 from hub.demo.linkage_truth import plant, registry_frame
 from hub.keys.config import load_keyring
@@ -28,8 +29,10 @@ from hub.linkage.model import (
     u_sample_condition,
 )
 from hub.linkage.spec import load_spec
+from hub.linkage.tables import REGISTRY_INPUTS
 from hub.pipeline import linkage, registry_index
 from hub.pipeline import registry_duplicates as duplicates
+from hub.pipeline.registry_forms import open_forms, unseal_forms
 from hub.pipeline.worker import PipelineWorker
 from hub.settings import HubSettings
 from tests.conftest import DemoDistrict
@@ -158,13 +161,25 @@ def test_the_duplicate_search_finds_the_whole_registrys_pairs(
         spec = load_spec("registry_duplicates")
         whole = _whole_registry(con, cipher)
         reference = _pairs(registry_duplicates(spec, whole, threshold=threshold))
-        # Small chunks of blocking values: a pair is found in whichever chunk holds it.
-        assert duplicates.find_registry_duplicates(con, cipher, threshold, key, per_chunk=300) \
-            == len(reference) >= 10
-        found = con.execute("SELECT resident_key, other_key, probability "
-                            "FROM linkage.registry_duplicates "
-                            "WHERE resident_key < other_key").fetchall()
-        assert {(a, b): p for a, b, p in found} == pytest.approx(reference, rel=1e-12)
+        # Small chunks of blocking values: a pair is found in whichever chunk holds it,
+        # whether the chunk's forms come in one read or span several.
+        for reads in (duplicates.STREAM_ROWS, 97):
+            monkeypatch.setattr(duplicates, "STREAM_ROWS", reads)
+            heard: list[tuple[str, int, int | None]] = []
+            assert duplicates.find_registry_duplicates(
+                con, cipher, threshold, key, per_chunk=20,
+                progress=lambda *step, into=heard: into.append(step)) == len(reference) >= 10
+            found = con.execute("SELECT resident_key, other_key, probability "
+                                "FROM linkage.registry_duplicates "
+                                "WHERE resident_key < other_key").fetchall()
+            assert {(a, b): p for a, b, p in found} == pytest.approx(reference, rel=1e-12)
+            # Progress through the chunks, ending with all of them done.
+            chunks = heard[-1][2]
+            assert chunks is not None
+            assert chunks > 5
+            assert heard[-1] == (duplicates.STAGE, chunks, chunks)
+            assert [s for s in heard if s[0] == duplicates.STAGE] == sorted(
+                s for s in heard if s[0] == duplicates.STAGE)
         # Above DUPLICATES_TRAINED_ON residents the model trains on a sample drawn by key;
         # the pairs are still those of the whole registry scored with that model.
         monkeypatch.setattr(duplicates, "DUPLICATES_TRAINED_ON", 1_000)
@@ -179,6 +194,30 @@ def test_the_duplicate_search_finds_the_whole_registrys_pairs(
                             "WHERE resident_key < other_key").fetchall()
         assert {(a, b): p for a, b, p in found} == pytest.approx(
             _pairs(score_duplicates(sampled, whole, threshold=threshold)), rel=1e-12)
+
+
+def test_the_sealed_forms_are_the_features_the_registry_makes(
+        district_home: HubSettings) -> None:
+    settings = district_home
+    cipher, key = _keys(settings)
+    with PipelineWorker(settings) as worker:
+        assert worker.warehouse is not None
+        con = worker.warehouse.con
+        heard: list[tuple[str, int, int | None]] = []
+        registry_index.forget(con)
+        refreshed = registry_index.refresh(con, cipher, key, chunk_residents=400,
+                                           progress=lambda *step: heard.append(step))
+        assert [done for _, done, _ in heard] == sorted(done for _, done, _ in heard)
+        assert heard[-1] == ("registry index", refreshed["reopened"], refreshed["reopened"])
+        whole = _whole_registry(con, cipher)
+        forms = open_forms(con, cipher, f"(SELECT resident_key FROM {REGISTRY_INPUTS})")
+        assert len(whole) > 1_000
+        pd.testing.assert_frame_equal(forms, whole)
+        # Sealed under each resident's own key: moved to another resident, they do not open.
+        moved = con.execute(f"SELECT resident_key, lead(forms) OVER (ORDER BY resident_key) "
+                            f"FROM {REGISTRY_INPUTS} ORDER BY resident_key LIMIT 5").fetch_df()
+        with pytest.raises(VaultDecryptFailed):
+            unseal_forms(moved.iloc[:, 0], moved.iloc[:, 1], cipher)
 
 
 def _employment_with_new_phone(demo_district: DemoDistrict, tmp_path: Path) -> Path:
