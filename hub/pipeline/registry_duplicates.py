@@ -9,7 +9,8 @@ finding for the grid centre (hub.quality.consistency); nothing is merged.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,7 +99,7 @@ def _duplicate_chunks(con: duckdb.DuckDBPyConnection, spec: LinkageSpec,
 
 
 def _chunks_of_forms(con: duckdb.DuckDBPyConnection, cipher: VaultCipher
-                     ) -> Iterator[pd.DataFrame]:
+                     ) -> Generator[pd.DataFrame]:
     """The features of each chunk's members, chunk after chunk, from one pass over their
     sealed forms in chunk order: no chunk scans the registry again. `con` runs nothing
     else until the pass ends."""
@@ -107,19 +108,22 @@ def _chunks_of_forms(con: duckdb.DuckDBPyConnection, cipher: VaultCipher
         """).to_arrow_reader(STREAM_ROWS)
     held: list[pa.Table] = []
     current = None
-    for batch in reader:
-        table = pa.Table.from_batches([batch])
-        chunk = table.column("c").to_numpy()
-        # A batch may end one chunk and start the next: cut it wherever c changes.
-        cuts = [0, *(np.flatnonzero(chunk[1:] != chunk[:-1]) + 1).tolist(), len(chunk)]
-        for start, stop in itertools.pairwise(cuts):
-            if current is not None and chunk[start] != current and held:
-                yield _unsealed(held, cipher)
-                held = []
-            current = chunk[start]
-            held.append(table.slice(start, stop - start))
-    if held:
-        yield _unsealed(held, cipher)
+    try:
+        for batch in reader:
+            table = pa.Table.from_batches([batch])
+            chunk = table.column("c").to_numpy()
+            # A batch may end one chunk and start the next: cut it wherever c changes.
+            cuts = [0, *(np.flatnonzero(chunk[1:] != chunk[:-1]) + 1).tolist(), len(chunk)]
+            for start, stop in itertools.pairwise(cuts):
+                if current is not None and chunk[start] != current and held:
+                    yield _unsealed(held, cipher)
+                    held = []
+                current = chunk[start]
+                held.append(table.slice(start, stop - start))
+        if held:
+            yield _unsealed(held, cipher)
+    finally:
+        reader.close()  # the connection runs nothing else while a result is open
 
 
 def _unsealed(parts: list[pa.Table], cipher: VaultCipher) -> pd.DataFrame:
@@ -150,10 +154,11 @@ def find_registry_duplicates(con: duckdb.DuckDBPyConnection, cipher: VaultCipher
         chunks = _duplicate_chunks(con, spec, per_chunk)
         if chunks:
             model = duplicates_model(con, cipher, spec)
-            for done, features in enumerate(_chunks_of_forms(con, cipher), start=1):
-                found.append(score_duplicates(model, features, threshold=threshold))
-                if progress is not None:
-                    progress(STAGE, min(done, chunks), chunks)
+            with closing(_chunks_of_forms(con, cipher)) as members:
+                for done, features in enumerate(members, start=1):
+                    found.append(score_duplicates(model, features, threshold=threshold))
+                    if progress is not None:
+                        progress(STAGE, min(done, chunks), chunks)
     finally:
         for table in ("duplicate_values", "duplicate_members"):
             con.execute(f"DROP TABLE IF EXISTS {table}")

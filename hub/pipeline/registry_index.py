@@ -42,10 +42,17 @@ OPENED_FIELDS = ("resident_id", "name", "phone", "address")
 # Residents opened, compared and hashed at a time when the index is (re)built: bounds the
 # memory of a first build at a million residents.
 CHUNK_RESIDENTS = 50_000
-# Registry rows digested per statement when the index is compared with the registry: the
-# digest's ordered aggregates hold their group's rows in memory, so a city's registry is
-# digested a hash partition of residents at a time, within the warehouse's memory limit.
-PARTITION_ROWS = 250_000
+# Residents digested, and their vault entries chosen, per statement: the aggregates of a
+# city's registry at once would not fit the warehouse's memory limit (a hash partition of
+# residents at a time, each a scan of the registry and the vault).
+PARTITION_RESIDENTS = 500_000
+Progress = Callable[[str, int, int | None], None]
+# The vault entry compared, per resident and field: the registry's own, else the latest
+# batch's; a tie (one batch sealing two values) goes to the larger hash of the ciphertext,
+# so the choice never depends on the order rows are read in. One fixed-size number, so
+# that the aggregates choosing by it keep no text per group.
+_ENTRY_ORDER = ("(CAST(b.dataset = 'grid' AS HUGEINT) << 120) "
+                "+ (CAST(epoch_us(b.finished_at) AS HUGEINT) << 64) + hash(v.ciphertext)")
 
 
 def indexed_rules() -> tuple[tuple[str, ...], ...]:
@@ -56,30 +63,39 @@ def indexed_rules() -> tuple[tuple[str, ...], ...]:
         r for r in load_spec("registry_duplicates").deterministic if r not in rules_of(*specs))
 
 
+def _in_part(key: str, part: tuple[int, int]) -> str:
+    number, partitions = part
+    return f"hash({key}) % {partitions} = {number}" if partitions > 1 else "TRUE"
+
+
 def residents_sql(keys: str | None = None, part: tuple[int, int] = (0, 1)) -> str:
     """One row per current registry resident (of relation `keys` when given, of hash
     partition `part` = (number, partitions)): the latest registry row's sex, grid cell and
-    household."""
-    number, partitions = part
-    where = f"WHERE hash(resident_key) % {partitions} = {number}" if partitions > 1 else ""
+    household (the latest batch, its id breaking ties)."""
+    # arg_max, not first(... ORDER BY ...): an ordered aggregate holds every group's rows.
     return f"""
-        SELECT resident_key, first(gender ORDER BY batch_as_of DESC) AS gender,
-               first(grid_code ORDER BY batch_as_of DESC) AS grid_code,
-               first(household_key ORDER BY batch_as_of DESC) AS household_key
-        FROM ({current_rows_sql(REGISTRY, keys)}) {where} GROUP BY resident_key"""
+        SELECT resident_key, r.gender, r.grid_code, r.household_key FROM (
+            SELECT resident_key,
+                   arg_max(struct_pack(gender := gender, grid_code := grid_code,
+                                       household_key := household_key),
+                           (batch_as_of, batch_id)) AS r
+            FROM ({current_rows_sql(REGISTRY, keys)})
+            WHERE {_in_part("resident_key", part)} GROUP BY resident_key)"""
 
 
-def _entries_sql(residents: str) -> str:
-    """Per resident of relation `residents` and field opened, the vault entry compared: the
-    registry's own, else the latest batch's."""
+def _entries_sql(residents: str, value: str = "v.ciphertext",
+                 part: tuple[int, int] = (0, 1)) -> str:
+    """Per resident of relation `residents` (of hash partition `part`), one column per
+    field opened: `value` of the vault entry compared (_ENTRY_ORDER), NULL for none."""
     fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
+    chosen = ", ".join(f"arg_max({value}, {_ENTRY_ORDER}) FILTER (WHERE v.field = '{f}') "
+                       f"AS \"{f}\"" for f in OPENED_FIELDS)
     return f"""
-        SELECT v.resident_key, v.field, v.ciphertext FROM vault.identity v
-        SEMI JOIN {residents} r ON r.resident_key = v.resident_key
+        SELECT v.resident_key, {chosen} FROM vault.identity v
         JOIN meta.batches b ON b.batch_id = v.batch_id
-        WHERE v.field IN ({fields})
-        QUALIFY row_number() OVER (PARTITION BY v.resident_key, v.field
-                                   ORDER BY (b.dataset = 'grid') DESC, b.finished_at DESC) = 1"""
+        WHERE v.field IN ({fields}) AND {_in_part("v.resident_key", part)}
+          AND v.resident_key IN (SELECT resident_key FROM {residents})
+        GROUP BY v.resident_key"""
 
 
 def opened_fields(vault: pd.DataFrame, key: str, cipher: VaultCipher) -> pd.DataFrame:
@@ -97,22 +113,25 @@ def open_residents(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
                    residents: str) -> pd.DataFrame:
     """The residents of relation `residents` (resident_key, gender, grid_code,
     household_key) opened for comparison, ordered by key (raw values: keep local)."""
-    rows = con.execute(f"SELECT resident_key, gender, grid_code, household_key "
-                       f"FROM {residents} ORDER BY resident_key").fetch_df()
-    vault = con.execute(_entries_sql(residents)).fetch_df()
-    opened = opened_fields(vault, "resident_key", cipher).reindex(rows["resident_key"])
+    rows = con.execute(f"""SELECT r.resident_key, r.gender, r.grid_code, r.household_key,
+               e.* EXCLUDE (resident_key)
+        FROM {residents} r LEFT JOIN ({_entries_sql(residents)}) e USING (resident_key)
+        ORDER BY r.resident_key""").fetch_df()
+    return _opened(rows, cipher)
 
-    def column(name: str, dtype: str = "object") -> pd.Series:
-        return opened[name] if name in opened else pd.Series(index=opened.index, dtype=dtype)
 
+def _opened(rows: pd.DataFrame, cipher: VaultCipher) -> pd.DataFrame:
+    """The comparison frame of registry rows carrying their chosen ciphertexts."""
+    keys = rows["resident_key"].astype("string")
+    field = {f: cipher.decrypt_column(rows[f].where(rows[f].notna(), None), f, keys)
+             for f in OPENED_FIELDS}
     return pd.DataFrame({
         "unique_id": rows["resident_key"].to_numpy(),
-        "name": column("name").to_numpy(),
+        "name": field["name"].to_numpy(dtype=object),
         "gender": rows["gender"].to_numpy(),
-        "birth_date": birth_date_from_id(column("resident_id", "string").astype("string"))
-        .to_numpy(),
-        "address": column("address").to_numpy(),
-        "phone": column("phone").to_numpy(),
+        "birth_date": birth_date_from_id(field["resident_id"]).to_numpy(),
+        "address": field["address"].to_numpy(dtype=object),
+        "phone": field["phone"].to_numpy(dtype=object),
         "community_code": rows["grid_code"].str.slice(0, 12).to_numpy(),
         "grid_code": rows["grid_code"].to_numpy(),
         "household_key": rows["household_key"].to_numpy(),
@@ -148,8 +167,8 @@ def _new_batches(before: str, now: dict[str, Any]) -> list[str] | None:
 
 def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             chunk_residents: int = CHUNK_RESIDENTS,
-            partition_rows: int = PARTITION_ROWS,
-            progress: Callable[[str, int, int | None], None] | None = None) -> dict[str, int]:
+            partition_residents: int = PARTITION_RESIDENTS,
+            progress: Progress | None = None) -> dict[str, int]:
     """Bring the index up to the current registry. Returns the residents whose digest was
     compared (`checked`: all of them, or those a new batch's vault entries name), reopened
     (their digest changed) and dropped (no longer in the registry). `progress(stage, done,
@@ -164,7 +183,14 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
         return {"checked": 0, "reopened": 0, "dropped": 0}
     new = (_new_batches(str(state[0][2]), version) if same_index else None) or None
     if not same_index:
-        in_transaction(con, lambda: forget(con))
+        # Recorded as made with this key and these rules from the start, with no registry
+        # version: a build that dies part way is taken up where it stopped.
+        def restart() -> None:
+            forget(con)
+            con.execute(f"INSERT INTO {REGISTRY_INDEX} VALUES (?, ?, '', 0, ?)",
+                        [check, made_of, datetime.now(UTC)])
+
+        in_transaction(con, restart)
     keys = None
     if new is not None:
         fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
@@ -174,31 +200,36 @@ def refresh(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             WHERE v.field IN ({fields}) AND v.batch_id IN (SELECT unnest($new))""",
                     {"new": new})
         keys = "registry_touched"
-    rows = int(con.execute(f"SELECT count(*) FROM ({current_rows_sql(REGISTRY, keys)})"
-                           ).fetchall()[0][0])
-    partitions = max(1, -(-rows // partition_rows))
-    for number in range(partitions):
-        into = "CREATE OR REPLACE TEMP TABLE registry_now AS" if number == 0 \
-            else "INSERT INTO registry_now"
-        con.execute(f"{into} {_digests_sql(keys, (number, partitions))}")
     try:
+        rows = int(con.execute(f"SELECT count(*) FROM ({current_rows_sql(REGISTRY, keys)})"
+                               ).fetchall()[0][0])
+        partitions = _partitions(rows, partition_residents)
+        for number in range(partitions):
+            into = "CREATE OR REPLACE TEMP TABLE registry_now AS" if number == 0 \
+                else "INSERT INTO registry_now"
+            con.execute(f"{into} {_digests_sql(keys, (number, partitions))}")
         # Only a look at every resident tells who left the registry.
         dropped = _drop_gone(con) if keys is None else 0
         con.execute(f"""CREATE OR REPLACE TEMP TABLE registry_changed AS
-            SELECT n.*, CAST((row_number() OVER (ORDER BY n.resident_key) - 1) // $per
-                             AS INTEGER) AS c
-            FROM registry_now n ANTI JOIN {REGISTRY_INPUTS} i
-              ON i.resident_key = n.resident_key AND i.digest = n.digest""",
-                    {"per": chunk_residents})
-        chunks = int(con.execute("SELECT coalesce(max(c) + 1, 0) FROM registry_changed"
-                                 ).fetchall()[0][0])
+            SELECT n.* FROM registry_now n ANTI JOIN {REGISTRY_INPUTS} i
+              ON i.resident_key = n.resident_key AND i.digest = n.digest""")
         reopened = int(con.execute("SELECT count(*) FROM registry_changed").fetchall()[0][0])
         checked = int(con.execute("SELECT count(*) FROM registry_now").fetchall()[0][0])
-        for chunk in range(chunks):
-            _rehash(con, cipher, key, rules, chunk)
-            if progress is not None:
-                progress("registry index", min((chunk + 1) * chunk_residents, reopened),
-                         reopened)
+
+        # Their old values go at once: deleting them chunk by chunk would scan the whole
+        # index once per chunk. Until a chunk is written again, its residents have no digest
+        # in the index, so a refresh after a crash reopens them.
+        def clear() -> None:
+            for table in (REGISTRY_BLOCKS, REGISTRY_INPUTS):
+                con.execute(f"DELETE FROM {table} WHERE resident_key IN "
+                            "(SELECT resident_key FROM registry_changed)")
+
+        if reopened:
+            in_transaction(con, clear)
+            opened = _partitions(reopened, partition_residents)
+            counted = _counted(progress, reopened) if progress is not None else None
+            for number in range(opened):
+                _reindex(con, cipher, key, rules, (number, opened), chunk_residents, counted)
 
         def record() -> None:
             con.execute(f"DELETE FROM {REGISTRY_INDEX}")
@@ -217,19 +248,34 @@ def _made_of(rules: tuple[tuple[str, ...], ...]) -> str:
     return rules_digest((*rules, ("forms", *FORM_COLUMNS)))
 
 
+def _partitions(residents: int, per_partition: int) -> int:
+    return max(1, -(-residents // per_partition))
+
+
+def _counted(progress: Progress, total: int) -> Callable[[int], None]:
+    """progress("registry index", residents reopened so far, `total`), fed chunk sizes."""
+    done = 0
+
+    def chunk(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress("registry index", done, total)
+
+    return chunk
+
+
 def _digests_sql(keys: str | None, part: tuple[int, int]) -> str:
-    """Each resident of the partition with a digest of what the index is built from."""
+    """Each current registry resident of the partition (of relation `keys` when given) with
+    a digest of what the index is built from: the registry row and the chosen vault
+    entries (a 64-bit hash of each: any change of a ciphertext changes the digest)."""
+    entries = ", ".join(f"coalesce(CAST(e.\"{f}\" AS VARCHAR), '-')" for f in OPENED_FIELDS)
     return f"""
-        WITH r AS ({residents_sql(keys, part)}),
-        e AS ({_entries_sql("r")}),
-        d AS (SELECT resident_key, string_agg(field || ':' || md5(ciphertext), ','
-                                              ORDER BY field) AS entries
-              FROM e GROUP BY ALL)
+        WITH r AS ({residents_sql(keys, part)})
         SELECT r.*, md5(concat_ws('|', coalesce('+' || r.gender, '-'),
                                   coalesce('+' || r.grid_code, '-'),
-                                  coalesce('+' || r.household_key, '-'),
-                                  coalesce(d.entries, ''))) AS digest
-        FROM r LEFT JOIN d USING (resident_key)"""
+                                  coalesce('+' || r.household_key, '-'), {entries})) AS digest
+        FROM r LEFT JOIN ({_entries_sql("r", "hash(v.ciphertext)", part)}) e
+        USING (resident_key)"""
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:
@@ -252,34 +298,45 @@ def _drop_gone(con: duckdb.DuckDBPyConnection) -> int:
     return gone
 
 
-def _rehash(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
-            rules: tuple[tuple[str, ...], ...], chunk: int) -> None:
-    """Open one chunk of changed residents, hash their blocking values, replace theirs."""
-    con.execute("CREATE OR REPLACE TEMP TABLE registry_chunk AS "
-                "SELECT * FROM registry_changed WHERE c = $c", {"c": chunk})
+def _reindex(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
+             rules: tuple[tuple[str, ...], ...], part: tuple[int, int], chunk_residents: int,
+             progress: Callable[[int], None] | None) -> None:
+    """Open the changed residents of hash partition `part` a chunk at a time, from one pass
+    over them with their chosen vault entries (no chunk scans the vault again), and write
+    their hashes and sealed forms through a second connection while the pass reads on."""
+    reader = con.sql(f"""SELECT c.resident_key, c.gender, c.grid_code, c.household_key,
+               c.digest, e.* EXCLUDE (resident_key)
+        FROM registry_changed c
+        LEFT JOIN ({_entries_sql("registry_changed", part=part)}) e USING (resident_key)
+        WHERE {_in_part("c.resident_key", part)}""").to_arrow_reader(chunk_residents)
+    writer = con.cursor()
     try:
-        features = person_features(open_residents(con, cipher, "registry_chunk"))
-        blocks = keyed_blocks(features, rules, key)
-        con.register("chunk_blocks", blocks)
-        con.register("chunk_forms", pa.table({
-            "resident_key": pa.array(features["unique_id"].to_numpy(dtype=object), pa.string()),
-            "forms": seal_forms(features, cipher)}))
+        for batch in reader:
+            rows = batch.to_pandas()
+            features = person_features(_opened(rows, cipher))
+            writer.register("chunk_blocks", keyed_blocks(features, rules, key))
+            writer.register("chunk_inputs", pa.table({
+                "resident_key": pa.array(rows["resident_key"].to_numpy(dtype=object),
+                                         pa.string()),
+                "household_key": pa.array(rows["household_key"].to_numpy(dtype=object),
+                                          pa.string()),
+                "digest": pa.array(rows["digest"].to_numpy(dtype=object), pa.string()),
+                "forms": seal_forms(features, cipher)}))
 
-        def work() -> None:
-            for table in (REGISTRY_BLOCKS, REGISTRY_INPUTS):
-                con.execute(f"DELETE FROM {table} WHERE resident_key IN "
-                            "(SELECT resident_key FROM registry_chunk)")
-            con.execute(f"INSERT INTO {REGISTRY_BLOCKS} SELECT unique_id, rule, block "
-                        "FROM chunk_blocks")
-            con.execute(f"INSERT INTO {REGISTRY_INPUTS} BY NAME SELECT c.resident_key, "
-                        "c.household_key, c.digest, f.forms FROM registry_chunk c "
-                        "LEFT JOIN chunk_forms f USING (resident_key)")
+            def work() -> None:
+                writer.execute(f"INSERT INTO {REGISTRY_BLOCKS} SELECT unique_id, rule, block "
+                               "FROM chunk_blocks")
+                writer.execute(f"INSERT INTO {REGISTRY_INPUTS} BY NAME SELECT * "
+                               "FROM chunk_inputs")
 
-        in_transaction(con, work)
+            in_transaction(writer, work)
+            for view in ("chunk_blocks", "chunk_inputs"):
+                writer.unregister(view)
+            if progress is not None:
+                progress(len(rows))
     finally:
-        con.unregister("chunk_blocks")
-        con.unregister("chunk_forms")
-        con.execute("DROP TABLE IF EXISTS registry_chunk")
+        reader.close()  # the connection runs nothing else while a result is open
+        writer.close()
 
 
 def sharing_residents(con: duckdb.DuckDBPyConnection, blocks: pd.DataFrame) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -289,22 +290,46 @@ def test_the_index_follows_the_registry_and_the_vault_key(
             assert privacy_hits(text.encode(), needles) == [], table
 
 
-def test_a_registry_digested_in_partitions_is_indexed_as_in_one(
+def test_an_index_built_in_chunks_or_after_a_crash_is_the_one_built_at_once(
         district_home: HubSettings) -> None:
-    """A city's registry is compared with the index a hash partition of residents at a time
-    (bounded memory): the index it leaves is the one a single pass leaves."""
+    """A city's registry is digested a hash partition of residents at a time and opened a
+    chunk at a time (bounded memory), and a build that dies part way leaves residents
+    without a digest, which the next refresh reopens: either way the index is the one a
+    single pass leaves."""
     cipher, key = _keys(district_home)
     tables = ("linkage.registry_inputs", "linkage.registry_blocks")
+
+    def index_now(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_first_chunk(stage: str, done: int, total: int | None) -> None:
+        if done < (total or 0):
+            raise Crash
+
     with PipelineWorker(district_home) as worker:
         assert worker.warehouse is not None
         con = worker.warehouse.con
         registry_index.forget(con)
-        whole = registry_index.refresh(con, cipher, key, partition_rows=10**9)
-        once = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+        whole = registry_index.refresh(con, cipher, key, chunk_residents=10**9,
+                                       partition_residents=10**9)
+        once = index_now(con)
         registry_index.forget(con)
-        parts = registry_index.refresh(con, cipher, key, partition_rows=300)
-        again = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
-    assert whole == parts
+        chunked = registry_index.refresh(con, cipher, key, chunk_residents=300,
+                                         partition_residents=700)
+        again = index_now(con)
+        registry_index.forget(con)
+        with pytest.raises(Crash):
+            registry_index.refresh(con, cipher, key, chunk_residents=300,
+                                   progress=crash_after_first_chunk)
+        written = len(index_now(con)["linkage.registry_inputs"])
+        assert 0 < written < whole["checked"]
+        resumed = registry_index.refresh(con, cipher, key, chunk_residents=300)
+        after_crash = index_now(con)
+    assert whole == chunked
     assert whole["checked"] > 300 * 3
-    assert once == again
+    assert once == again == after_crash
+    assert resumed["reopened"] == whole["checked"] - written  # taken up where it stopped
     assert len(once["linkage.registry_blocks"]) > whole["checked"]
