@@ -38,7 +38,7 @@ from hub.linkage.tables import (
     sealed_table,
 )
 from hub.pipeline import registry_index as index
-from hub.pipeline.registry_index import opened_fields
+from hub.pipeline.registry_open import open_residents, opened_fields
 from hub.pipeline.reviews import ACCEPTED, OPEN, REJECTED
 from hub.state.tables import linkage_reviews
 from hub.warehouse.crosswalk import mapping_sql
@@ -190,7 +190,7 @@ def link_pending(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultCi
     sharing = index.sharing_residents(
         con, keyed_blocks(features, spec.blocking, blocks_key))
     try:
-        registry = index.open_residents(con, cipher, sharing)
+        registry = open_residents(con, cipher, sharing)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {sharing}")
     counts["registry_opened"] = len(registry)
@@ -257,7 +257,7 @@ def registry_model(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
     size = index.registry_size(con)
 
     def train(residents: str) -> dict[str, Any]:
-        sample = person_features(index.open_residents(con, cipher, residents))
+        sample = person_features(open_residents(con, cipher, residents))
         return prior_model(spec, sample, size, drawn=True)
 
     return index.cached_model(con, spec.name, u_sample_condition(size), f"residents {size}",

@@ -33,12 +33,17 @@ from hub.linkage.features import person_features
 from hub.linkage.spec import SPECS, load_spec
 from hub.linkage.tables import MODELS, REGISTRY_BLOCKS, REGISTRY_INDEX, REGISTRY_INPUTS
 from hub.pipeline.registry_forms import FORM_COLUMNS, seal_forms
+from hub.pipeline.registry_open import (
+    OPENED_FIELDS,
+    REGISTRY,
+    entries_sql,
+    in_part,
+    opened,
+    residents_sql,
+)
 from hub.warehouse.transaction import in_transaction
-from schemas.identity import birth_date_from_id
 
-REGISTRY = "grid"
 SPEC_NAMES = ("registry", "registry_duplicates")
-OPENED_FIELDS = ("resident_id", "name", "phone", "address")
 # Residents opened, compared and hashed at a time when the index is (re)built: bounds the
 # memory of a first build at a million residents.
 CHUNK_RESIDENTS = 50_000
@@ -47,95 +52,12 @@ CHUNK_RESIDENTS = 50_000
 # residents at a time, each a scan of the registry and the vault).
 PARTITION_RESIDENTS = 500_000
 Progress = Callable[[str, int, int | None], None]
-# The vault entry compared, per resident and field: the registry's own, else the latest
-# batch's; a tie (one batch sealing two values) goes to the larger hash of the ciphertext,
-# so the choice never depends on the order rows are read in. One fixed-size number, so
-# that the aggregates choosing by it keep no text per group.
-_ENTRY_ORDER = ("(CAST(b.dataset = 'grid' AS HUGEINT) << 120) "
-                "+ (CAST(epoch_us(b.finished_at) AS HUGEINT) << 64) + hash(v.ciphertext)")
-
-
 def indexed_rules() -> tuple[tuple[str, ...], ...]:
     """Every rule kept in the index: the specs' blocking rules and the duplicate search's
     deterministic ones (its prior is counted on them)."""
     specs = [load_spec(name) for name in SPEC_NAMES]
     return rules_of(*specs) + tuple(
         r for r in load_spec("registry_duplicates").deterministic if r not in rules_of(*specs))
-
-
-def _in_part(key: str, part: tuple[int, int]) -> str:
-    number, partitions = part
-    return f"hash({key}) % {partitions} = {number}" if partitions > 1 else "TRUE"
-
-
-def residents_sql(keys: str | None = None, part: tuple[int, int] = (0, 1)) -> str:
-    """One row per current registry resident (of relation `keys` when given, of hash
-    partition `part` = (number, partitions)): the latest registry row's sex, grid cell and
-    household (the latest batch, its id breaking ties)."""
-    # arg_max, not first(... ORDER BY ...): an ordered aggregate holds every group's rows.
-    return f"""
-        SELECT resident_key, r.gender, r.grid_code, r.household_key FROM (
-            SELECT resident_key,
-                   arg_max(struct_pack(gender := gender, grid_code := grid_code,
-                                       household_key := household_key),
-                           (batch_as_of, batch_id)) AS r
-            FROM ({current_rows_sql(REGISTRY, keys)})
-            WHERE {_in_part("resident_key", part)} GROUP BY resident_key)"""
-
-
-def _entries_sql(residents: str, value: str = "v.ciphertext",
-                 part: tuple[int, int] = (0, 1)) -> str:
-    """Per resident of relation `residents` (of hash partition `part`), one column per
-    field opened: `value` of the vault entry compared (_ENTRY_ORDER), NULL for none."""
-    fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
-    chosen = ", ".join(f"arg_max({value}, {_ENTRY_ORDER}) FILTER (WHERE v.field = '{f}') "
-                       f"AS \"{f}\"" for f in OPENED_FIELDS)
-    return f"""
-        SELECT v.resident_key, {chosen} FROM vault.identity v
-        JOIN meta.batches b ON b.batch_id = v.batch_id
-        WHERE v.field IN ({fields}) AND {_in_part("v.resident_key", part)}
-          AND v.resident_key IN (SELECT resident_key FROM {residents})
-        GROUP BY v.resident_key"""
-
-
-def opened_fields(vault: pd.DataFrame, key: str, cipher: VaultCipher) -> pd.DataFrame:
-    """One row per key with one column per field, the values opened (raw: keep local)."""
-    columns: dict[str, pd.Series] = {}
-    for field, part in vault.groupby("field"):
-        keys = part[key].astype("string")
-        opened = cipher.decrypt_column(part["ciphertext"], str(field), keys)
-        opened.index = pd.Index(keys.array)
-        columns[str(field)] = opened[~opened.index.duplicated(keep="first")]
-    return pd.DataFrame(columns)
-
-
-def open_residents(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
-                   residents: str) -> pd.DataFrame:
-    """The residents of relation `residents` (resident_key, gender, grid_code,
-    household_key) opened for comparison, ordered by key (raw values: keep local)."""
-    rows = con.execute(f"""SELECT r.resident_key, r.gender, r.grid_code, r.household_key,
-               e.* EXCLUDE (resident_key)
-        FROM {residents} r LEFT JOIN ({_entries_sql(residents)}) e USING (resident_key)
-        ORDER BY r.resident_key""").fetch_df()
-    return _opened(rows, cipher)
-
-
-def _opened(rows: pd.DataFrame, cipher: VaultCipher) -> pd.DataFrame:
-    """The comparison frame of registry rows carrying their chosen ciphertexts."""
-    keys = rows["resident_key"].astype("string")
-    field = {f: cipher.decrypt_column(rows[f].where(rows[f].notna(), None), f, keys)
-             for f in OPENED_FIELDS}
-    return pd.DataFrame({
-        "unique_id": rows["resident_key"].to_numpy(),
-        "name": field["name"].to_numpy(dtype=object),
-        "gender": rows["gender"].to_numpy(),
-        "birth_date": birth_date_from_id(field["resident_id"]).to_numpy(),
-        "address": field["address"].to_numpy(dtype=object),
-        "phone": field["phone"].to_numpy(dtype=object),
-        "community_code": rows["grid_code"].str.slice(0, 12).to_numpy(),
-        "grid_code": rows["grid_code"].to_numpy(),
-        "household_key": rows["household_key"].to_numpy(),
-    })
 
 
 def _version(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -274,7 +196,7 @@ def _digests_sql(keys: str | None, part: tuple[int, int]) -> str:
         SELECT r.*, md5(concat_ws('|', coalesce('+' || r.gender, '-'),
                                   coalesce('+' || r.grid_code, '-'),
                                   coalesce('+' || r.household_key, '-'), {entries})) AS digest
-        FROM r LEFT JOIN ({_entries_sql("r", "hash(v.ciphertext)", part)}) e
+        FROM r LEFT JOIN ({entries_sql("r", "hash(v.ciphertext)", part)}) e
         USING (resident_key)"""
 
 
@@ -307,13 +229,13 @@ def _reindex(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
     reader = con.sql(f"""SELECT c.resident_key, c.gender, c.grid_code, c.household_key,
                c.digest, e.* EXCLUDE (resident_key)
         FROM registry_changed c
-        LEFT JOIN ({_entries_sql("registry_changed", part=part)}) e USING (resident_key)
-        WHERE {_in_part("c.resident_key", part)}""").to_arrow_reader(chunk_residents)
+        LEFT JOIN ({entries_sql("registry_changed", part=part)}) e USING (resident_key)
+        WHERE {in_part("c.resident_key", part)}""").to_arrow_reader(chunk_residents)
     writer = con.cursor()
     try:
         for batch in reader:
             rows = batch.to_pandas()
-            features = person_features(_opened(rows, cipher))
+            features = person_features(opened(rows, cipher))
             writer.register("chunk_blocks", keyed_blocks(features, rules, key))
             writer.register("chunk_inputs", pa.table({
                 "resident_key": pa.array(rows["resident_key"].to_numpy(dtype=object),

@@ -31,7 +31,7 @@ from hub.linkage.model import (
 )
 from hub.linkage.spec import load_spec
 from hub.linkage.tables import REGISTRY_INPUTS
-from hub.pipeline import linkage, registry_index
+from hub.pipeline import linkage, registry_index, registry_open
 from hub.pipeline import registry_duplicates as duplicates
 from hub.pipeline.registry_forms import open_forms, unseal_forms
 from hub.pipeline.worker import PipelineWorker
@@ -41,7 +41,7 @@ from tests.privacy_scan import Needles, privacy_hits, valid_id
 
 pytestmark = pytest.mark.slow
 
-WHOLE = f"({registry_index.residents_sql()})"
+WHOLE = f"({registry_open.residents_sql()})"
 
 
 def _keys(settings: HubSettings) -> tuple[VaultCipher, bytes]:
@@ -50,7 +50,7 @@ def _keys(settings: HubSettings) -> tuple[VaultCipher, bytes]:
 
 
 def _whole_registry(con: duckdb.DuckDBPyConnection, cipher: VaultCipher) -> pd.DataFrame:
-    return person_features(registry_index.open_residents(con, cipher, WHOLE))
+    return person_features(registry_open.open_residents(con, cipher, WHOLE))
 
 
 def test_linking_through_the_index_decides_as_the_whole_registry(
