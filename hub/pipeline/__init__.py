@@ -10,5 +10,7 @@
     linkage   those rows linked to the registry before each publish
     registry_duplicates  residents registered twice, found after each registry batch
     registry_index  the registry's keyed blocking values and models, kept in the warehouse
+    registry_forms  each registry resident's comparison forms, kept sealed beside them
+    registry_open   the registry's residents opened from the vault for comparison
     reviews   the linkage review queue the API and the console decide
 """
