@@ -32,20 +32,22 @@ def in_part(key: str, part: tuple[int, int]) -> str:
 def residents_sql(keys: str | None = None, part: tuple[int, int] = (0, 1)) -> str:
     """One row per current registry resident (of relation `keys` when given, of hash
     partition `part` = (number, partitions)): the latest registry row's sex, grid cell and
-    household (the latest batch, its id breaking ties)."""
+    household (the latest batch, one without an as-of date the oldest, its id breaking
+    ties)."""
     # arg_max, not first(... ORDER BY ...): an ordered aggregate holds every group's rows.
+    # A NULL inside the ordering struct would compare above every date, hence coalesce.
     return f"""
         SELECT resident_key, r.gender, r.grid_code, r.household_key FROM (
             SELECT resident_key,
                    arg_max(struct_pack(gender := gender, grid_code := grid_code,
                                        household_key := household_key),
-                           (batch_as_of, batch_id)) AS r
+                           (coalesce(batch_as_of, DATE '0001-01-01'), batch_id)) AS r
             FROM ({current_rows_sql(REGISTRY, keys)})
             WHERE {in_part("resident_key", part)} GROUP BY resident_key)"""
 
 
 def entries_sql(residents: str, value: str = "v.ciphertext",
-                 part: tuple[int, int] = (0, 1)) -> str:
+                part: tuple[int, int] = (0, 1)) -> str:
     """Per resident of relation `residents` (of hash partition `part`), one column per
     field opened: `value` of the vault entry compared (_ENTRY_ORDER), NULL for none."""
     fields = ", ".join(f"'{f}'" for f in OPENED_FIELDS)
