@@ -39,7 +39,10 @@ from schemas.spec import ContractSpec, Identity, SharingClass
 
 _SKIP = {"resident_key", "grid_code", GRID_SCHEME_COLUMN, "as_of", "batch_id", "source_row"}
 REGISTRY = "grid"
-_LATEST = "batch_as_of DESC, batch_id DESC"  # ties broken: a republish gives the same views
+# The latest row of a resident: the latest batch (one without an as-of date the oldest), its
+# id breaking ties, so a republish gives the same views. An arg_max key: a NULL inside the
+# struct would compare above every date.
+_LATEST_KEY = "(coalesce(batch_as_of, DATE '0001-01-01'), batch_id)"
 
 
 # The current rows of a dataset (its name -> a SELECT), restricted to the partition at hand.
@@ -161,16 +164,18 @@ def _registry(con: duckdb.DuckDBPyConnection, rows: RowsSql) -> None:
     """TEMP tables registry (the latest registry facts per resident) and fallback_location
     (a department's location through the crosswalk, for residents the registry places
     nowhere)."""
+    # The latest row's columns taken together by one arg_max: six ordered aggregates would
+    # each sort every resident's rows.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE registry AS
-        SELECT resident_key,
-               first(gender ORDER BY {_LATEST}) AS gender,
-               first(birth_year ORDER BY {_LATEST}) AS birth_year,
-               first(household_key ORDER BY {_LATEST}) AS household_key,
-               first(relation_to_head ORDER BY {_LATEST}) AS relation_to_head,
-               first(grid_code ORDER BY {_LATEST}) AS grid_code,
-               first(special_groups ORDER BY {_LATEST}) AS special_groups_text,
-               max(date_of_death) AS date_of_death
-        FROM ({rows(REGISTRY)}) GROUP BY resident_key""")
+        SELECT resident_key, latest.gender, latest.birth_year, latest.household_key,
+               latest.relation_to_head, latest.grid_code,
+               latest.special_groups AS special_groups_text, date_of_death
+        FROM (
+            SELECT resident_key,
+                   arg_max(struct_pack(gender, birth_year, household_key, relation_to_head,
+                                       grid_code, special_groups), {_LATEST_KEY}) AS latest,
+                   max(date_of_death) AS date_of_death
+            FROM ({rows(REGISTRY)}) GROUP BY resident_key)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE fallback_location AS
         SELECT resident_key,
                min(grid_code) AS grid_code,
