@@ -164,12 +164,18 @@ def run(ctx: Context) -> Bench:
     for what, s in steps:
         report = s.get("report") or {}
         note = ""
+        timings = {k: float(v) for k, v in (report.get("timings") or {}).items()}
         if what.startswith("ingest"):
             note = (f"{report.get('outcome')}: {report.get('rows_loaded', 0):,} rows loaded, "
                     f"{report.get('rows_quarantined', 0):,} quarantined")
+            searched_for = timings.pop("registry_duplicates", None)
+            note += f"; the batch's stages {sum(timings.values()):.0f} s"
+            if searched_for is not None:
+                note += f", the registry's index and duplicate search {searched_for:.0f} s"
         elif what == "publish":
             note = (f"{report.get('residents', 0):,} residents, "
-                    f"{report.get('households', 0):,} households")
+                    f"{report.get('households', 0):,} households; "
+                    + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
         if s.get("cpu") is not None:
             note += ("; " if note else "") + f"CPU {s['cpu']:.0f} s"
         rows.append(Row(what, fmt_s(s["wall"]), f"peak {s['peak'] / 1024**2:,.0f} MiB", note))

@@ -259,10 +259,11 @@ def prepare_views(con: duckdb.DuckDBPyConnection, missed: list[MissedBenefitRule
 
 def compute_partition(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today: date,
                       rules: tuple[list[MissedBenefitRule], list[OverlapRule]],
-                      dates: dict[str, date | None], rows: RowsSql, ledger_sql: str
-                      ) -> ComputedViews:
+                      dates: dict[str, date | None], rows: RowsSql, ledger_sql: str,
+                      vault_sql: str = "SELECT * FROM vault.identity") -> ComputedViews:
     """resident_views and household_views of the residents in TEMP table `scope`, whose
-    current rows `rows(dataset)` and ledger facts `ledger_sql` select. `scope` holds whole
+    current rows `rows(dataset)`, ledger facts `ledger_sql` and vault entries `vault_sql`
+    select. `scope` holds whole
     households: a household's document and its members' household rules need them all."""
     missed, overlaps = rules
     con.execute(f"CREATE OR REPLACE TEMP TABLE ledger AS SELECT row_number() OVER "
@@ -272,7 +273,7 @@ def compute_partition(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today
     # The profiles are opened and masked in Python on a thread of their own while DuckDB
     # (which releases the GIL) builds what does not need them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="views-profile") as pool:
-        masked = pool.submit(masked_identity, vault_entries(con), cipher)
+        masked = pool.submit(masked_identity, vault_entries(con, vault_sql), cipher)
         _registry(con, rows)
         build_ledger_parts(con, today)
         con.register("masked_arrow", masked.result())

@@ -8,10 +8,10 @@ partitions of about `PARTITION_RESIDENTS`, and each partition is computed and wr
 own. A household's members are always in one partition: its document and the household rules
 (`in_group ... of: household`) need them all.
 
-`stage` copies the current rows of every dataset and the ledger facts of those residents into
-TEMP tables ordered by partition (DuckDB spills them to disk past its memory limit), so that
-reading one partition skips the other partitions' row groups instead of rescanning the
-warehouse per partition.
+`stage` copies the current rows of every dataset, the ledger facts and the vault entries of
+those residents into TEMP tables ordered by partition (DuckDB spills them to disk past its
+memory limit), so that reading one partition skips the other partitions' row groups instead
+of rescanning the warehouse per partition.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import duckdb
 from hub.ledger.build import LEDGER_TABLE, household_sql
 from hub.ledger.current import current_rows_sql
 from hub.views.compute import RowsSql
+from hub.views.profile import FIELDS
 from schemas.registry import source_contracts
 
 PARTITION_RESIDENTS = 100_000
@@ -50,6 +51,9 @@ class Partitions:
 
     def ledger_sql(self, part: int) -> str:
         return f"SELECT * EXCLUDE ({_PART}) FROM ledger_work WHERE {_PART} = {part}"
+
+    def vault_sql(self, part: int) -> str:
+        return f"SELECT * EXCLUDE ({_PART}) FROM vault_work WHERE {_PART} = {part}"
 
     def scope(self, con: duckdb.DuckDBPyConnection, part: int) -> None:
         """TEMP table `scope`: the residents of one partition."""
@@ -78,6 +82,13 @@ def stage(con: duckdb.DuckDBPyConnection, keys_sql: str, households: str | None 
         con.execute(f"""CREATE OR REPLACE TEMP TABLE cur_{name} AS
             SELECT c.*, w.part AS {_PART} FROM ({rows}) c
             JOIN work w ON w.resident_key = c.resident_key ORDER BY w.part""")
+    # The vault entries each partition's profiles open: staged too, or every partition
+    # would scan the whole vault.
+    fields = ", ".join(f"'{f}'" for f in FIELDS)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE vault_work AS
+        SELECT v.*, w.part AS {_PART} FROM vault.identity v
+        JOIN work w ON w.resident_key = v.resident_key
+        WHERE v.field IN ({fields}) ORDER BY w.part""")
     return Partitions(parts, residents)
 
 
@@ -96,6 +107,7 @@ def staged_rows(name: str) -> str:
 def drop_partition_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS temp.work")
     con.execute("DROP TABLE IF EXISTS temp.ledger_work")
+    con.execute("DROP TABLE IF EXISTS temp.vault_work")
     con.execute("DROP TABLE IF EXISTS temp.scope")
     for name in source_contracts():
         con.execute(f"DROP TABLE IF EXISTS temp.cur_{name}")

@@ -25,7 +25,7 @@ FIELDS = {"resident_id": mask_id, "name": mask_name, "phone": mask_phone}
 # reference for names and phones), then the most recent batch.
 _VAULT_SQL = """
     SELECT v.resident_key, v.field, v.ciphertext
-    FROM vault.identity v
+    FROM ({vault}) v
     JOIN meta.batches b ON b.batch_id = v.batch_id
     JOIN universe u ON u.resident_key = v.resident_key
     LEFT JOIN current_batches c ON c.batch_id = v.batch_id
@@ -37,10 +37,12 @@ _VAULT_SQL = """
 """
 
 
-def vault_entries(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The ciphertexts `masked_identity` opens, of the residents of the `universe` relation;
+def vault_entries(con: duckdb.DuckDBPyConnection,
+                  vault_sql: str = "SELECT * FROM vault.identity") -> pa.Table:
+    """The ciphertexts `masked_identity` opens, of the residents of the `universe` relation,
+    from the vault entries `vault_sql` selects (a partition's, staged: hub.views.partition);
     needs TEMP tables universe, current_batches. Arrow: no Python object per value here."""
-    return con.sql(_VAULT_SQL).to_arrow_table()
+    return con.sql(_VAULT_SQL.format(vault=vault_sql)).to_arrow_table()
 
 
 def masked_identity(entries: pa.Table, cipher: VaultCipher) -> pa.Table:

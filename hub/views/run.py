@@ -94,7 +94,7 @@ def publish_all(con: duckdb.DuckDBPyConnection, engine: Engine, keyring: KeyRing
         try:
             for part in _partitions(con, parts):
                 compute_partition(con, cipher, today, rules, dates, parts.rows(part),
-                                  parts.ledger_sql(part))
+                                  parts.ledger_sql(part), parts.vault_sql(part))
                 writer.add_partition(con)
             result = writer.finish(con, _summary(con, today, facts, dates, rules))
         finally:
@@ -126,7 +126,7 @@ def _publish_plan(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultC
     assert plan.generation is not None
     for part in _partitions(con, parts):
         compute_partition(con, cipher, today, rules, dates, parts.rows(part),
-                          parts.ledger_sql(part))
+                          parts.ledger_sql(part), parts.vault_sql(part))
         patch_partition(engine, con, plan.generation, part, parts.count)
     result = patch_summary(engine, con, plan.generation,
                            _summary(con, today, facts, dates, rules))
