@@ -141,8 +141,11 @@ CACHE_ENV = "HUB_BENCH_CACHE"
 # change to the demo generator or the view contents, delete the cache folder by hand. The
 # cached home keeps its (empty) audit table: the state store's migrations made it, and no
 # server recreates a dropped one.
+# What a built home's tables depend on: the contracts, the views' store, the pseudonyms and
+# the registry's blocking index (a home indexed by other code would be reindexed when timed).
 HOME_INPUTS = ("schemas/contracts/*.yaml", "hub/views/store.py", "hub/views/publish.py",
-               "desensitize/pseudonym.py")
+               "desensitize/pseudonym.py", "hub/pipeline/registry_index.py",
+               "hub/pipeline/registry_forms.py", "hub/pipeline/registry_open.py")
 _ROOT = Path(__file__).resolve().parents[1]
 
 
