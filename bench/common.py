@@ -136,13 +136,12 @@ def versions() -> dict[str, str]:
 # copy, because a run writes to it (tokens, audit records, B4's ingests).
 
 CACHE_ENV = "HUB_BENCH_CACHE"
-# What decides whether a cached home still fits the code (contracts, view tables, keys): a
-# change rebuilds it. Kept narrow on purpose (a 1M rebuild costs long minutes); after a
+# What decides whether a cached home still fits the code (contracts, view tables, keys, the
+# registry's blocking index, which a timed publish would otherwise rebuild): a change
+# rebuilds it. Kept narrow on purpose (a 1M rebuild costs long minutes); after a
 # change to the demo generator or the view contents, delete the cache folder by hand. The
 # cached home keeps its (empty) audit table: the state store's migrations made it, and no
 # server recreates a dropped one.
-# What a built home's tables depend on: the contracts, the views' store, the pseudonyms and
-# the registry's blocking index (a home indexed by other code would be reindexed when timed).
 HOME_INPUTS = ("schemas/contracts/*.yaml", "hub/views/store.py", "hub/views/publish.py",
                "desensitize/pseudonym.py", "hub/pipeline/registry_index.py",
                "hub/pipeline/registry_forms.py", "hub/pipeline/registry_open.py")
