@@ -9,7 +9,7 @@ finding for the grid centre (hub.quality.consistency); nothing is merged.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +39,6 @@ SEARCH_CHUNK = 100_000
 # Rows of sealed forms read from the warehouse at a time; a chunk may span several reads.
 STREAM_ROWS = 50_000
 STAGE = "registry duplicates"
-Progress = Callable[[str, int, int | None], None]
 
 
 def duplicates_model(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
@@ -136,7 +135,7 @@ def _unsealed(parts: list[pa.Table], cipher: VaultCipher) -> pd.DataFrame:
 def find_registry_duplicates(con: duckdb.DuckDBPyConnection, cipher: VaultCipher,
                              threshold: float, blocks_key: bytes,
                              per_chunk: int = SEARCH_CHUNK,
-                             progress: Progress | None = None) -> int:
+                             progress: index.Progress | None = None) -> int:
     """Replace linkage.registry_duplicates with the current registry's pairs of residents
     that are probably one person (two ID numbers, a typo), at or above `threshold`; both
     orders of a pair, so that each resident's finding names the other. Returns the pairs.
