@@ -50,6 +50,19 @@ RowsSql = Callable[[str], str]
 
 
 @dataclass(frozen=True)
+class PartitionSql:
+    """The SELECTs of one partition's inputs, staged in partition order (hub.views.partition)
+    so that a partition reads its own rows, not the whole warehouse's."""
+
+    rows: RowsSql
+    ledger: str
+    vault: str
+    """The vault entries of the identity fields the profiles open."""
+    locations: str
+    """Department grid codes through the crosswalk (TEMP table dept_locations' rows)."""
+
+
+@dataclass(frozen=True)
 class ComputedViews:
     residents: int
     households: int
@@ -160,7 +173,7 @@ def _locations(con: duckdb.DuckDBPyConnection, contracts: dict[str, ContractSpec
         FROM dept_locations WHERE NOT mapped GROUP BY ALL ORDER BY dataset, scheme, code""")
 
 
-def _registry(con: duckdb.DuckDBPyConnection, rows: RowsSql) -> None:
+def _registry(con: duckdb.DuckDBPyConnection, rows: RowsSql, locations: str) -> None:
     """TEMP tables registry (the latest registry facts per resident) and fallback_location
     (a department's location through the crosswalk, for residents the registry places
     nowhere)."""
@@ -176,7 +189,7 @@ def _registry(con: duckdb.DuckDBPyConnection, rows: RowsSql) -> None:
                                        grid_code, special_groups), {_LATEST_KEY}) AS latest,
                    max(date_of_death) AS date_of_death
             FROM ({rows(REGISTRY)}) GROUP BY resident_key)""")
-    con.execute("""CREATE OR REPLACE TEMP TABLE fallback_location AS
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE fallback_location AS
         SELECT resident_key,
                min(grid_code) AS grid_code,
                min(community_code) AS community_code,
@@ -184,7 +197,7 @@ def _registry(con: duckdb.DuckDBPyConnection, rows: RowsSql) -> None:
                list_sort(list_distinct(list(struct_pack(dataset := dataset, scheme := scheme,
                                                         code := code))
                    FILTER (WHERE NOT mapped))) AS unmapped
-        FROM dept_locations SEMI JOIN scope USING (resident_key)
+        FROM ({locations}) SEMI JOIN scope USING (resident_key)
         GROUP BY resident_key""")
 
 
@@ -259,22 +272,21 @@ def prepare_views(con: duckdb.DuckDBPyConnection, missed: list[MissedBenefitRule
 
 def compute_partition(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, today: date,
                       rules: tuple[list[MissedBenefitRule], list[OverlapRule]],
-                      dates: dict[str, date | None], rows: RowsSql, ledger_sql: str,
-                      vault_sql: str = "SELECT * FROM vault.identity") -> ComputedViews:
+                      dates: dict[str, date | None], inputs: PartitionSql) -> ComputedViews:
     """resident_views and household_views of the residents in TEMP table `scope`, whose
-    current rows `rows(dataset)`, ledger facts `ledger_sql` and vault entries `vault_sql`
-    select. `scope` holds whole
-    households: a household's document and its members' household rules need them all."""
+    current rows, ledger facts, vault entries and department locations `inputs` select.
+    `scope` holds whole households: a household's document and its members' household rules
+    need them all."""
     missed, overlaps = rules
     con.execute(f"CREATE OR REPLACE TEMP TABLE ledger AS SELECT row_number() OVER "
                 f"(ORDER BY resident_key, source_dataset, program, period_start, batch_id, "
-                f"period_end, kind, amount, quantity, unit) AS fact_id, * FROM ({ledger_sql})")
-    _dataset_tables(con, source_contracts(), rows)
+                f"period_end, kind, amount, quantity, unit) AS fact_id, * FROM ({inputs.ledger})")
+    _dataset_tables(con, source_contracts(), inputs.rows)
     # The profiles are opened and masked in Python on a thread of their own while DuckDB
     # (which releases the GIL) builds what does not need them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="views-profile") as pool:
-        masked = pool.submit(masked_identity, vault_entries(con, vault_sql), cipher)
-        _registry(con, rows)
+        masked = pool.submit(masked_identity, vault_entries(con, inputs.vault), cipher)
+        _registry(con, inputs.rows, inputs.locations)
         build_ledger_parts(con, today)
         con.register("masked_arrow", masked.result())
     con.execute("CREATE OR REPLACE TEMP TABLE masked AS SELECT * FROM masked_arrow")

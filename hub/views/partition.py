@@ -8,10 +8,11 @@ partitions of about `PARTITION_RESIDENTS`, and each partition is computed and wr
 own. A household's members are always in one partition: its document and the household rules
 (`in_group ... of: household`) need them all.
 
-`stage` copies the current rows of every dataset, the ledger facts and the vault entries of
-those residents into TEMP tables ordered by partition (DuckDB spills them to disk past its
-memory limit), so that reading one partition skips the other partitions' row groups instead
-of rescanning the warehouse per partition.
+`stage` copies the current rows of every dataset, the ledger facts, the vault entries and the
+department locations (hub.views.compute.prepare_views makes them first) of those residents
+into TEMP tables ordered by partition (DuckDB spills them to disk past its memory limit), so
+that reading one partition skips the other partitions' row groups instead of rescanning the
+warehouse per partition.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import duckdb
 
 from hub.ledger.build import LEDGER_TABLE, household_sql
 from hub.ledger.current import current_rows_sql
-from hub.views.compute import RowsSql
+from hub.views.compute import PartitionSql
 from hub.views.profile import FIELDS
 from schemas.registry import source_contracts
 
@@ -46,14 +47,14 @@ class Partitions:
     count: int
     residents: int
 
-    def rows(self, part: int) -> RowsSql:
-        return lambda name: f"SELECT * EXCLUDE ({_PART}) FROM cur_{name} WHERE {_PART} = {part}"
+    def inputs(self, part: int) -> PartitionSql:
+        """The SELECTs of partition `part`'s staged rows."""
+        def staged(table: str) -> str:
+            return f"SELECT * EXCLUDE ({_PART}) FROM {table} WHERE {_PART} = {part}"
 
-    def ledger_sql(self, part: int) -> str:
-        return f"SELECT * EXCLUDE ({_PART}) FROM ledger_work WHERE {_PART} = {part}"
-
-    def vault_sql(self, part: int) -> str:
-        return f"SELECT * EXCLUDE ({_PART}) FROM vault_work WHERE {_PART} = {part}"
+        return PartitionSql(rows=lambda name: staged(f"cur_{name}"),
+                            ledger=staged("ledger_work"), vault=staged("vault_work"),
+                            locations=staged("locations_work"))
 
     def scope(self, con: duckdb.DuckDBPyConnection, part: int) -> None:
         """TEMP table `scope`: the residents of one partition."""
@@ -82,13 +83,16 @@ def stage(con: duckdb.DuckDBPyConnection, keys_sql: str, households: str | None 
         con.execute(f"""CREATE OR REPLACE TEMP TABLE cur_{name} AS
             SELECT c.*, w.part AS {_PART} FROM ({rows}) c
             JOIN work w ON w.resident_key = c.resident_key ORDER BY w.part""")
-    # The vault entries each partition's profiles open: staged too, or every partition
-    # would scan the whole vault.
+    # The vault entries each partition's profiles open, and the department codes its
+    # locations fall back on: staged too, or every partition would scan them all.
     fields = ", ".join(f"'{f}'" for f in FIELDS)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE vault_work AS
         SELECT v.*, w.part AS {_PART} FROM vault.identity v
         JOIN work w ON w.resident_key = v.resident_key
         WHERE v.field IN ({fields}) ORDER BY w.part""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE locations_work AS
+        SELECT d.*, w.part AS {_PART} FROM dept_locations d
+        JOIN work w ON w.resident_key = d.resident_key ORDER BY w.part""")
     return Partitions(parts, residents)
 
 
@@ -108,6 +112,7 @@ def drop_partition_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS temp.work")
     con.execute("DROP TABLE IF EXISTS temp.ledger_work")
     con.execute("DROP TABLE IF EXISTS temp.vault_work")
+    con.execute("DROP TABLE IF EXISTS temp.locations_work")
     con.execute("DROP TABLE IF EXISTS temp.scope")
     for name in source_contracts():
         con.execute(f"DROP TABLE IF EXISTS temp.cur_{name}")

@@ -93,8 +93,7 @@ def publish_all(con: duckdb.DuckDBPyConnection, engine: Engine, keyring: KeyRing
         writer = GenerationWriter(engine)
         try:
             for part in _partitions(con, parts):
-                compute_partition(con, cipher, today, rules, dates, parts.rows(part),
-                                  parts.ledger_sql(part), parts.vault_sql(part))
+                compute_partition(con, cipher, today, rules, dates, parts.inputs(part))
                 writer.add_partition(con)
             result = writer.finish(con, _summary(con, today, facts, dates, rules))
         finally:
@@ -125,8 +124,7 @@ def _publish_plan(con: duckdb.DuckDBPyConnection, engine: Engine, cipher: VaultC
     t = time.perf_counter()
     assert plan.generation is not None
     for part in _partitions(con, parts):
-        compute_partition(con, cipher, today, rules, dates, parts.rows(part),
-                          parts.ledger_sql(part), parts.vault_sql(part))
+        compute_partition(con, cipher, today, rules, dates, parts.inputs(part))
         patch_partition(engine, con, plan.generation, part, parts.count)
     result = patch_summary(engine, con, plan.generation,
                            _summary(con, today, facts, dates, rules))
