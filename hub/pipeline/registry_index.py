@@ -237,12 +237,10 @@ def _reindex(con: duckdb.DuckDBPyConnection, cipher: VaultCipher, key: bytes,
             rows = batch.to_pandas()
             features = person_features(opened(rows, cipher))
             writer.register("chunk_blocks", keyed_blocks(features, rules, key))
+            # Keys, households and digests as the stream gave them, beside the sealed forms
+            # (features keep the rows' order).
             writer.register("chunk_inputs", pa.table({
-                "resident_key": pa.array(rows["resident_key"].to_numpy(dtype=object),
-                                         pa.string()),
-                "household_key": pa.array(rows["household_key"].to_numpy(dtype=object),
-                                          pa.string()),
-                "digest": pa.array(rows["digest"].to_numpy(dtype=object), pa.string()),
+                **{c: batch.column(c) for c in ("resident_key", "household_key", "digest")},
                 "forms": seal_forms(features, cipher)}))
 
             def work() -> None:

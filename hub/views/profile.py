@@ -37,8 +37,7 @@ _VAULT_SQL = """
 """
 
 
-def vault_entries(con: duckdb.DuckDBPyConnection,
-                  vault_sql: str = "SELECT * FROM vault.identity") -> pa.Table:
+def vault_entries(con: duckdb.DuckDBPyConnection, vault_sql: str) -> pa.Table:
     """The ciphertexts `masked_identity` opens, of the residents of the `universe` relation,
     from the vault entries `vault_sql` selects (a partition's, staged: hub.views.partition);
     needs TEMP tables universe, current_batches. Arrow: no Python object per value here."""
